@@ -14,9 +14,9 @@ touches the system, so all of it is unit tested without systemd.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
-from __future__ import absolute_import, division, print_function  # noqa: UP010
+from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 import os
 import re
@@ -363,13 +363,12 @@ def parse_exposure(output):
 
     The last line reads e.g. "→ Overall exposure level for x.service: 1.9 OK 🙂".
     """
-    match = None
-    for match in EXPOSURE_RE.finditer(output):
-        pass
-    if match is None:
+    matches = EXPOSURE_RE.findall(output)
+    if not matches:
         raise JailedServiceError(
             f'systemd-analyze security printed no "Overall exposure level" line: {output[-500:]!r}')
-    return float(match.group(2)), match.group(3)
+    dummy_unit, score, rating = matches[-1]
+    return float(score), rating
 
 
 def parse_verify(output, rc, unit_path):
@@ -436,7 +435,7 @@ def check_program_in_jail(jail, program):
     except OSError:
         raise JailedServiceError(
             f'command[0]: {program} does not exist in the jail {jail} (looked for {host_path}); add it with '
-            'serversec.confine.chroot_jail binaries')
+            'serversec.confine.chroot_jail binaries') from None
     if not stat.S_ISREG(info.st_mode):
         raise JailedServiceError(
             f'command[0]: {program} in the jail {jail} is not a regular file ({host_path})')

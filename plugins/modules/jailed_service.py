@@ -6,9 +6,9 @@
 # ruff: noqa: E402
 
 # ansible-test sanity requires these two lines in every plugin file.
-from __future__ import absolute_import, division, print_function  # noqa: UP010
+from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---

@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function  # noqa: UP010
+from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # noqa: UP001
+__metaclass__ = type
 
 import os
 
@@ -262,16 +262,19 @@ def test_valid_unit_names(name):
     validate_unit_name(name)
 
 
+def security_row(mark, name, description, exposure=''):
+    """One row in the column layout of systemd 252's table."""
+    return f'{mark} {name:<59} {description:<99} {exposure}'.rstrip() + '\n'
+
+
 # Captured from `systemd-analyze security --no-pager` (systemd 252, Debian 12) in a
 # container without a UTF-8 locale, and with one (the arrow and emoji variant).
-SECURITY_252_C = """\
-  NAME                                                        DESCRIPTION                                                                                         EXPOSURE
-\u2717 PrivateNetwork=                                             Service has access to the host's network                                                                 0.5
-\u2717 IPAddressDeny=                                              Service does not define an IP address allow list                                                         0.2
-\u2713 UMask=                                                      Files created by service are accessible only by service's own user by default
-
-\u2192 Overall exposure level for rs.service: 1.4 OK :-)
-"""
+SECURITY_252_C = (
+    '  ' + 'NAME'.ljust(60) + 'DESCRIPTION'.ljust(100) + 'EXPOSURE\n'
+    + security_row('\u2717', 'PrivateNetwork=', "Service has access to the host's network", '0.5')
+    + security_row('\u2717', 'IPAddressDeny=', 'Service does not define an IP address allow list', '0.2')
+    + security_row('\u2713', 'UMask=', "Files created by service are accessible only by service's own user by default")
+    + '\n\u2192 Overall exposure level for rs.service: 1.4 OK :-)\n')
 SECURITY_252_UTF8 = (
     "\u2713 UMask=   Files created by service are accessible only by service's own user\n\n"
     "\u2192 Overall exposure level for t1.service: 2.1 OK \U0001f642\n")
