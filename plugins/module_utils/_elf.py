@@ -1,0 +1,175 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""Read just enough of an ELF file (or a ``#!`` script) to know how it runs.
+
+Nothing here executes the inspected file: the headers are parsed from bytes.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import os
+import struct
+
+ELF_MAGIC = b'\x7fELF'
+PT_DYNAMIC = 2
+PT_INTERP = 3
+DT_NULL = 0
+DT_NEEDED = 1
+ET_EXEC = 2
+ET_DYN = 3
+
+# e_machine -> name, used to pick the host loader for shared libraries
+MACHINES = {
+    3: 'i386',
+    20: 'ppc',
+    21: 'ppc64',
+    22: 's390',
+    40: 'arm',
+    62: 'x86_64',
+    183: 'aarch64',
+    243: 'riscv',
+}
+
+MAX_SHEBANG = 256
+MAX_PHNUM = 4096
+
+
+class ElfError(Exception):
+    pass
+
+
+class ExecInfo:
+    """What a file needs to run.
+
+    ``kind`` is ``elf`` or ``script``; for ELF files ``interp`` is PT_INTERP
+    (or None), ``dynamic`` tells whether the runtime loader must resolve
+    DT_NEEDED libraries; for scripts ``interp`` is the ``#!`` interpreter and
+    ``interp_args`` the rest of that line.
+    """
+
+    def __init__(self, kind, interp=None, dynamic=False, machine=None,
+                 elf_class=None, elf_type=None, interp_args=None):
+        self.kind = kind
+        self.interp = interp
+        self.dynamic = dynamic
+        self.machine = machine
+        self.elf_class = elf_class
+        self.elf_type = elf_type
+        self.interp_args = interp_args or []
+
+    @property
+    def static(self):
+        return self.kind == 'elf' and not self.dynamic
+
+    def __repr__(self):
+        return f'ExecInfo(kind={self.kind!r}, interp={self.interp!r}, dynamic={self.dynamic!r}, machine={self.machine!r})'
+
+
+def _read_at(fd, offset, size):
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        raise ElfError(f'truncated ELF file (wanted {size} bytes at offset {offset})')
+    return data
+
+
+def parse_shebang(head):
+    """Return (interpreter, [args]) for a ``#!`` line, or None."""
+    if not head.startswith(b'#!'):
+        return None
+    line = head[2:].split(b'\n', 1)[0].strip()
+    if not line:
+        raise ElfError('empty #! line')
+    parts = line.decode('utf-8', 'surrogateescape').split()
+    return parts[0], parts[1:]
+
+
+def read_exec_info(path):
+    """Inspect ``path`` (opened without following a final symlink)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0))
+    try:
+        head = os.pread(fd, MAX_SHEBANG, 0)
+        shebang = parse_shebang(head)
+        if shebang is not None:
+            return ExecInfo('script', interp=shebang[0], interp_args=shebang[1])
+        if not head.startswith(ELF_MAGIC):
+            raise ElfError('neither an ELF file nor a #! script')
+        return _read_elf(fd, head)
+    finally:
+        os.close(fd)
+
+
+def _read_elf(fd, head):
+    if len(head) < 52:
+        raise ElfError('truncated ELF header')
+    ei_class = head[4]
+    ei_data = head[5]
+    if ei_class not in (1, 2) or ei_data not in (1, 2):
+        raise ElfError('unknown ELF class/encoding')
+    end = '<' if ei_data == 1 else '>'
+    is64 = ei_class == 2
+    if is64:
+        if len(head) < 64:
+            raise ElfError('truncated ELF header')
+        e_type, e_machine = struct.unpack(end + 'HH', head[16:20])
+        e_phoff = struct.unpack(end + 'Q', head[32:40])[0]
+        e_phentsize, e_phnum = struct.unpack(end + 'HH', head[54:58])
+        ph_fmt = end + 'IIQQQQQQ'
+    else:
+        e_type, e_machine = struct.unpack(end + 'HH', head[16:20])
+        e_phoff = struct.unpack(end + 'I', head[28:32])[0]
+        e_phentsize, e_phnum = struct.unpack(end + 'HH', head[42:46])
+        ph_fmt = end + 'IIIIIIII'
+    if e_phnum > MAX_PHNUM:
+        raise ElfError(f'implausible program header count {e_phnum}')
+    if e_phnum and e_phentsize < struct.calcsize(ph_fmt):
+        raise ElfError('program header entries too small')
+
+    interp = None
+    dynamic_seg = None
+    table = _read_at(fd, e_phoff, e_phentsize * e_phnum) if e_phnum else b''
+    for i in range(e_phnum):
+        raw = table[i * e_phentsize:i * e_phentsize + struct.calcsize(ph_fmt)]
+        fields = struct.unpack(ph_fmt, raw)
+        if is64:
+            p_type, _flags, p_offset, _vaddr, _paddr, p_filesz = fields[:6]
+        else:
+            p_type, p_offset, _vaddr, _paddr, p_filesz = fields[:5]
+        if p_type == PT_INTERP:
+            if p_filesz == 0 or p_filesz > 4096:
+                raise ElfError(f'bad PT_INTERP size {p_filesz}')
+            interp = _read_at(fd, p_offset, p_filesz).split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
+        elif p_type == PT_DYNAMIC:
+            dynamic_seg = (p_offset, p_filesz)
+
+    needs_libs = False
+    if dynamic_seg is not None:
+        needs_libs = _has_needed(fd, dynamic_seg, end, is64)
+    # A program with PT_INTERP is run by that loader; a shared object or
+    # static-pie without it is dynamic only if it lists DT_NEEDED libraries.
+    dynamic = interp is not None or needs_libs
+    return ExecInfo('elf', interp=interp, dynamic=dynamic,
+                    machine=MACHINES.get(e_machine, f'machine-{e_machine}'),
+                    elf_class=64 if is64 else 32, elf_type=e_type)
+
+
+def _has_needed(fd, segment, end, is64):
+    offset, size = segment
+    fmt = end + ('qQ' if is64 else 'iI')
+    entsize = struct.calcsize(fmt)
+    size = min(size, 1 << 20)
+    data = os.pread(fd, size, offset)
+    for pos in range(0, len(data) - entsize + 1, entsize):
+        tag, _val = struct.unpack(fmt, data[pos:pos + entsize])
+        if tag == DT_NULL:
+            break
+        if tag == DT_NEEDED:
+            return True
+    return False

@@ -1,0 +1,113 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import os
+import shutil
+import struct
+
+import pytest
+
+from ansible_collections.serversec.confine.plugins.module_utils._elf import (
+    ElfError,
+    parse_shebang,
+    read_exec_info,
+)
+
+
+def _host_file(*candidates):
+    for path in candidates:
+        if os.path.isfile(path):
+            return os.path.realpath(path)
+    pytest.skip('none of %s on this host' % ', '.join(candidates))
+
+
+def test_bash_is_dynamic_with_the_standard_interpreter():
+    info = read_exec_info(_host_file('/usr/bin/bash', '/bin/bash'))
+    assert info.kind == 'elf'
+    assert info.dynamic and not info.static
+    assert info.interp in ('/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux-aarch64.so.1', '/lib/ld-linux.so.2')
+
+
+def test_static_pie_ldconfig_is_static():
+    # Debian's ldconfig is static-pie: ET_DYN with PT_DYNAMIC but no PT_INTERP and no DT_NEEDED
+    info = read_exec_info(_host_file('/usr/sbin/ldconfig', '/sbin/ldconfig'))
+    assert info.kind == 'elf'
+    assert info.interp is None
+    assert info.static
+
+
+def test_shared_library_without_interp_is_dynamic():
+    lib = _host_file('/usr/lib/x86_64-linux-gnu/libnss_dns.so.2', '/usr/lib64/libnss_dns.so.2')
+    info = read_exec_info(lib)
+    assert info.interp is None
+    assert info.dynamic
+    assert info.machine == 'x86_64' and info.elf_class == 64
+
+
+def test_script_names_its_interpreter(tmp_path):
+    script = tmp_path / 'run me; $(x)'
+    script.write_bytes(b'#!/usr/bin/env  python3 -u\nprint(1)\n')
+    info = read_exec_info(str(script))
+    assert (info.kind, info.interp, info.interp_args) == ('script', '/usr/bin/env', ['python3', '-u'])
+
+
+def test_real_script_ldd():
+    info = read_exec_info(_host_file('/usr/bin/ldd'))
+    assert info.kind == 'script'
+    assert info.interp == '/bin/bash'
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'hello world\n', 'neither an ELF file nor a #! script'),
+    (b'\x7fELF\x02\x01', 'truncated ELF header'),
+    (b'\x7fELF\x05\x01' + b'\0' * 60, 'unknown ELF class/encoding'),
+    (b'#!\n', 'empty #! line'),
+])
+def test_invalid_files(tmp_path, content, message):
+    path = tmp_path / 'bad'
+    path.write_bytes(content)
+    with pytest.raises(ElfError) as exc:
+        read_exec_info(str(path))
+    assert str(exc.value) == message
+
+
+def _elf32_be(interp):
+    """A minimal big-endian 32-bit ELF with one PT_INTERP program header."""
+    ehdr_size, phdr_size = 52, 32
+    interp_bytes = interp + b'\0'
+    header = b'\x7fELF' + bytes([1, 2, 1]) + b'\0' * 9
+    header += struct.pack('>HHIIIIIHHHHHH', 2, 20, 1, 0, ehdr_size, 0, 0, ehdr_size, phdr_size, 1, 0, 0, 0)
+    phdr = struct.pack('>IIIIIIII', 3, ehdr_size + phdr_size, 0, 0, len(interp_bytes), len(interp_bytes), 4, 1)
+    return header + phdr + interp_bytes
+
+
+def test_big_endian_32bit_interp(tmp_path):
+    path = tmp_path / 'ppc'
+    path.write_bytes(_elf32_be(b'/lib/ld.so.1'))
+    info = read_exec_info(str(path))
+    assert (info.interp, info.machine, info.elf_class, info.dynamic) == ('/lib/ld.so.1', 'ppc', 32, True)
+
+
+def test_symlink_is_not_followed(tmp_path):
+    target = _host_file('/usr/bin/bash', '/bin/bash')
+    link = tmp_path / 'bash'
+    os.symlink(target, str(link))
+    with pytest.raises(OSError):
+        read_exec_info(str(link))
+
+
+def test_copy_of_binary_reads_the_same(tmp_path):
+    source = _host_file('/usr/bin/bash', '/bin/bash')
+    copy = tmp_path / 'bash'
+    shutil.copy(source, str(copy))
+    assert read_exec_info(str(copy)).interp == read_exec_info(source).interp
+
+
+@pytest.mark.parametrize('head, expected', [
+    (b'#!/bin/sh\n', ('/bin/sh', [])),
+    (b'#! /usr/bin/perl -w\n', ('/usr/bin/perl', ['-w'])),
+    (b'\x7fELF', None),
+])
+def test_parse_shebang(head, expected):
+    assert parse_shebang(head) == expected
