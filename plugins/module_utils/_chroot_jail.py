@@ -271,7 +271,7 @@ class Host:
 
 def _naming(what, path):
     """'binary /bin/x' stays as it is; 'profile dns' becomes 'profile dns: /etc/hosts'."""
-    return what if path in what.split() else f'{what}: {path}'
+    return what if what == path or what.endswith(' ' + path) else f'{what}: {path}'
 
 
 def _stat_sig(st):

@@ -1,0 +1,306 @@
+#!/usr/bin/python
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+DOCUMENTATION = r'''
+---
+module: chroot_jail
+short_description: Build and maintain a chroot jail from a list of binaries
+version_added: 0.1.0
+author:
+  - serversec maintainers (@serversec)
+description:
+  - Populates a chroot jail with binaries and their whole dynamic-dependency closure (the ELF
+    interpreter, every library the host's dynamic loader reports, and every symlink met on the way,
+    recreated so paths and SONAMEs resolve inside the jail), extra files, directories, device
+    nodes, minimal C(passwd)/C(group) entries and profiles for what C(ldd) cannot see.
+  - Dependencies are listed by running the host's own trusted dynamic loader
+    (for example C(/lib64/ld-linux-x86-64.so.2 --list FILE)) with an argument list and a clean
+    environment, after reading C(PT_INTERP) from the ELF header. The inspected binary and any
+    interpreter it names are never executed. Statically linked binaries need nothing more;
+    C(#!) scripts bring their interpreter.
+  - A manifest, C(/.serversec-jail.json) inside the jail (root-owned, mode C(0600)), records what
+    the module created with SHA-256 checksums. A re-run compares every host file with its jail
+    copy (size and mtime first, content only when they differ), replaces stale copies after host
+    upgrades and reports them in RV(updated). I(prune) removes only what the manifest says the
+    module created.
+  - Refuses C(/) and any jail whose path or ancestors are symlinks, not owned by root, or group- or
+    world-writable (what OpenSSH's C(ChrootDirectory) requires). All writes go through directory
+    file descriptors opened with C(O_NOFOLLOW), so nothing is ever written through a symlink;
+    files are written to a temporary name in the target directory and renamed into place.
+  - All input is validated and the complete plan computed before anything is written; bad input
+    fails naming the offending path and leaves the jail unchanged.
+options:
+  path:
+    description:
+      - Absolute path of the jail root. Created (root-owned, C(0755)) when missing.
+    type: path
+    required: true
+  state:
+    description:
+      - C(present) builds or updates the jail.
+      - C(absent) removes everything the manifest says the module created, then the jail root if
+        it is empty. Files the module did not create are left alone.
+    type: str
+    choices: [present, absent]
+    default: present
+  binaries:
+    description:
+      - Absolute host paths of programs (or shared libraries) to copy with their dependency
+        closure. Setuid/setgid bits are stripped unless I(allow_setuid=true).
+      - Taken literally (no C(~) or C($VAR) expansion); spaces, C(;) or C($()) are just characters.
+    type: list
+    elements: str
+    default: []
+  files:
+    description:
+      - Absolute host paths of extra files or directories, copied as they are (directories
+        recursively; directories in the jail stay root-owned and not group/world-writable).
+    type: list
+    elements: str
+    default: []
+  directories:
+    description:
+      - Directories to create inside the jail, for example log or state directories the jailed
+        service may write.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path inside the jail.
+        type: str
+        required: true
+      owner:
+        description: Owner name (looked up on the host) or numeric uid.
+        type: str
+        default: root
+      group:
+        description: Group name (looked up on the host) or numeric gid.
+        type: str
+        default: root
+      mode:
+        description: Octal mode as a string, for example C("0750").
+        type: str
+        default: '0755'
+  devices:
+    description:
+      - Device nodes to create in the jail's C(/dev), by name (C(null), C(zero), C(full),
+        C(random), C(urandom), C(tty), ...), with the host device's own major/minor numbers.
+    type: list
+    elements: str
+    default: []
+  users:
+    description:
+      - Users whose minimal C(/etc/passwd) entries (password field C(x), never a hash) are written
+        into the jail, looked up on the host. C(root) is always included when I(users) or
+        I(groups) is set, and each user's primary group is added to C(/etc/group).
+    type: list
+    elements: str
+    default: []
+  groups:
+    description:
+      - Groups whose entries are written into the jail's C(/etc/group), looked up on the host.
+    type: list
+    elements: str
+    default: []
+  profiles:
+    description:
+      - What the loader cannot see. C(nss) copies the NSS C(files)/C(compat) modules and
+        C(nsswitch.conf); C(dns) the NSS C(dns) module, C(libresolv), C(resolv.conf), C(hosts),
+        C(services) and friends; C(terminfo) common terminal descriptions; C(timezone)
+        C(/etc/localtime) with its zone file; C(locale) the C.UTF-8 locale and C(locale-archive).
+      - Files a profile lists that do not exist on the host are skipped.
+    type: list
+    elements: str
+    choices: [nss, dns, terminfo, timezone, locale]
+    default: []
+  allow_setuid:
+    description:
+      - Keep setuid/setgid bits on copied files. By default they are stripped and a warning names
+        each file.
+    type: bool
+    default: false
+  prune:
+    description:
+      - Remove files the module put in the jail earlier that the current options no longer ask for.
+        Files the module did not create are never touched.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would be added, updated and removed without writing anything.
+  diff_mode:
+    support: full
+    description: Lists the jail paths added, updated and removed.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux hosts with glibc (Debian/Ubuntu multiarch and Fedora/EL C(/usr/lib64) layouts).
+notes:
+  - Must run as root (it creates root-owned files, device nodes and changes ownership).
+  - Libraries that programs load with C(dlopen()) (NSS modules, PAM modules, plugins) are invisible
+    to the loader; use I(profiles), or list them in I(binaries) to get their dependencies too.
+seealso:
+  - name: OpenSSH ChrootDirectory
+    description: The ownership rules this module enforces on the jail path.
+    link: https://man.openbsd.org/sshd_config#ChrootDirectory
+'''
+
+EXAMPLES = r'''
+- name: Jail for an interactive shell with coreutils
+  serversec.confine.chroot_jail:
+    path: /srv/jails/shell
+    binaries: [/bin/bash, /bin/ls, /bin/cat, /usr/bin/id]
+    devices: [null, zero, urandom]
+    users: [nobody]
+    groups: [nogroup]
+    profiles: [nss, terminfo]
+
+- name: Jail for lighttpd, writable log directory for its user
+  serversec.confine.chroot_jail:
+    path: /srv/jails/web
+    binaries: [/usr/sbin/lighttpd]
+    files: [/etc/mime.types]
+    directories:
+      - path: /var/log/lighttpd
+        owner: www-data
+        group: www-data
+        mode: "0750"
+    devices: [null, urandom]
+    users: [www-data]
+    profiles: [nss, dns, timezone]
+  register: web_jail
+
+- name: Show stale copies replaced after a host upgrade
+  ansible.builtin.debug:
+    var: web_jail.updated
+
+- name: Remove what the module put in the jail
+  serversec.confine.chroot_jail:
+    path: /srv/jails/web
+    state: absent
+'''
+
+RETURN = r'''
+added:
+  description: Jail paths created by this run (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/bin/bash, /lib64, /usr/lib/x86_64-linux-gnu/libc.so.6]
+updated:
+  description: Jail paths replaced because the host file, symlink target, owner or mode changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/lib/x86_64-linux-gnu/libssl.so.3]
+removed:
+  description: Jail paths the module created earlier and removed (prune or I(state=absent)).
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/bin/wget]
+audit:
+  description: Security-relevant content of the whole jail after the run.
+  returned: always
+  type: dict
+  contains:
+    setuid:
+      description: Files with the setuid or setgid bit.
+      type: list
+      elements: str
+      sample: []
+    writable:
+      description: Paths (not symlinks) owned by a user other than root or writable by group or others.
+      type: list
+      elements: str
+      sample: [/var/log/lighttpd]
+    devices:
+      description: Device nodes.
+      type: list
+      elements: str
+      sample: [/dev/null, /dev/urandom]
+  sample: {setuid: [], writable: [/var/log/lighttpd], devices: [/dev/null]}
+files:
+  description: Number of regular files the module manages in the jail (with I(state=present)).
+  returned: always
+  type: int
+  sample: 42
+size:
+  description: Total size in bytes of those files.
+  returned: always
+  type: int
+  sample: 9437184
+'''
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot_jail import (  # noqa: E402
+    PROFILES,
+    JailError,
+    JailSpec,
+    converge,
+    remove_jail,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            binaries=dict(type='list', elements='str', default=[]),
+            files=dict(type='list', elements='str', default=[]),
+            directories=dict(type='list', elements='dict', default=[], options=dict(
+                path=dict(type='str', required=True),
+                owner=dict(type='str', default='root'),
+                group=dict(type='str', default='root'),
+                mode=dict(type='str', default='0755'),
+            )),
+            devices=dict(type='list', elements='str', default=[]),
+            users=dict(type='list', elements='str', default=[]),
+            groups=dict(type='list', elements='str', default=[]),
+            profiles=dict(type='list', elements='str', default=[], choices=sorted(PROFILES)),
+            allow_setuid=dict(type='bool', default=False),
+            prune=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        if params['state'] == 'absent':
+            result = remove_jail(params['path'], check_mode=module.check_mode)
+        else:
+            spec = JailSpec(
+                params['path'], binaries=params['binaries'], files=params['files'],
+                directories=params['directories'], devices=params['devices'], users=params['users'],
+                groups=params['groups'], profiles=params['profiles'],
+                allow_setuid=params['allow_setuid'], prune=params['prune'])
+            result = converge(spec, check_mode=module.check_mode)
+    except JailError as exc:
+        module.fail_json(msg=str(exc), path=params['path'])
+    except OSError as exc:
+        module.fail_json(msg=f'{exc.filename or params["path"]}: {exc.strerror or exc}', path=params['path'])
+
+    for warning in result.warnings:
+        module.warn(warning)
+    output = result.as_dict()
+    if module._diff:
+        output['diff'] = {
+            'before_header': params['path'] + ' (jail)',
+            'after_header': params['path'] + ' (jail)',
+            'prepared': result.diff(),
+        }
+    module.exit_json(**output)
+
+
+if __name__ == '__main__':
+    main()
