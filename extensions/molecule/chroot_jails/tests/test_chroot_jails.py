@@ -1,0 +1,100 @@
+"""chroot_jails: the jails run, stay current and stay shut."""
+
+import json
+import os
+
+import pytest
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "..", "converge.yml")) as handle:
+    JAILS = {jail["path"]: jail for jail in yaml.safe_load(handle)[0]["vars"]["chroot_jails_list"]}
+MODULE = "serversec.confine.chroot_jail"
+
+
+def run_module(host, args):
+    """Run the module for real on the instance; returns the result or the failure."""
+    try:
+        return host.ansible(MODULE, json.dumps(args), check=False)
+    except host.ansible.AnsibleException as exc:
+        return exc.result
+
+
+def test_bash_and_coreutils_run_as_nobody(host):
+    cmd = host.run("chroot --userspec=nobody:nogroup /srv/jails/shell /bin/bash -c 'ls /bin; id'")
+    assert cmd.rc == 0, cmd.stderr
+    listing = cmd.stdout.split()
+    for tool in ("bash", "ls", "cat", "id", "sort"):
+        assert tool in listing
+    assert "uid=65534(nobody) gid=65534(nogroup)" in cmd.stdout
+
+
+def test_jailed_user_cannot_write_outside_its_directories(host):
+    cmd = host.run("chroot --userspec=nobody:nogroup /srv/jails/shell /bin/bash -c 'echo x > /bin/evil'")
+    assert cmd.rc != 0 and "Permission denied" in cmd.stderr
+    assert host.run("chroot --userspec=nobody:nogroup /srv/jails/shell /bin/bash -c 'echo ok > /tmp/ok'").rc == 0
+
+
+def test_dns_profile_resolves_name_from_jail_hosts(host):
+    cmd = host.run("chroot --userspec=nobody:nogroup /srv/jails/dns /usr/bin/getent hosts jailtest.example")
+    assert cmd.rc == 0, cmd.stderr
+    assert cmd.stdout.split()[:2] == ["192.0.2.77", "jailtest.example"]
+
+
+def test_manifest_and_devices(host):
+    manifest = host.file("/srv/jails/shell/.serversec-jail.json")
+    assert manifest.user == "root" and manifest.mode == 0o600
+    null = host.file("/srv/jails/shell/dev/null")
+    assert null.is_character_device
+    assert host.run("stat -c %t:%T /dev/null").stdout == host.run("stat -c %t:%T /srv/jails/shell/dev/null").stdout
+    assert host.file("/srv/jails/web/var/log/lighttpd").user == "www-data"
+    assert host.file("/srv/jails/shell/etc/passwd").content_string.splitlines()[1].startswith("nobody:x:65534:")
+    assert not host.file("/srv/jails/shell/etc/shadow").exists
+
+
+def test_replaced_host_library_is_refreshed_and_reported(host):
+    real = host.run("readlink -f /lib/x86_64-linux-gnu/libtinfo.so.6").stdout.strip()
+    assert real.startswith("/usr/lib/")
+    backup = "/root/libtinfo.serversec-backup"
+    assert host.run("cp -p %s %s" % (real, backup)).rc == 0
+    try:
+        # an "upgrade": new content and mtime (trailing bytes do not hurt an ELF file)
+        assert host.run("printf serversec-upgrade >> %s" % real).rc == 0
+        result = run_module(host, JAILS["/srv/jails/shell"])
+        assert not result.get("failed"), result
+        assert result["changed"] and result["updated"] == [real]
+        jail_copy = host.file("/srv/jails/shell" + real)
+        assert jail_copy.sha256sum == host.file(real).sha256sum
+        assert host.run("chroot --userspec=nobody:nogroup /srv/jails/shell /bin/bash -c 'ls /'").rc == 0
+    finally:
+        host.run("cp -p %s %s && rm -f %s" % (backup, real, backup))
+    again = run_module(host, JAILS["/srv/jails/shell"])
+    assert again["updated"] == [real]
+    assert not run_module(host, JAILS["/srv/jails/shell"])["changed"]
+
+
+def test_jail_under_world_writable_directory_is_refused(host):
+    result = run_module(host, {"path": "/srv/open/jail", "binaries": ["/bin/bash"]})
+    assert result.get("failed")
+    assert result["msg"] == "jail path component /srv/open is group- or world-writable (mode 1777)"
+    assert not host.file("/srv/open/jail").exists
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"binaries": ["/usr/bin/no-such-tool"]}, "binary /usr/bin/no-such-tool does not exist on the host"),
+    ({"binaries": ["bin/bash"]}, "binary 'bin/bash' is not an absolute path"),
+])
+def test_bad_input_changes_nothing(host, bad, message):
+    before = host.run("find /srv/jails/shell -printf '%p %s %T@\\n' | sort").stdout
+    spec = dict(JAILS["/srv/jails/shell"], binaries=JAILS["/srv/jails/shell"]["binaries"] + bad["binaries"])
+    result = run_module(host, spec)
+    assert result.get("failed") and result["msg"] == message
+    assert host.run("find /srv/jails/shell -printf '%p %s %T@\\n' | sort").stdout == before
+
+
+def test_audit_reports_writable_and_devices(host):
+    result = run_module(host, JAILS["/srv/jails/web"])
+    assert not result["changed"]
+    assert result["audit"]["writable"] == ["/var/log/lighttpd"]
+    assert result["audit"]["devices"] == ["/dev/null", "/dev/urandom"]
+    assert result["audit"]["setuid"] == []
