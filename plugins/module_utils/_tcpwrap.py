@@ -149,12 +149,18 @@ def scan_table(data):
         raw = data[start:pos]
         text = logical.decode('latin-1')
         if status == 'overflow':
-            entries.append(Entry(raw, first, max(first, line), 'broken', text,
+            # The rest of the over-long physical line belongs to this entry.
+            newline = data.find(b'\n', pos)
+            pos = len(data) if newline < 0 else newline + 1
+            raw = data[start:pos]
+            line += 1
+            entries.append(Entry(raw, first, line, 'broken', text,
                                  'line too long (%d bytes or more): libwrap stops reading this file here '
                                  'and fails closed' % (BUFLEN - 1)))
             if pos < len(data):
                 rest = data[pos:]
-                entries.append(Entry(rest, line + 1, line + max(1, rest.count(b'\n')), 'ignored', None,
+                entries.append(Entry(rest, line + 1, line + rest.count(b'\n') + (not rest.endswith(b'\n')),
+                                     'ignored', None,
                                      'never read by libwrap: follows a line that is too long'))
             break
         if status == 'end':
@@ -323,6 +329,8 @@ def _masked_match6(net_token, mask_token, string):
     if address[:12] == b'\0' * 10 + b'\xff\xff':
         net = dot_quad_addr(net_token)
         mask = dot_quad_addr(mask_token)
+        if mask is None:
+            mask = cidr_mask(mask_token)
         if net is None or mask is None:
             return False
         return (int.from_bytes(address[12:], 'big') & mask) == net

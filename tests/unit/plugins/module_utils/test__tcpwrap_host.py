@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import struct
+
+import pytest
+
+from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_host as host
+
+
+def build_elf64(needed):
+    """A minimal little-endian ELF64 with one PT_LOAD and a PT_DYNAMIC listing `needed`."""
+    strtab = b'\0' + b''.join(name.encode() + b'\0' for name in needed)
+    header_size, phdr_size = 64, 56
+    dynamic_offset = header_size + 2 * phdr_size
+    dynamic = b''
+    offset = 1
+    for name in needed:
+        dynamic += struct.pack('<qQ', host.DT_NEEDED, offset)
+        offset += len(name) + 1
+    strtab_offset = dynamic_offset + len(dynamic) + 2 * 16
+    vaddr_base = 0x400000
+    dynamic += struct.pack('<qQ', host.DT_STRTAB, vaddr_base + strtab_offset) + struct.pack('<qQ', 0, 0)
+    total = strtab_offset + len(strtab)
+    ident = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
+    elf_header = ident + struct.pack('<HHIQQQIHHHHHH', 3, 62, 1, 0, header_size, 0, 0, header_size, phdr_size,
+                                     2, 64, 0, 0)
+    load = struct.pack('<IIQQQQQQ', host.PT_LOAD, 5, 0, vaddr_base, vaddr_base, total, total, 0x1000)
+    dyn = struct.pack('<IIQQQQQQ', host.PT_DYNAMIC, 6, dynamic_offset, vaddr_base + dynamic_offset,
+                      vaddr_base + dynamic_offset, len(dynamic), len(dynamic), 8)
+    return elf_header + load + dyn + dynamic + strtab
+
+
+@pytest.mark.parametrize('needed', [['libwrap.so.0', 'libc.so.6'], ['libc.so.6'], []])
+def test_elf_needed_reads_dt_needed(tmp_path, needed):
+    path = tmp_path / 'daemon'
+    path.write_bytes(build_elf64(needed))
+    assert host.elf_needed(str(path)) == needed
+
+
+def test_elf_needed_refuses_non_elf(tmp_path):
+    path = tmp_path / 'script'
+    path.write_bytes(b'#!/bin/sh\necho hi\n')
+    with pytest.raises(host.ElfError) as excinfo:
+        host.elf_needed(str(path))
+    assert str(excinfo.value) == '%s is not an ELF file' % path
+
+
+@pytest.mark.skipif(not os.path.exists('/bin/ls'), reason='needs a real ELF binary')
+def test_elf_needed_on_a_real_binary():
+    assert 'libc.so.6' in host.elf_needed('/bin/ls')
+
+
+def test_daemon_warnings(tmp_path, monkeypatch):
+    wrapped = tmp_path / 'wrapped'
+    wrapped.write_bytes(build_elf64(['libwrap.so.0', 'libc.so.6']))
+    plain = tmp_path / 'plain'
+    plain.write_bytes(build_elf64(['libc.so.6']))
+    monkeypatch.setattr(host, 'libwrap_installed', lambda: True)
+    monkeypatch.setattr(host, 'DAEMON_BINARIES', {'sshd': [str(wrapped)], 'nginx': [str(plain)]})
+    monkeypatch.setattr(host, 'BINARY_DIRS', [str(tmp_path)])
+    assert host.daemon_warnings(['sshd', 'nginx', 'ALL', 's*', 'ghost']) == [
+        'daemon "nginx": %s does not link libwrap, so it ignores TCP wrappers rules' % plain,
+        'daemon "ghost": no binary found on this host, cannot tell whether it honours TCP wrappers',
+    ]
+    monkeypatch.setattr(host, 'libwrap_installed', lambda: False)
+    assert host.daemon_warnings(['sshd']) == [
+        'libwrap (TCP wrappers) is not installed on this host: no daemon will enforce hosts.allow/hosts.deny '
+        '(distributions such as Fedora dropped it)']
+
+
+def test_ssh_connection_from_environment():
+    assert host.ssh_connection({'SSH_CONNECTION': '192.0.2.7 51000 192.0.2.1 22'}) == ('192.0.2.7', '192.0.2.1')
+    assert host.ssh_connection({'SSH_CONNECTION': 'garbage'}, proc='/nonexistent') is None
+
+
+def test_ssh_connection_found_in_a_parent_process(tmp_path, monkeypatch):
+    """sudo drops SSH_CONNECTION: it is found in an ancestor's environment."""
+    monkeypatch.setattr(os, 'getpid', lambda: 300)
+    for pid, ppid, environ in ((300, 200, b'PATH=/bin\0'), (200, 100, b'SSH_CONNECTION=2001:db8::7 40000 2001:db8::1 22\0')):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / 'environ').write_bytes(environ)
+        (tmp_path / str(pid) / 'stat').write_bytes(b'%d (python3 (x)) S %d 1 1' % (pid, ppid))
+    assert host.ssh_connection({}, proc=str(tmp_path)) == ('2001:db8::7', '2001:db8::1')
