@@ -44,7 +44,7 @@ def obtain_image(name):
         build = subprocess.run(
             [str(ROOT / "images" / "build.sh"), image, suite], capture_output=True, text=True
         )
-        sys.stdout.write(build.stdout)
+        sys.stderr.write(build.stdout)
         if build.returncode != 0:
             return image, "building %s from Debian %s failed: %s" % (image, suite, last_line(build.stderr))
         return image, None
@@ -64,6 +64,8 @@ def platform_entry(template, name, image):
     entry["name"] = name
     entry["image"] = image
     entry["networks"] = [{"name": "serversec-molecule", "ipv4_address": PLATFORMS[name][3]}]
+    # playbooks/secure_server.yml applies to this group (see playbooks/inventory/).
+    entry["groups"] = ["secure_servers"]
     return entry
 
 
@@ -71,6 +73,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", action="append", help="scenario to run (default: all)")
     parser.add_argument("--summary", default=str(ROOT / ".build" / "results" / "molecule.txt"))
+    parser.add_argument(
+        "--platforms-only", action="store_true",
+        help="obtain the images, write the platforms file, print its path and run nothing (used by make demo)",
+    )
     args = parser.parse_args()
 
     wanted = os.environ.get("SERVERSEC_PLATFORMS", " ".join(PLATFORMS)).split()
@@ -89,6 +95,16 @@ def main():
             platforms.append(platform_entry(template, name, image))
             summary.append("platform %-10s ran on image %s" % (name, image))
 
+    BUILD.mkdir(parents=True, exist_ok=True)
+    platforms_file = BUILD / "platforms.yml"
+    platforms_file.write_text(yaml.safe_dump({"platforms": platforms}, sort_keys=False))
+    if args.platforms_only:
+        sys.stderr.write("\n".join(summary) + "\n")
+        if not platforms:
+            return 1
+        print(platforms_file)
+        return 0
+
     scenarios = args.scenario or sorted(p.parent.name for p in SCENARIO_ROOT.glob("*/molecule.yml"))
     failed = []
     if not platforms:
@@ -98,9 +114,6 @@ def main():
         summary.append("molecule   FAILED: no scenario found under %s" % SCENARIO_ROOT)
         failed.append("no scenario")
     else:
-        BUILD.mkdir(parents=True, exist_ok=True)
-        platforms_file = BUILD / "platforms.yml"
-        platforms_file.write_text(yaml.safe_dump({"platforms": platforms}, sort_keys=False))
         # Molecule calls ansible-config, ansible-playbook and pytest by name: use this venv's.
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         env = dict(os.environ, PATH=path, ANSIBLE_FORCE_COLOR="0", PY_COLORS="0", NO_COLOR="1")
