@@ -54,7 +54,6 @@ echo "==> importing $name"
 tar -C "$root" -c . | docker import \
   --change 'CMD ["/sbin/init"]' \
   --change 'ENV container=docker' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
   --change "LABEL serversec.recipe=$recipe" \
   - "$name" >/dev/null
 echo "==> built $name"
