@@ -93,8 +93,9 @@ options:
     description:
       - Device nodes to create in the jail's C(/dev), by name (C(null), C(zero), C(full),
         C(random), C(urandom), C(tty), ...), with the host device's own major/minor numbers.
+      - An unquoted YAML C(null) parses as a null value; it is taken to mean the C(null) device.
     type: list
-    elements: str
+    elements: raw
     default: []
   users:
     description:
@@ -159,7 +160,7 @@ EXAMPLES = r'''
   serversec.confine.chroot_jail:
     path: /srv/jails/shell
     binaries: [/bin/bash, /bin/ls, /bin/cat, /usr/bin/id]
-    devices: [null, zero, urandom]
+    devices: ['null', zero, urandom]
     users: [nobody]
     groups: [nogroup]
     profiles: [nss, terminfo]
@@ -174,7 +175,7 @@ EXAMPLES = r'''
         owner: www-data
         group: www-data
         mode: "0750"
-    devices: [null, urandom]
+    devices: ['null', urandom]
     users: [www-data]
     profiles: [nss, dns, timezone]
   register: web_jail
@@ -265,7 +266,7 @@ def main():
                 group=dict(type='str', default='root'),
                 mode=dict(type='str', default='0755'),
             )),
-            devices=dict(type='list', elements='str', default=[]),
+            devices=dict(type='list', elements='raw', default=[]),
             users=dict(type='list', elements='str', default=[]),
             groups=dict(type='list', elements='str', default=[]),
             profiles=dict(type='list', elements='str', default=[], choices=sorted(PROFILES)),
@@ -281,7 +282,10 @@ def main():
         else:
             spec = JailSpec(
                 params['path'], binaries=params['binaries'], files=params['files'],
-                directories=params['directories'], devices=params['devices'], users=params['users'],
+                directories=params['directories'],
+                # YAML reads an unquoted `null` as None (ansible-core 2.19 turns it into '')
+                devices=['null' if device in (None, '') else str(device) for device in params['devices']],
+                users=params['users'],
                 groups=params['groups'], profiles=params['profiles'],
                 allow_setuid=params['allow_setuid'], prune=params['prune'])
             result = converge(spec, check_mode=module.check_mode)

@@ -75,9 +75,11 @@ def test_jail_under_world_writable_tmp_is_refused(tmp_path):
 @pytest.mark.skipif(not os.path.exists('/lib64/ld-linux-x86-64.so.2'), reason='x86_64 glibc host only')
 def test_check_diff_apply_idempotent_absent(tmp_path, base):
     jail = base / 'shell'
-    args = {'path': str(jail), 'binaries': ['/bin/bash', '/usr/bin/id'], 'users': ['root'], 'profiles': ['nss']}
+    # devices: [null] in YAML is [None]: it means the null device
+    args = {'path': str(jail), 'binaries': ['/bin/bash', '/usr/bin/id'], 'users': ['root'], 'profiles': ['nss'],
+            'devices': [None]}
     checked = run_module(tmp_path, args, check=True, diff=True)
-    assert checked['changed'] and '/usr/bin/bash' in checked['added']
+    assert checked['changed'] and '/usr/bin/bash' in checked['added'] and '/dev/null' in checked['added']
     assert 'added: /usr/bin/bash\n' in checked['diff']['prepared']
     assert not jail.exists()
 
