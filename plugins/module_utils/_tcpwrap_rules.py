@@ -193,51 +193,64 @@ def entry_key(entry):
     return (_groups(tokens_of(entry.daemons)), _groups(tokens_of(entry.clients)), _options_key(entry.options))
 
 
+def _label(field, name):
+    return '%s.%s' % (field, name) if field else name
+
+
 class Rule(object):
-    """A rule as the user gives it: validated on creation."""
+    """A rule as the user gives it: validated on creation.
+
+    field prefixes every error message, e.g. "rules[3]"; empty for the module's top-level options.
+    """
 
     def __init__(self, spec, field, env):
-        self.field = field
+        self.field = field or 'rule'
         for name in _LIST_FIELDS:
             value = spec.get(name) or []
             if isinstance(value, str):
                 value = [value]
             setattr(self, name, list(value))
             for index, token in enumerate(self.__dict__[name]):
-                check_pattern(token, '%s.%s[%d]' % (field, name, index), daemon=name.endswith('daemons'))
+                check_pattern(token, '%s[%d]' % (_label(field, name), index), daemon=name.endswith('daemons'))
         if not self.daemons:
-            raise TcpwrapError('%s.daemons: at least one daemon pattern is required (ALL for every daemon)' % field)
+            raise TcpwrapError('%s: at least one daemon pattern is required (ALL for every daemon)'
+                               % _label(field, 'daemons'))
         if not self.clients:
-            raise TcpwrapError('%s.clients: at least one client pattern is required (ALL for every client)' % field)
+            raise TcpwrapError('%s: at least one client pattern is required (ALL for every client)'
+                               % _label(field, 'clients'))
         options = list(spec.get('options') or [])
         command = spec.get('command')
         if command is not None:
             if not isinstance(command, str) or command.strip(WHITESPACE) == '':
-                raise TcpwrapError('%s.command: must be a non-empty shell command' % field)
+                raise TcpwrapError('%s: must be a non-empty shell command' % _label(field, 'command'))
             options.insert(0, 'spawn ' + command)
         self.options = []
         for index, text in enumerate(options):
-            label = '%s.command' % field if command is not None and index == 0 else '%s.options[%d]' % (
-                field, index - (1 if command is not None else 0))
+            if command is not None and index == 0:
+                label = _label(field, 'command')
+            else:
+                label = '%s[%d]' % (_label(field, 'options'), index - (1 if command is not None else 0))
             key, value = check_option(text, label, env, index == len(options) - 1)
             self.options.append((key, value))
         self.comment = spec.get('comment')
         if self.comment is not None:
-            _check_characters(self.comment, '%s.comment' % field)
+            _check_characters(self.comment, _label(field, 'comment'))
         self.state = spec.get('state') or 'present'
         self.position = spec.get('position') or 'last'
         if self.position not in POSITIONS:
-            raise TcpwrapError('%s.position: must be one of %s' % (field, ', '.join(POSITIONS)))
+            raise TcpwrapError('%s: must be one of %s' % (_label(field, 'position'), ', '.join(POSITIONS)))
         self.anchor = None
         anchor = spec.get('anchor')
         if self.position in ('before', 'after'):
             if not anchor:
-                raise TcpwrapError('%s.anchor: position %s needs the existing rule to place it by' % (field, self.position))
-            self.anchor = anchor_key(anchor, '%s.anchor' % field)
+                raise TcpwrapError('%s: position %s needs the existing rule to place it by'
+                                   % (_label(field, 'anchor'), self.position))
+            self.anchor = anchor_key(anchor, _label(field, 'anchor'))
+        self.anchor_field = _label(field, 'anchor')
         self.line = self._render_line()
         if len(self.line.encode('utf-8')) > MAX_LINE_TEXT:
             raise TcpwrapError('%s: the rule renders to %d bytes; libwrap reads at most %d bytes per line '
-                               '(split it into several rules)' % (field, len(self.line.encode('utf-8')), MAX_LINE_TEXT))
+                               '(split it into several rules)' % (self.field, len(self.line.encode('utf-8')), MAX_LINE_TEXT))
 
     def _render_line(self):
         daemons = ', '.join(self.daemons)
@@ -351,7 +364,7 @@ class TableEdit(object):
             return rules[0] if rules else len(self.entries)
         anchors = self._indices(rule.anchor)
         if not anchors:
-            raise TcpwrapError('%s.anchor: no rule equal to the anchor exists in %s' % (rule.field, self.path))
+            raise TcpwrapError('%s: no rule equal to the anchor exists in %s' % (rule.anchor_field, self.path))
         index = anchors[0]
         if rule.position == 'before':
             comment = self._comment_above(index, None)

@@ -1,0 +1,443 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible modules keep their imports after DOCUMENTATION, EXAMPLES and RETURN.
+# ruff: noqa: E402
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: tcpwrap_rule
+short_description: Manage TCP wrappers rules in hosts.allow and hosts.deny
+version_added: 0.1.0
+author:
+  - serversec maintainers
+description:
+  - Adds, moves or removes rules in C(/etc/hosts.allow), C(/etc/hosts.deny) or any file in
+    the hosts_access(5) format. One rule comes from the top-level options; many rules come from
+    O(rules) and are applied in one call.
+  - A rule equal in meaning to one already in the file is found rather than appended again
+    (pattern order, commas or spaces, letter case and line continuation do not matter), so a
+    second run reports no change.
+  - Lines the module did not write (comments, fail2ban or DenyHosts entries, anything it does
+    not manage) are kept byte for byte.
+  - It never writes a file that libwrap misreads. Every line ends in LF, no line reaches
+    2,047 bytes, no NUL, CR or byte order mark is written, IPv6 addresses must be bracketed,
+    C(allow), C(deny) and C(twist) must come last, C(:) in option values is escaped as C(\:).
+    Patterns with a newline, NUL, C(:), C(#), whitespace or a backslash, invalid masks and
+    prefixes, and options libwrap would reject are refused with a message naming the field;
+    the file is then left byte-identical.
+  - The write is atomic (a temporary file in the same directory, then a rename) and keeps the
+    owner, mode and SELinux context of the file.
+  - "Lockout guard: when O(path) is C(/etc/hosts.allow) or C(/etc/hosts.deny) and the change would
+    deny the SSH connection Ansible itself uses (C(SSH_CONNECTION) on the target, also found in
+    parent processes when C(become) dropped it), the module fails unless O(allow_lockout=true)."
+  - It warns when a rule names a daemon whose binary does not link libwrap (read from the ELF
+    dynamic section; the binary is never run), and when libwrap is missing altogether, as on
+    Fedora since release 28. For C(sshd) the binary checked is C(/usr/lib/openssh/sshd-session)
+    where it exists (OpenSSH 9.8 and later, for example Debian 13).
+options:
+  table:
+    description:
+      - Which table to edit, V(allow) for C(/etc/hosts.allow) or V(deny) for C(/etc/hosts.deny).
+      - Ignored for the file name when O(path) is given.
+    type: str
+    choices: [allow, deny]
+    default: allow
+  path:
+    description:
+      - File to edit instead of the one O(table) names. It is created when missing.
+    type: path
+  daemons:
+    description:
+      - Daemon patterns (process names such as C(sshd) or C(in.telnetd), C(ALL), wildcards,
+        C(daemon@host)). One pattern per item.
+      - Required with O(clients) unless O(rules) is given.
+    type: list
+    elements: str
+  except_daemons:
+    description:
+      - Daemon patterns excluded from O(daemons) (written after C(EXCEPT)).
+    type: list
+    elements: str
+  clients:
+    description:
+      - Client patterns, one per item, for example C(ALL), C(LOCAL), C(KNOWN), C(UNKNOWN),
+        C(PARANOID), C(.example.com), C(192.168.), C(10.0.0.0/255.0.0.0), C(10.0.0.0/8),
+        C([2001:db8::]/32), C(@netgroup), C(/etc/trusted-hosts), C(192.168.*), C(user@host).
+    type: list
+    elements: str
+  except_clients:
+    description:
+      - Client patterns excluded from O(clients) (written after C(EXCEPT)).
+    type: list
+    elements: str
+  options:
+    description:
+      - hosts_options(5) options in order, each C(name) or C(name value), for example
+        C(severity auth.info), C(spawn /bin/echo %c >> /var/log/x), C(deny). Known names are
+        spawn, twist, allow, deny, severity, setenv, umask, user, group, banners, nice,
+        keepalive, linger and rfc931. C(allow), C(deny) and C(twist) must be last.
+    type: list
+    elements: str
+  command:
+    description:
+      - A shell command run when the rule matches, as the classic third field of a rule.
+      - Written as C(spawn <command>) before the other options, because libwrap built with
+        options support (as Debian's is) reads a bare command as a bad option, denies the
+        connection and never runs the command.
+    type: str
+  comment:
+    description:
+      - Comment written on its own line (C(# comment)) above a rule this module adds, and
+        removed with it when O(state=absent).
+    type: str
+  position:
+    description:
+      - Where the rule goes. The first matching rule decides, so order matters.
+      - V(last) appends it when it is missing. V(first) puts it before every other rule.
+        V(before) and V(after) place it relative to the rule O(anchor).
+      - An existing rule in the wrong place for V(first), V(before) or V(after) is moved.
+    type: str
+    choices: [first, last, before, after]
+    default: last
+  anchor:
+    description:
+      - The existing rule for O(position=before) or O(position=after), written as a rule line
+        such as C(ALL : ALL); it is compared by meaning.
+    type: str
+  state:
+    description:
+      - Whether the rule should be in the file.
+    type: str
+    choices: [present, absent]
+    default: present
+  rules:
+    description:
+      - Several rules applied in order in one call, each with the keys of the top-level rule
+        options. Mutually exclusive with O(daemons), O(clients) and the other rule options.
+    type: list
+    elements: dict
+    suboptions:
+      daemons:
+        description: Daemon patterns.
+        type: list
+        elements: str
+        required: true
+      except_daemons:
+        description: Daemon patterns after C(EXCEPT).
+        type: list
+        elements: str
+      clients:
+        description: Client patterns.
+        type: list
+        elements: str
+        required: true
+      except_clients:
+        description: Client patterns after C(EXCEPT).
+        type: list
+        elements: str
+      options:
+        description: hosts_options(5) options in order.
+        type: list
+        elements: str
+      command:
+        description: Shell command, written as C(spawn).
+        type: str
+      comment:
+        description: Comment line written above the rule.
+        type: str
+      position:
+        description: Where the rule goes.
+        type: str
+        choices: [first, last, before, after]
+        default: last
+      anchor:
+        description: Existing rule for V(before) and V(after).
+        type: str
+      state:
+        description: Whether the rule should be in the file.
+        type: str
+        choices: [present, absent]
+        default: present
+  backup:
+    description:
+      - Keep a timestamped copy of the file before changing it.
+    type: bool
+    default: false
+  allow_lockout:
+    description:
+      - Change the file even when the result would deny the SSH connection Ansible uses.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without writing.
+  diff_mode:
+    support: full
+    description: Shows the file before and after.
+  platform:
+    support: full
+    platforms: posix
+    description: Any POSIX host; the rules take effect where daemons link libwrap.
+notes:
+  - Rules take effect for daemons linked with libwrap and for services started through tcpd.
+seealso:
+  - module: serversec.confine.tcpwrap_info
+  - name: hosts_access(5)
+    description: The access control language.
+    link: https://manpages.debian.org/hosts_access.5
+  - name: hosts_options(5)
+    description: The option language.
+    link: https://manpages.debian.org/hosts_options.5
+"""
+
+EXAMPLES = r"""
+- name: Let everyone reach sshd
+  serversec.confine.tcpwrap_rule:
+    table: allow
+    daemons: [sshd]
+    clients: [ALL]
+
+- name: Deny everything else and log who tried
+  serversec.confine.tcpwrap_rule:
+    table: deny
+    daemons: [ALL]
+    clients: [ALL]
+    command: /bin/echo "%c tried to connect to %d and was blocked" >> /var/log/tcpwrappers.log
+
+- name: Telnet only from the local network, except one host, placed first
+  serversec.confine.tcpwrap_rule:
+    table: allow
+    daemons: [in.telnetd]
+    clients: [192.168., 127.0.0.1]
+    except_clients: [192.168.1.66]
+    position: first
+    comment: telnet for the lab
+
+- name: A whole policy in one task
+  serversec.confine.tcpwrap_rule:
+    table: allow
+    backup: true
+    rules:
+      - daemons: [sshd]
+        clients: [10.0.0.0/8, "[2001:db8::]/32"]
+      - daemons: [vsftpd]
+        clients: [.example.com]
+        options: [severity auth.info]
+      - daemons: [in.fingerd]
+        clients: [ALL]
+        state: absent
+
+- name: Put a rule before the catch-all of hosts.deny
+  serversec.confine.tcpwrap_rule:
+    table: deny
+    daemons: [sshd]
+    clients: [203.0.113.0/24]
+    position: before
+    anchor: "ALL : ALL"
+"""
+
+RETURN = r"""
+path:
+  description: The file that was (or would be) edited.
+  returned: always
+  type: str
+  sample: /etc/hosts.allow
+added:
+  description: Rule lines written, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["sshd : ALL"]
+removed:
+  description: Rule lines removed (or moved), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+backup_file:
+  description: The backup copy, when O(backup=true) and the file changed.
+  returned: changed and backup requested
+  type: str
+  sample: /etc/hosts.allow.12345.2026-11-28@21:00:00~
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    Environment,
+    TcpwrapError,
+    evaluate,
+    scan_table,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import daemon_warnings, ssh_connection
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
+
+SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
+RULE_KEYS = ('daemons', 'except_daemons', 'clients', 'except_clients', 'options', 'command', 'comment',
+             'position', 'anchor', 'state')
+SSH_DAEMON = 'sshd'
+
+
+def read_bytes(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        if getattr(exc, 'errno', None) == 2:
+            return None
+        raise
+
+
+class TcpwrapRule(object):
+    """Compute the new table, then write it unless in check mode."""
+
+    def __init__(self, module):
+        self.module = module
+        params = module.params
+        self.path = params['path'] or SYSTEM_TABLES[params['table']]
+        self.env = Environment()
+
+    def _rule_specs(self):
+        params = self.module.params
+        if params['rules'] is not None:
+            return [('rules[%d]' % index, spec) for index, spec in enumerate(params['rules'])]
+        return [('', dict((key, params[key]) for key in RULE_KEYS))]
+
+    def execute(self):
+        rules = [Rule(spec, field, self.env) for field, spec in self._rule_specs()]
+        before = read_bytes(self.path)
+        edit = TableEdit(before or b'', self.path)
+        changed = False
+        for rule in rules:
+            changed = edit.apply(rule) or changed
+        after = edit.verify(rules) if changed else edit.before
+        for line, problem in edit.hazards():
+            self.module.warn('%s line %d: %s' % (self.path, line, problem))
+        named = []
+        for rule in rules:
+            if rule.state == 'present':
+                named.extend(d.split('@')[0] for d in rule.daemons if d.split('@')[0] not in named)
+        for warning in daemon_warnings(named):
+            self.module.warn(warning)
+        result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed)
+        if changed:
+            self._lockout_guard(before or b'', after)
+        if self.module._diff:
+            result['diff'] = dict(before=(before or b'').decode('utf-8', 'replace'),
+                                  after=after.decode('utf-8', 'replace'),
+                                  before_header='%s (content)' % self.path,
+                                  after_header='%s (content)' % self.path)
+        if changed and not self.module.check_mode:
+            backup = self._write(after, before is not None)
+            if backup:
+                result['backup_file'] = backup
+        return result
+
+    def _lockout_guard(self, before, after):
+        if self.module.params['allow_lockout']:
+            return
+        real = os.path.realpath(self.path)
+        kinds = [kind for kind, path in SYSTEM_TABLES.items() if os.path.realpath(path) == real]
+        connection = ssh_connection()
+        if not kinds or connection is None:
+            return
+        client, server = connection
+
+        def verdict(kind_data):
+            tables = []
+            for kind in ('allow', 'deny'):
+                data = kind_data if kind in kinds else (read_bytes(SYSTEM_TABLES[kind]) or b'')
+                tables.append((kind, SYSTEM_TABLES[kind], scan_table(data)))
+            return evaluate(tables, SSH_DAEMON, address=client, server_address=server, env=self.env)
+
+        old, new = verdict(before), verdict(after)
+        if old.access == 'granted' and new.access == 'denied':
+            self.module.fail_json(
+                msg='refusing to change %s: it would deny the SSH connection Ansible is using (%s to %s from %s: %s). '
+                    'Grant that client first, or set allow_lockout=true if you really mean it'
+                    % (self.path, SSH_DAEMON, server, client, new.reason),
+                path=self.path)
+
+    def _write(self, data, existed):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            self.module.fail_json(msg='%s: directory %s does not exist' % (self.path, directory), path=self.path)
+        backup = None
+        if existed and self.module.params['backup']:
+            backup = self.module.backup_local(self.path)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path), dir=directory)
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(data)
+            self.module.atomic_move(tmp, self.path, unsafe_writes=False)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return backup
+
+
+def main():
+    rule_options = dict(
+        daemons=dict(type='list', elements='str', required=True),
+        except_daemons=dict(type='list', elements='str'),
+        clients=dict(type='list', elements='str', required=True),
+        except_clients=dict(type='list', elements='str'),
+        options=dict(type='list', elements='str'),
+        command=dict(type='str'),
+        comment=dict(type='str'),
+        position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
+        anchor=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            table=dict(type='str', choices=['allow', 'deny'], default='allow'),
+            path=dict(type='path'),
+            daemons=dict(type='list', elements='str'),
+            except_daemons=dict(type='list', elements='str'),
+            clients=dict(type='list', elements='str'),
+            except_clients=dict(type='list', elements='str'),
+            options=dict(type='list', elements='str'),
+            command=dict(type='str'),
+            comment=dict(type='str'),
+            position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
+            anchor=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            rules=dict(type='list', elements='dict', options=rule_options),
+            backup=dict(type='bool', default=False),
+            allow_lockout=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[
+            ('rules', 'daemons'), ('rules', 'clients'), ('rules', 'except_daemons'), ('rules', 'except_clients'),
+            ('rules', 'options'), ('rules', 'command'), ('rules', 'comment'), ('rules', 'anchor'),
+        ],
+        required_one_of=[('rules', 'daemons')],
+        required_together=[('daemons', 'clients')],
+        required_if=[('position', 'before', ('anchor',)), ('position', 'after', ('anchor',))],
+        supports_check_mode=True,
+    )
+    try:
+        result = TcpwrapRule(module).execute()
+    except TcpwrapError as exc:
+        module.fail_json(msg=to_native(exc), path=module.params['path'] or SYSTEM_TABLES[module.params['table']])
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='%s: %s' % (module.params['path'] or SYSTEM_TABLES[module.params['table']],
+                                         to_native(exc)))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

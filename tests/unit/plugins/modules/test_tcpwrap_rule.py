@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import json
+import os
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_host
+from ansible_collections.serversec.confine.plugins.modules import tcpwrap_rule
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+def exit_json(self, **kwargs):
+    kwargs.setdefault('changed', False)
+    raise ExitJson(kwargs)
+
+
+def fail_json(self, **kwargs):
+    kwargs['failed'] = True
+    raise FailJson(kwargs)
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """Works with ansible-core 2.16 to 2.19."""
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:
+        payload = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', payload):
+            yield
+    else:
+        with patch_module_args(args):
+            yield
+
+
+@pytest.fixture(autouse=True)
+def quiet_host(monkeypatch):
+    """No SSH session and no daemon inspection unless a test asks for it."""
+    monkeypatch.setattr(tcpwrap_rule, 'ssh_connection', lambda: None)
+    monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings', lambda daemons: [])
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+
+def run(args, check=False, diff=False):
+    args = dict(args)
+    if check:
+        args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
+    with module_args(args):
+        with pytest.raises((ExitJson, FailJson)) as excinfo:
+            tcpwrap_rule.main()
+    return excinfo.value.args[0]
+
+
+def test_creates_file_then_idempotent(tmp_path):
+    path = tmp_path / 'hosts.allow'
+    args = dict(path=str(path), daemons=['sshd'], clients=['ALL'])
+    result = run(args)
+    assert result['changed'] is True
+    assert result['added'] == ['sshd : ALL']
+    assert path.read_bytes() == b'sshd : ALL\n'
+    assert oct(os.stat(str(path)).st_mode & 0o777) in ('0o644', '0o664', '0o600')
+    assert run(args)['changed'] is False
+
+
+def test_check_mode_and_diff_leave_file_untouched(tmp_path):
+    path = tmp_path / 'hosts.deny'
+    path.write_bytes(b'# header\n')
+    result = run(dict(path=str(path), daemons=['ALL'], clients=['ALL'],
+                      command='/bin/echo "%c tried to connect to %d and was blocked" >> /var/log/tcpwrappers.log'),
+                 check=True, diff=True)
+    assert result['changed'] is True
+    assert result['diff']['before'] == '# header\n'
+    assert result['diff']['after'] == ('# header\nALL : ALL : spawn /bin/echo "%c tried to connect to %d and was '
+                                       'blocked" >> /var/log/tcpwrappers.log\n')
+    assert result['diff']['before_header'] == '%s (content)' % path
+    assert path.read_bytes() == b'# header\n'
+
+
+def test_rules_list_in_one_call_keeps_unmanaged_lines_and_backs_up(tmp_path):
+    path = tmp_path / 'hosts.allow'
+    original = b'sshd: 203.0.113.9 # DenyHosts\r\nALL : 198.51.100. \\\n 198.51.100.7 : deny\n'
+    path.write_bytes(original)
+    rules = [dict(daemons=['sshd'], clients=['10.0.0.0/8', '[2001:db8::]/32']),
+             dict(daemons=['in.telnetd'], clients=['192.168.', '127.0.0.1'], position='first', comment='lab'),
+             dict(daemons=['sshd'], clients=['203.0.113.9'], state='absent')]
+    result = run(dict(path=str(path), rules=rules, backup=True))
+    assert result['changed'] is True
+    assert path.read_bytes() == (b'# lab\nin.telnetd : 192.168., 127.0.0.1\n' + original
+                                 + b'sshd : 10.0.0.0/8, [2001:db8::]/32\n')
+    with open(result['backup_file'], 'rb') as handle:
+        assert handle.read() == original
+    assert run(dict(path=str(path), rules=rules))['changed'] is False
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(daemons=['sshd'], clients=['2001:db8::1']),
+     'clients[0]: IPv6 address "2001:db8::1" must be bracketed, e.g. [2001:db8::1]'),
+    (dict(rules=[dict(daemons=['sshd'], clients=['ALL']), dict(daemons=['sshd'], clients=['10.0.0.1/8'])]),
+     'rules[1].clients[0]: 10.0.0.1/8 has host bits set, so libwrap would never match it; the network is 10.0.0.0/8'),
+    (dict(daemons=['ALL'], clients=['ALL'], options=['/bin/echo hi']),
+     'options[0]: unknown option "/bin/echo"; libwrap denies access on it ("bad option name"). '
+     'To run a shell command use "spawn <command>" (or the command parameter)'),
+    (dict(daemons=['sshd'], clients=['ALL'], comment='two\nlines'),
+     'comment: contains a newline, which libwrap would misread'),
+])
+def test_bad_input_is_refused_and_file_left_byte_identical(tmp_path, args, message):
+    path = tmp_path / 'hosts.allow'
+    original = b'# keep me\nsshd : ALL'
+    path.write_bytes(original)
+    result = run(dict(args, path=str(path)))
+    assert result['failed'] is True
+    assert result['msg'] == message
+    assert path.read_bytes() == original
+
+
+def test_missing_final_newline_is_refused(tmp_path):
+    path = tmp_path / 'hosts.allow'
+    path.write_bytes(b'# keep me\nsshd : ALL')
+    result = run(dict(path=str(path), daemons=['vsftpd'], clients=['ALL']))
+    assert result['msg'] == ('rule: cannot add a rule to %s: line 2: missing newline at end of file: libwrap ignores '
+                             'this line and fails closed. Fix that line first; the file was left unchanged' % path)
+    assert path.read_bytes() == b'# keep me\nsshd : ALL'
+
+
+@pytest.fixture
+def system_tables(tmp_path, monkeypatch):
+    tables = {'allow': str(tmp_path / 'hosts.allow'), 'deny': str(tmp_path / 'hosts.deny')}
+    monkeypatch.setattr(tcpwrap_rule, 'SYSTEM_TABLES', tables)
+    monkeypatch.setattr(tcpwrap_rule, 'ssh_connection', lambda: ('192.0.2.7', '192.0.2.1'))
+    return tables
+
+
+def test_lockout_guard_refuses_to_cut_the_ansible_connection(system_tables):
+    with open(system_tables['allow'], 'wb') as handle:
+        handle.write(b'sshd : 198.51.100.\n')
+    result = run(dict(table='deny', daemons=['ALL'], clients=['ALL']))
+    assert result['failed'] is True
+    assert result['msg'] == ('refusing to change %s: it would deny the SSH connection Ansible is using '
+                             '(sshd to 192.0.2.1 from 192.0.2.7: matched %s line 1). Grant that client first, '
+                             'or set allow_lockout=true if you really mean it'
+                             % (system_tables['deny'], system_tables['deny']))
+    assert not os.path.exists(system_tables['deny'])
+
+
+def test_lockout_guard_passes_when_the_client_is_granted_or_overridden(system_tables):
+    with open(system_tables['allow'], 'wb') as handle:
+        handle.write(b'sshd : 192.0.2.\n')
+    assert run(dict(table='deny', daemons=['ALL'], clients=['ALL']))['changed'] is True
+    result = run(dict(table='allow', daemons=['sshd'], clients=['192.0.2.'], state='absent'))
+    assert result['failed'] is True
+    result = run(dict(table='allow', daemons=['sshd'], clients=['192.0.2.'], state='absent', allow_lockout=True))
+    assert result['changed'] is True
+
+
+def test_daemon_warnings_are_reported(tmp_path, monkeypatch):
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, text: warned.append(text))
+    monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings',
+                        lambda daemons: ['daemon "%s": checked' % d for d in daemons])
+    run(dict(path=str(tmp_path / 'hosts.allow'), daemons=['sshd@10.0.0.1', 'vsftpd'], clients=['ALL']))
+    assert warned == ['daemon "sshd": checked', 'daemon "vsftpd": checked']
+
+
+def test_real_daemon_inspection_never_executes(monkeypatch, tmp_path):
+    """The helper reads files only: a script named like a daemon is reported, not run."""
+    script = tmp_path / 'in.fingerd'
+    script.write_bytes(b'#!/bin/sh\ntouch %s/ran\n' % str(tmp_path).encode())
+    script.chmod(0o755)
+    monkeypatch.setattr(_tcpwrap_host, 'libwrap_installed', lambda: True)
+    monkeypatch.setattr(_tcpwrap_host, 'BINARY_DIRS', [str(tmp_path)])
+    warnings = _tcpwrap_host.daemon_warnings(['in.fingerd'])
+    assert warnings == ['daemon "in.fingerd": cannot read %s (%s is not an ELF file)' % (script, script)]
+    assert not (tmp_path / 'ran').exists()
