@@ -22,6 +22,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     _option_value_error,
     fold,
     option_fields,
+    process_options,
     scan_table,
     split_at,
     split_option,
@@ -389,3 +390,80 @@ class TableEdit(object):
                 raise TcpwrapError('%s: internal check failed: the rendered rule "%s" does not read back the same'
                                    % (rule.field, rule.line))
         return data
+
+
+# ---------------------------------------------------------------------------
+# Problems in existing tables (what tcpdchk reports, plus hazards)
+# ---------------------------------------------------------------------------
+
+def _problem(path, line, severity, message):
+    return {'file': path, 'line': line, 'severity': severity, 'message': message}
+
+
+def _is_catch_all(entry):
+    """ALL : ALL matches every request, so nothing after it is ever reached, whatever its options."""
+    daemons, clients, _options = entry_key(entry)
+    return daemons == (frozenset(['all']),) and clients == (frozenset(['all']),)
+
+
+def table_problems(table, path, entries, env, shadowed_by=None):
+    """Problems of one table; shadowed_by is a catch-all entry of hosts.allow, if any."""
+    problems = []
+    seen = {}
+    catch_all = None
+    for entry in entries:
+        if entry.problem:
+            severity = 'error' if entry.kind in ('broken', 'ignored') else 'warning'
+            problems.append(_problem(path, entry.first_line, severity, entry.problem))
+        if entry.kind == 'comment' or entry.kind == 'blank':
+            continue
+        if entry.kind != 'rule':
+            continue
+        line = entry.last_line
+        if entry.text.startswith('\ufeff') or entry.raw.startswith(b'\xef\xbb\xbf'):
+            problems.append(_problem(path, line, 'warning',
+                                     'byte order mark: libwrap reads it as part of the first daemon pattern'))
+        if '\r' in entry.text:
+            problems.append(_problem(path, line, 'warning', 'carriage return (DOS line ending) in the rule'))
+        for name, text, daemon in (('daemon', entry.daemons, True), ('client', entry.clients, False)):
+            for token in tokens_of(text):
+                if fold(token) == 'except':
+                    continue
+                try:
+                    check_pattern(token, '%s pattern "%s"' % (name, token), daemon=daemon)
+                except TcpwrapError as exc:
+                    problems.append(_problem(path, line, 'warning', str(exc)))
+        if entry.options is not None:
+            outcome = process_options(entry.options, env)
+            if outcome.error:
+                consequence = ('denies the clients it is meant to allow' if table == 'allow'
+                               else 'still denies, but nothing in its options runs')
+                problems.append(_problem(path, line, 'error',
+                                         'libwrap rejects this rule\'s options (%s): the rule %s. '
+                                         'A shell command must be written as "spawn <command>"'
+                                         % (outcome.error, consequence)))
+        key = entry_key(entry)
+        if catch_all is not None:
+            problems.append(_problem(path, line, 'warning', 'dead rule: "ALL : ALL" on line %d matches first'
+                                     % catch_all.last_line))
+        elif key in seen:
+            problems.append(_problem(path, line, 'warning', 'dead rule: same meaning as line %d, which matches first'
+                                     % seen[key]))
+        elif shadowed_by is not None:
+            problems.append(_problem(path, line, 'warning', 'dead rule: "ALL : ALL" in %s line %d matches first'
+                                     % (shadowed_by[0], shadowed_by[1].last_line)))
+        seen.setdefault(key, line)
+        if catch_all is None and _is_catch_all(entry):
+            catch_all = entry
+    return problems, catch_all
+
+
+def policy_problems(allow_path, allow_entries, deny_path, deny_entries, env):
+    problems, allow_catch_all = table_problems('allow', allow_path, allow_entries, env)
+    shadow = (allow_path, allow_catch_all) if allow_catch_all is not None else None
+    deny_problems, deny_catch_all = table_problems('deny', deny_path, deny_entries, env, shadow)
+    problems.extend(deny_problems)
+    if deny_catch_all is None and allow_catch_all is None:
+        problems.append(_problem(deny_path, None, 'info', 'no "ALL : ALL" rule in hosts.deny: connections no rule '
+                                                          'matches are granted (the policy fails open)'))
+    return problems

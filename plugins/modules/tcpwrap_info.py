@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible modules keep their imports after DOCUMENTATION, EXAMPLES and RETURN.
+# ruff: noqa: E402
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: tcpwrap_info
+short_description: Read TCP wrappers tables, report their problems and decide access like libwrap
+version_added: 0.1.0
+author:
+  - serversec maintainers
+description:
+  - Parses C(/etc/hosts.allow) and C(/etc/hosts.deny) (or the files O(allow_path) and
+    O(deny_path) name) and changes nothing.
+  - Reports C(problems) - what tcpdchk would report, shadowed or dead rules, and every line
+    libwrap misreads in a way that fails open or fails closed (a missing final newline, an
+    over-long line, a shell command where options are expected, a NUL byte, a bad mask).
+  - Evaluates O(queries) the way C(tcpdmatch) does - hosts.allow first, then hosts.deny, the
+    first matching rule decides, no match grants - and returns one verdict per query, in order,
+    with the file and line that decided. Verdicts agree with Debian's libwrap on well-formed
+    and malformed files alike; a differential test against C(tcpdmatch) checks this.
+  - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed.
+options:
+  allow_path:
+    description:
+      - The hosts.allow file. A missing file counts as empty, as in libwrap.
+    type: path
+    default: /etc/hosts.allow
+  deny_path:
+    description:
+      - The hosts.deny file. A missing file counts as empty.
+    type: path
+    default: /etc/hosts.deny
+  queries:
+    description:
+      - Connections to decide.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      daemon:
+        description: Process name of the daemon, for example C(sshd).
+        type: str
+        required: true
+      address:
+        description:
+          - Client address (IPv4 or IPv6). Without it the address is C(unknown).
+        type: str
+      hostname:
+        description:
+          - Client host name as the daemon's name lookup would give it. Without it the name is
+            C(unknown), which is what tcpdmatch assumes for an address. Use C(paranoid) for a
+            host whose name and address do not match.
+        type: str
+      user:
+        description: Client user name (from ident); C(unknown) without it.
+        type: str
+      server_address:
+        description: Server address the client connected to, for C(daemon@host) patterns.
+        type: str
+      server_hostname:
+        description: Server host name, for C(daemon@host) patterns.
+        type: str
+attributes:
+  check_mode:
+    support: full
+    description: The module changes nothing.
+  diff_mode:
+    support: none
+    description: The module changes nothing.
+  platform:
+    support: full
+    platforms: posix
+    description: Any POSIX host.
+notes:
+  - C(@netgroup) patterns are evaluated as not matching (as libwrap without NIS does), and
+    C(/file) patterns read the file on the managed host.
+seealso:
+  - module: serversec.confine.tcpwrap_rule
+"""
+
+EXAMPLES = r"""
+- name: Would these clients get in?
+  serversec.confine.tcpwrap_info:
+    queries:
+      - daemon: sshd
+        address: 192.0.2.7
+      - daemon: in.telnetd
+        address: 192.168.1.20
+        hostname: lab1
+  register: tcpwrap
+
+- name: Stop when a rule set fails open or closed by accident
+  ansible.builtin.assert:
+    that:
+      - tcpwrap.problems | selectattr('severity', 'equalto', 'error') | list | length == 0
+      - tcpwrap.verdicts[0].access == 'granted'
+"""
+
+RETURN = r"""
+verdicts:
+  description: One verdict per query, in the order of O(queries).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    query:
+      description: The query as given.
+      type: dict
+    access:
+      description: V(granted) or V(denied). A twisted connection counts as denied for the daemon.
+      type: str
+      sample: granted
+    delegated:
+      description: Whether a C(twist) option hands the connection to a shell command.
+      type: bool
+    table:
+      description: V(allow), V(deny) or null when no rule matched.
+      type: str
+    file:
+      description: File of the deciding rule, or null when no rule matched.
+      type: str
+      sample: /etc/hosts.allow
+    line:
+      description: Line of the deciding rule (its last physical line), or null when no rule matched.
+      type: int
+      sample: 3
+    reason:
+      description: Why, in words.
+      type: str
+      sample: matched /etc/hosts.allow line 3
+    notes:
+      description: Host-dependent details of the decision.
+      type: list
+      elements: str
+problems:
+  description: Problems found in the files.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: File of the problem.
+      type: str
+    line:
+      description: Line of the problem, or null for the file as a whole.
+      type: int
+    severity:
+      description: V(error) (libwrap misreads the file), V(warning) or V(info).
+      type: str
+    message:
+      description: What is wrong and what libwrap does about it.
+      type: str
+rules:
+  description: The rules of both files as libwrap reads them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: File of the rule.
+      type: str
+    line:
+      description: Last physical line of the rule.
+      type: int
+    daemons:
+      description: Daemon patterns, EXCEPT included.
+      type: list
+      elements: str
+    clients:
+      description: Client patterns, EXCEPT included.
+      type: list
+      elements: str
+    options:
+      description: Options text, or null without options.
+      type: str
+"""
+
+import errno
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    Environment,
+    evaluate,
+    scan_table,
+    tokens_of,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import policy_problems
+
+
+def read_table(module, path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return b''
+        module.fail_json(msg='%s: cannot read: %s' % (path, to_native(exc)), path=path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            allow_path=dict(type='path', default='/etc/hosts.allow'),
+            deny_path=dict(type='path', default='/etc/hosts.deny'),
+            queries=dict(type='list', elements='dict', default=[], options=dict(
+                daemon=dict(type='str', required=True),
+                address=dict(type='str'),
+                hostname=dict(type='str'),
+                user=dict(type='str'),
+                server_address=dict(type='str'),
+                server_hostname=dict(type='str'),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    allow_path, deny_path = module.params['allow_path'], module.params['deny_path']
+    allow = scan_table(read_table(module, allow_path))
+    deny = scan_table(read_table(module, deny_path))
+    env = Environment()
+    tables = [('allow', allow_path, allow), ('deny', deny_path, deny)]
+    verdicts = []
+    for query in module.params['queries']:
+        verdict = evaluate(tables, query['daemon'], address=query['address'], hostname=query['hostname'],
+                           user=query['user'], server_address=query['server_address'],
+                           server_hostname=query['server_hostname'], env=env).as_dict()
+        verdict['query'] = dict((key, value) for key, value in query.items() if value is not None)
+        verdicts.append(verdict)
+    rules = []
+    for path, entries in ((allow_path, allow), (deny_path, deny)):
+        for entry in entries:
+            if entry.kind == 'rule':
+                rules.append(dict(file=path, line=entry.last_line, daemons=tokens_of(entry.daemons),
+                                  clients=tokens_of(entry.clients),
+                                  options=None if entry.options is None else entry.options.strip()))
+    module.exit_json(changed=False, verdicts=verdicts, rules=rules,
+                     problems=policy_problems(allow_path, allow, deny_path, deny, env))
+
+
+if __name__ == '__main__':
+    main()

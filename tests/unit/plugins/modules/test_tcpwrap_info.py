@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import json
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.serversec.confine.plugins.modules import tcpwrap_info
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+def exit_json(self, **kwargs):
+    kwargs.setdefault('changed', False)
+    raise ExitJson(kwargs)
+
+
+def fail_json(self, **kwargs):
+    kwargs['failed'] = True
+    raise FailJson(kwargs)
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """Works with ansible-core 2.16 to 2.19."""
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:
+        payload = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', payload):
+            yield
+    else:
+        with patch_module_args(args):
+            yield
+
+
+def run(args, monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    with module_args(args):
+        with pytest.raises((ExitJson, FailJson)) as excinfo:
+            tcpwrap_info.main()
+    return excinfo.value.args[0]
+
+
+SEED_ALLOW = b'sshd : ALL\nin.telnetd : LOCAL\nin.telnetd : 192.168.* 127.0.0.1\n'
+SEED_DENY = b'ALL : ALL : /bin/echo "%c tried to connect to %d and was blocked" >> /var/log/tcpwrappers.log\n'
+
+
+@pytest.fixture
+def tables(tmp_path):
+    allow, deny = tmp_path / 'hosts.allow', tmp_path / 'hosts.deny'
+    allow.write_bytes(SEED_ALLOW)
+    deny.write_bytes(SEED_DENY)
+    return str(allow), str(deny)
+
+
+def test_verdicts_in_query_order_with_file_and_line(tables, monkeypatch):
+    allow, deny = tables
+    result = run(dict(allow_path=allow, deny_path=deny, queries=[
+        dict(daemon='sshd', address='192.0.2.7'),
+        dict(daemon='in.telnetd', address='192.168.1.20'),
+        dict(daemon='in.telnetd', address='10.0.0.1', hostname='lab1'),
+        dict(daemon='in.telnetd', address='10.0.0.1', hostname='www.example.com'),
+        dict(daemon='vsftpd', address='2001:db8::1'),
+    ]), monkeypatch)
+    assert result['changed'] is False
+    summary = [(v['access'], v['table'], v['file'], v['line']) for v in result['verdicts']]
+    assert summary == [
+        ('granted', 'allow', allow, 1),
+        ('granted', 'allow', allow, 3),
+        ('granted', 'allow', allow, 2),
+        ('denied', 'deny', deny, 1),
+        ('denied', 'deny', deny, 1),
+    ]
+    assert result['verdicts'][0]['query'] == dict(daemon='sshd', address='192.0.2.7')
+    assert result['verdicts'][4]['reason'] == (
+        'denied by libwrap: bad option name: "/bin/echo" (%s line 1)' % deny)
+
+
+def test_no_rule_matched_gives_null_file_and_line(tmp_path, monkeypatch):
+    result = run(dict(allow_path=str(tmp_path / 'none.allow'), deny_path=str(tmp_path / 'none.deny'),
+                      queries=[dict(daemon='sshd', address='192.0.2.7')]), monkeypatch)
+    verdict = result['verdicts'][0]
+    assert (verdict['access'], verdict['file'], verdict['line'], verdict['table']) == ('granted', None, None, None)
+    assert result['problems'] == [dict(file=str(tmp_path / 'none.deny'), line=None, severity='info',
+                                       message='no "ALL : ALL" rule in hosts.deny: connections no rule matches '
+                                               'are granted (the policy fails open)')]
+
+
+def test_problems_name_hazards(tables, monkeypatch):
+    allow, deny = tables
+    with open(allow, 'ab') as handle:
+        handle.write(b'sshd : ALL\nsshd : 2001:db8::1\nvsftpd : 10.0.0.1/8\nftpd : ALL : echo hi')
+    result = run(dict(allow_path=allow, deny_path=deny), monkeypatch)
+    messages = [(p['file'] == allow, p['line'], p['severity'], p['message']) for p in result['problems']]
+    assert messages == [
+        (True, 4, 'warning', 'dead rule: same meaning as line 1, which matches first'),
+        (True, 5, 'warning', 'client pattern "2001": "2001" is neither a complete IPv4 address nor a prefix ending '
+                             'in "." (libwrap would never match it)'),
+        (True, 5, 'error', 'libwrap rejects this rule\'s options (bad option name: "db8"): the rule denies the '
+                           'clients it is meant to allow. A shell command must be written as "spawn <command>"'),
+        (True, 6, 'warning', 'client pattern "10.0.0.1/8": 10.0.0.1/8 has host bits set, so libwrap would never '
+                             'match it; the network is 10.0.0.0/8'),
+        (True, 7, 'error', 'missing newline at end of file: libwrap ignores this line and fails closed'),
+        (False, 1, 'error', 'libwrap rejects this rule\'s options (bad option name: "/bin/echo"): the rule still '
+                            'denies, but nothing in its options runs. A shell command must be written as '
+                            '"spawn <command>"'),
+    ]
+    assert [r['line'] for r in result['rules']] == [1, 2, 3, 4, 5, 6, 1]
+    assert result['rules'][2]['clients'] == ['192.168.*', '127.0.0.1']
