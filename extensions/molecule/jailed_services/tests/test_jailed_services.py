@@ -1,0 +1,164 @@
+"""lighttpd and rsync --daemon run jailed, unprivileged, without capabilities they were not given."""
+
+import json
+import re
+import subprocess
+
+import pytest
+
+MARKER = "/root/marker"
+CAP_NET_BIND_SERVICE = 1 << 10
+
+SERVICES = {
+    "web-jailed.service": {"jail": "/srv/jails/web", "user": "web", "caps": 0, "name": "web"},
+    "rsyncd-jailed.service": {
+        "jail": "/srv/jails/rsyncd", "user": "rsyncd", "caps": CAP_NET_BIND_SERVICE, "name": "rsyncd",
+    },
+}
+
+
+def main_pid(host, unit):
+    pid = int(host.check_output(f"systemctl show -p MainPID --value {unit}"))
+    assert pid > 0, f"{unit} has no main process"
+    return pid
+
+
+def proc_status(host, pid):
+    status = {}
+    for line in host.file(f"/proc/{pid}/status").content_string.splitlines():
+        key, _, value = line.partition(":")
+        status[key] = value.strip()
+    return status
+
+
+def docker(*args):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def instance(host):
+    """(image, IPv4 address on serversec-molecule) of the container under test."""
+    name = host.backend.get_hostname()
+    image = docker("inspect", "-f", "{{.Config.Image}}", name).stdout.strip()
+    address = docker(
+        "inspect", "-f", '{{(index .NetworkSettings.Networks "serversec-molecule").IPAddress}}', name
+    ).stdout.strip()
+    assert image and address, f"cannot inspect container {name}"
+    return image, address
+
+
+def from_other_container(host, *command):
+    """Run a client in a throw-away container on the molecule network."""
+    image, address = instance(host)
+    argv = [part.replace("{address}", address) for part in command]
+    return docker("run", "--rm", "--network", "serversec-molecule", image, *argv)
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_runs_as_service_user_without_other_groups(host, unit):
+    expected = SERVICES[unit]
+    user = host.user(expected["user"])
+    status = proc_status(host, main_pid(host, unit))
+    assert status["Uid"].split() == [str(user.uid)] * 4
+    assert status["Gid"].split() == [str(user.gid)] * 4
+    # Linux lists the process's own group among its groups; nothing else may be there.
+    assert set(status["Groups"].split()) <= {str(user.gid)}
+    assert user.shell.endswith("nologin")
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_root_is_the_jail(host, unit):
+    pid = main_pid(host, unit)
+    # readlink /proc/PID/root reads "/" in a mount namespace; compare device and inode.
+    process_root = host.check_output(f"stat -L -c %d:%i /proc/{pid}/root/")
+    jail = host.check_output(f"stat -L -c %d:%i {SERVICES[unit]['jail']}")
+    assert process_root == jail
+    host_root = host.check_output("stat -L -c %d:%i /")
+    assert process_root != host_root
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_no_capabilities_beyond_those_asked(host, unit):
+    status = proc_status(host, main_pid(host, unit))
+    expected = SERVICES[unit]["caps"]
+    for field in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        assert int(status[field], 16) == expected, f"{field}={status[field]}"
+
+
+def test_lighttpd_answers_from_another_container(host):
+    result = from_other_container(
+        host, "python3", "-c",
+        "import urllib.request; print(urllib.request.urlopen('http://{address}:8080/', timeout=10).read().decode())",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "jailed lighttpd"
+
+
+def test_rsync_answers_from_another_container(host):
+    result = from_other_container(
+        host, "sh", "-c", "rsync rsync://{address}/pub/hello.txt /tmp/hello.txt && cat /tmp/hello.txt"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "jailed rsync"
+
+
+def test_host_marker_exists_outside_the_jails(host):
+    assert host.file(MARKER).exists
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_marker_is_not_in_the_daemon_view(host, unit):
+    pid = main_pid(host, unit)
+    assert host.file(f"/proc/{pid}/root/etc/").exists
+    assert not host.file(f"/proc/{pid}/root{MARKER}").exists
+
+
+def test_lighttpd_cannot_serve_the_marker(host):
+    request = (
+        "import socket; s = socket.create_connection(('127.0.0.1', 8080), timeout=10); "
+        "s.sendall(b'GET /../../root/marker HTTP/1.0\\r\\n\\r\\n'); "
+        "print(s.recv(65536).decode(errors='replace'))"
+    )
+    reply = host.check_output(f'python3 -c "{request}"')
+    assert reply.startswith("HTTP/1.0 404") or reply.startswith("HTTP/1.1 404"), reply
+    assert "host secret" not in reply
+
+
+def test_rsync_cannot_fetch_the_marker(host):
+    result = host.run("rsync rsync://127.0.0.1/pub/../../../root/marker /tmp/stolen-marker")
+    assert result.rc != 0
+    assert not host.file("/tmp/stolen-marker").exists
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_reported_exposure_is_at_most_2(host, unit):
+    reported = json.loads(host.file("/root/jailed_services_exposure.json").content_string)
+    assert reported[SERVICES[unit]["name"]] <= 2.0
+    # systemd's own view of the loaded unit agrees.
+    output = host.check_output(f"systemd-analyze security --no-pager {unit}")
+    score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", output).group(1))
+    assert score == reported[SERVICES[unit]["name"]]
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_hardened_unit(host, unit):
+    unit_file = host.file(f"/etc/systemd/system/{unit}")
+    assert unit_file.mode == 0o644
+    text = unit_file.content_string
+    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateDevices=yes",
+                 f"RootDirectory={SERVICES[unit]['jail']}", f"User={SERVICES[unit]['user']}"):
+        assert line in text.splitlines()
+    assert host.service(unit).is_enabled
+
+
+def test_rsync_logs_reach_the_journal(host):
+    host.run("rsync rsync://127.0.0.1/")
+    journal = host.check_output("journalctl --no-pager -q -u rsyncd-jailed.service -n 50")
+    assert "rsyncd[" in journal
+
+
+def test_absent_service_is_stopped_and_removed(host):
+    assert not host.file("/etc/systemd/system/doomed-jailed.service").exists
+    assert not host.service("doomed-jailed.service").is_running
+    assert host.run("systemctl is-enabled doomed-jailed.service").rc != 0
+    assert host.run("ss -Hltn 'sport = :8874'").stdout.strip() == ""
+    assert not host.file("/srv/jails/doomed/usr/bin/rsync").exists
