@@ -17,7 +17,7 @@ module: tcpwrap_info
 short_description: Read TCP wrappers tables, report their problems and decide access like libwrap
 version_added: 0.1.0
 author:
-  - serversec maintainers
+  - serversec maintainers (@serversec)
 description:
   - Parses C(/etc/hosts.allow) and C(/etc/hosts.deny) (or the files O(allow_path) and
     O(deny_path) name) and changes nothing.

@@ -17,7 +17,7 @@ module: tcpwrap_rule
 short_description: Manage TCP wrappers rules in hosts.allow and hosts.deny
 version_added: 0.1.0
 author:
-  - serversec maintainers
+  - serversec maintainers (@serversec)
 description:
   - Adds, moves or removes rules in C(/etc/hosts.allow), C(/etc/hosts.deny) or any file in
     the hosts_access(5) format. One rule comes from the top-level options; many rules come from
@@ -109,8 +109,8 @@ options:
     default: last
   anchor:
     description:
-      - The existing rule for O(position=before) or O(position=after), written as a rule line
-        such as C(ALL : ALL); it is compared by meaning.
+      - "The existing rule for O(position=before) or O(position=after), written as a rule line
+        such as C(ALL : ALL); it is compared by meaning."
     type: str
   state:
     description:
