@@ -280,6 +280,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._jailed_service 
     parse_exposure,
     parse_verify,
     render_unit,
+    resolve_in_jail,
     validate_unit_name,
 )
 
@@ -408,6 +409,10 @@ class JailedService:
             check_program_in_jail(jail, self.params['command'][0])
         except JailedServiceError as exc:
             self.prerequisite(str(exc))
+        # systemd would fail the start with 200/CHDIR.
+        working_directory = self.params['working_directory']
+        if not os.path.isdir(resolve_in_jail(jail, working_directory)):
+            self.prerequisite(f'working_directory: {working_directory} does not exist in the jail {jail}')
 
     def render(self, group):
         spec = dict(self.params)

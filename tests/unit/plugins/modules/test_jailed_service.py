@@ -303,6 +303,7 @@ def test_host_without_systemd(host):
      'command[0]: /usr/sbin/nginx does not exist in the jail {jail} (looked for '
      '{jail}/usr/sbin/nginx); add it with serversec.confine.chroot_jail binaries'),
     ({'command': ['nginx']}, "command[0]: 'nginx' must be an absolute path inside the jail"),
+    ({'working_directory': '/var/www'}, 'working_directory: /var/www does not exist in the jail {jail}'),
     ({'name': '../../etc/cron.d/x.service'},
      "name: '../../etc/cron.d/x.service' is not a valid unit name (allowed: letters, digits, "
      '":", "_", ".", "\\", "-" and one "@")'),
@@ -354,3 +355,9 @@ def test_absent_check_mode(host):
     assert result['changed'] is True
     assert host['systemd'].calls == []
     assert os.path.exists(unit_file(host))
+
+
+def test_working_directory_inside_the_jail(host):
+    os.makedirs(os.path.join(host['jail'], 'var', 'www'))
+    result = run(params(host, working_directory='/var/www'))
+    assert 'WorkingDirectory=/var/www' in result['unit'].splitlines()
