@@ -237,6 +237,7 @@ class Rule(object):
         if self.comment is not None:
             _check_characters(self.comment, _label(field, 'comment'))
         self.state = spec.get('state') or 'present'
+        self.replace = bool(spec.get('replace'))
         self.position = spec.get('position') or 'last'
         if self.position not in POSITIONS:
             raise TcpwrapError('%s: must be one of %s' % (_label(field, 'position'), ', '.join(POSITIONS)))
@@ -330,10 +331,12 @@ class TableEdit(object):
                     self.entries.pop(comment)
                     self.keys.pop(comment)
             return bool(present)
-        if present and self._placed(rule, present[0]):
+        stale = [index for index, key in enumerate(self.keys)
+                 if rule.replace and key is not None and key[:2] == rule.key[:2] and key != rule.key]
+        if present and not stale and self._placed(rule, present[0]):
             return False
         self._refuse_broken(rule)
-        for index in reversed(present):
+        for index in reversed(sorted(set(present + stale))):
             comment = self._comment_above(index, rule.comment)
             self._remove(index)
             if comment is not None:

@@ -118,6 +118,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  replace:
+    description:
+      - Remove rules with the same daemon and client patterns but other options (or another
+        command) when adding this one, for example to change the logging command of
+        C(ALL : ALL) instead of adding a second, dead C(ALL : ALL) after it.
+    type: bool
+    default: false
   rules:
     description:
       - Several rules applied in order in one call, each with the keys of the top-level rule
@@ -166,6 +173,10 @@ options:
         type: str
         choices: [present, absent]
         default: present
+      replace:
+        description: Remove rules with the same patterns but other options when adding this one.
+        type: bool
+        default: false
   backup:
     description:
       - Keep a timestamped copy of the file before changing it.
@@ -287,7 +298,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules i
 
 SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
 RULE_KEYS = ('daemons', 'except_daemons', 'clients', 'except_clients', 'options', 'command', 'comment',
-             'position', 'anchor', 'state')
+             'position', 'anchor', 'state', 'replace')
 SSH_DAEMON = 'sshd'
 
 
@@ -401,6 +412,7 @@ def main():
         position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
         anchor=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
+        replace=dict(type='bool', default=False),
     )
     module = AnsibleModule(
         argument_spec=dict(
@@ -416,6 +428,7 @@ def main():
             position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
             anchor=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
+            replace=dict(type='bool', default=False),
             rules=dict(type='list', elements='dict', options=rule_options),
             backup=dict(type='bool', default=False),
             allow_lockout=dict(type='bool', default=False),

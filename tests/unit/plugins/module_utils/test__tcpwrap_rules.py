@@ -237,3 +237,12 @@ def test_refuses_to_append_after_a_line_libwrap_misreads(existing, message):
         edit.apply(make(daemons=['sshd'], clients=['10.0.0.1']))
     assert str(excinfo.value) == message
     assert edit.render() == existing
+
+
+def test_replace_swaps_the_options_of_a_rule_in_place_of_adding_a_dead_one():
+    edit = rules.TableEdit(b'# top\nALL : ALL : spawn /bin/echo old\nsshd : ALL\n', '/etc/hosts.deny')
+    assert edit.apply(make(daemons=['ALL'], clients=['ALL'], command='/bin/echo new', replace=True)) is True
+    assert edit.render() == b'# top\nsshd : ALL\nALL : ALL : spawn /bin/echo new\n'
+    assert edit.apply(make(daemons=['ALL'], clients=['ALL'], command='/bin/echo new', replace=True)) is False
+    assert edit.apply(make(daemons=['ALL'], clients=['ALL'], replace=True)) is True
+    assert edit.render() == b'# top\nsshd : ALL\nALL : ALL\n'
