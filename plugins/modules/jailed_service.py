@@ -16,7 +16,7 @@ module: jailed_service
 short_description: Run a daemon in a chroot jail as an unprivileged user under a hardened systemd unit
 version_added: 0.1.0
 author:
-  - serversec maintainers
+  - serversec maintainers (@serversec)
 description:
   - Writes a systemd service unit that starts O(command) inside the chroot jail O(jail)
     (C(RootDirectory=)) as the unprivileged O(user), and enables, starts, stops or removes it.
