@@ -92,6 +92,10 @@ PROFILES = {
     },
 }
 
+# Directories the loader searches without /etc/ld.so.cache (glibc's defaults plus
+# Debian's multiarch ones); a library elsewhere needs the cache in the jail.
+STANDARD_LIB_DIR_RE = re.compile(r'^/(usr/)?lib(32|64|x32)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$')
+LD_SO_CACHE = '/etc/ld.so.cache'
 DEVICE_NAME_RE = re.compile(r'^[a-z][a-z0-9]*$')
 LDD_ARROW_RE = re.compile(r'^(\S+) => (.*?)(?: \(0x[0-9a-f]+\))?$')
 LDD_PATH_RE = re.compile(r'^(/\S*)(?: \(0x[0-9a-f]+\))?$')
@@ -312,7 +316,7 @@ class LoaderDeps:
         raise JailError('{}: none of the loaders {} exists on the host'.format(subject, ', '.join(candidates)))
 
     def _ldcache_sig(self):
-        st = self.host.lstat('/etc/ld.so.cache')
+        st = self.host.lstat(LD_SO_CACHE)
         return _stat_sig(st) if st else None
 
     def _cached(self, path, sig):
@@ -512,6 +516,9 @@ class Planner:
             return
         for lib in self.deps.list(real, info):
             self.add_library(lib, f'{why} (library)')
+            if not STANDARD_LIB_DIR_RE.match(posixpath.dirname(lib)) and self.host.lstat(LD_SO_CACHE):
+                # found through ld.so.conf: the jail's loader needs the cache to find it too
+                self.add_file_tree(LD_SO_CACHE, f'{why} (library {lib} outside the default directories)')
         if info.interp:
             self.add_library(info.interp, f'{why} (ELF interpreter)')
 

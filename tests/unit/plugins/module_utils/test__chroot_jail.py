@@ -149,6 +149,8 @@ LOADER_OUTPUT = {
     'libnss_files.so.2': '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',
     'libresolv.so.2': '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',
     'libc.so.6': '\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',
+    'vendor-tool': '\tlibvendor.so.1 => /opt/vendor/lib/libvendor.so.1 (0x1)\n'
+    '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',
 }
 INTERP = '/lib64/ld-linux-x86-64.so.2'
 
@@ -209,6 +211,9 @@ def fedora(tmp_path):
     link(root, '/usr/lib64/libz.so.1', 'libz.so.1.3')
     for lib in ('libnss_dns.so.2', 'libnss_files.so.2', 'libresolv.so.2'):
         write(root, '/usr/lib64/' + lib, b'FAKEELF dynamic - ' + lib.encode(), 0o755)
+    write(root, '/usr/bin/vendor-tool', b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 vendor', 0o755)
+    write(root, '/opt/vendor/lib/libvendor.so.1', b'FAKEELF dynamic - vendor', 0o755)
+    write(root, '/etc/ld.so.cache', b'glibc-ld.so.cache1.1 fake')
     write(root, '/etc/nsswitch.conf', b'hosts: files dns\n')
     write(root, '/etc/hosts', b'127.0.0.1 localhost\n192.0.2.7 jailtest.example\n')
     write(root, '/etc/resolv.conf', b'nameserver 192.0.2.53\n')
@@ -269,6 +274,13 @@ def test_plan_recreates_fedora_symlink_chains(fedora):
     files = sorted(p for p, e in entries.items() if e['type'] == 'file')
     assert files == ['/usr/bin/bash', '/usr/lib64/ld-linux-x86-64.so.2', '/usr/lib64/libc.so.6',
                      '/usr/lib64/libtinfo.so.6.4']
+
+
+def test_plan_copies_ld_so_cache_only_for_libraries_outside_default_dirs(fedora):
+    assert '/etc/ld.so.cache' not in plan(fedora, binaries=['/bin/bash']).entries
+    entries = plan(fedora, binaries=['/usr/bin/vendor-tool']).entries
+    assert entries['/opt/vendor/lib/libvendor.so.1']['type'] == 'file'
+    assert entries['/etc/ld.so.cache']['source'] == '/etc/ld.so.cache'
 
 
 def test_plan_script_brings_its_interpreter(fedora):
