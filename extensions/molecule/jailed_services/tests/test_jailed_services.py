@@ -36,21 +36,24 @@ def docker(*args):
 
 
 def instance(host):
-    """(image, IPv4 address on serversec-molecule) of the container under test."""
+    """(image, network, IPv4 address) of the container under test; the harness network is
+    serversec-molecule, another one is used when the platforms were renamed for a private run."""
     name = host.backend.get_hostname()
     image = docker("inspect", "-f", "{{.Config.Image}}", name).stdout.strip()
-    address = docker(
-        "inspect", "-f", '{{(index .NetworkSettings.Networks "serversec-molecule").IPAddress}}', name
-    ).stdout.strip()
-    assert image and address, f"cannot inspect container {name}"
-    return image, address
+    listing = docker(
+        "inspect", "-f", "{{range $net, $conf := .NetworkSettings.Networks}}{{$net}} {{$conf.IPAddress}}\n{{end}}", name
+    ).stdout.split("\n")
+    networks = dict(line.split() for line in listing if len(line.split()) == 2)
+    network = "serversec-molecule" if "serversec-molecule" in networks else sorted(networks)[0]
+    assert image and networks, f"cannot inspect container {name}"
+    return image, network, networks[network]
 
 
 def from_other_container(host, *command):
-    """Run a client in a throw-away container on the molecule network."""
-    image, address = instance(host)
+    """Run a client in a throw-away container on the same network."""
+    image, network, address = instance(host)
     argv = [part.replace("{address}", address) for part in command]
-    return docker("run", "--rm", "--network", "serversec-molecule", image, *argv)
+    return docker("run", "--rm", "--network", network, image, *argv)
 
 
 @pytest.mark.parametrize("unit", sorted(SERVICES))
