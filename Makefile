@@ -48,6 +48,7 @@ docker:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
+	$(BIN)/antsibull-changelog lint
 	$(BIN)/ansible-lint --profile production
 
 .venvs/sanity/.stamp: requirements/sanity.txt

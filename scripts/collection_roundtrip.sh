@@ -9,7 +9,7 @@ rm -rf "$out"
 mkdir -p "$out/dist" "$out/installed"
 "$bin/ansible-galaxy" collection build --output-path "$out/dist" .
 tarball=$(ls "$out"/dist/serversec-confine-*.tar.gz)
-"$bin/ansible-galaxy" collection install --offline -p "$out/installed" "$tarball"
+"$bin/ansible-galaxy" collection install --offline --force -p "$out/installed" "$tarball"
 modules=$(cd plugins/modules && ls *.py 2>/dev/null | grep -v '^__' | sed 's/\.py$//')
 if [ -z "$modules" ]; then
   echo "no module in plugins/modules" >&2
