@@ -120,9 +120,9 @@ options:
     default: present
   replace:
     description:
-      - Remove rules with the same daemon and client patterns but other options (or another
+      - "Remove rules with the same daemon and client patterns but other options (or another
         command) when adding this one, for example to change the logging command of
-        C(ALL : ALL) instead of adding a second, dead C(ALL : ALL) after it.
+        C(ALL : ALL) instead of adding a second, dead C(ALL : ALL) after it."
     type: bool
     default: false
   rules:
