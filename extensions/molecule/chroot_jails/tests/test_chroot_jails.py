@@ -62,8 +62,10 @@ def test_replaced_host_library_is_refreshed_and_reported(host):
     backup = "/root/libtinfo.serversec-backup"
     assert host.run("cp -p %s %s" % (real, backup)).rc == 0
     try:
-        # an "upgrade": new content and mtime (trailing bytes do not hurt an ELF file)
-        assert host.run("printf serversec-upgrade >> %s" % real).rc == 0
+        # an "upgrade" the way dpkg does it: new file (new content and mtime; trailing bytes
+        # do not hurt an ELF file) renamed over the old one
+        assert host.run("cp %s %s.new && printf serversec-upgrade >> %s.new && mv %s.new %s"
+                        % (real, real, real, real, real)).rc == 0
         failed, result = run_module(host, JAILS["/srv/jails/shell"])
         assert not failed, result
         assert result["changed"] and result["updated"] == [real]
@@ -71,7 +73,7 @@ def test_replaced_host_library_is_refreshed_and_reported(host):
         assert jail_copy.sha256sum == host.file(real).sha256sum
         assert host.run("chroot --userspec=nobody:nogroup /srv/jails/shell /bin/bash -c 'ls /'").rc == 0
     finally:
-        host.run("cp -p %s %s && rm -f %s" % (backup, real, backup))
+        host.run("cp -p %s %s.orig && mv %s.orig %s && rm -f %s" % (backup, real, real, real, backup))
     _failed, again = run_module(host, JAILS["/srv/jails/shell"])
     assert again["updated"] == [real]
     assert not run_module(host, JAILS["/srv/jails/shell"])[1]["changed"]
