@@ -830,9 +830,13 @@ class Jail:
         entry['mtime_ns'] = host_st.st_mtime_ns
         if st.st_size != host_st.st_size:
             return 'update', 'size'
-        if st.st_mtime_ns == host_st.st_mtime_ns:
-            if manifest_entry and manifest_entry.get('sha256'):
-                entry['sha256'] = manifest_entry['sha256']
+        entry['ctime_ns'] = st.st_ctime_ns
+        entry['ino'] = st.st_ino
+        # Same size and mtime as the host file, and the jail copy untouched since we wrote
+        # or last verified it (ctime cannot be set back, unlike mtime): no need to read it.
+        if st.st_mtime_ns == host_st.st_mtime_ns and manifest_entry and manifest_entry.get('sha256') \
+                and manifest_entry.get('ctime_ns') == st.st_ctime_ns and manifest_entry.get('ino') == st.st_ino:
+            entry['sha256'] = manifest_entry['sha256']
             return 'ok', None
         host_sum = self._host_sum(entry['source'])
         if self._jail_sum(path) != host_sum:
@@ -947,6 +951,10 @@ class Jail:
                 finally:
                     os.close(fd)
             os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            if kind == 'file':
+                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+                record['ctime_ns'] = st.st_ctime_ns
+                record['ino'] = st.st_ino
         except OSError as exc:
             try:
                 os.unlink(tmp, dir_fd=parent)
@@ -1124,7 +1132,7 @@ def converge(spec, check_mode=False, host=None, runner=None, read_info=None, roo
             if status == 'ok':
                 record = dict(managed.get(path) or {'type': entry['type']})
                 record['type'] = entry['type']
-                for key in ('sha256', 'size', 'mtime_ns', 'source', 'target'):
+                for key in ('sha256', 'size', 'mtime_ns', 'ctime_ns', 'ino', 'source', 'target'):
                     if key in entry:
                         record[key] = entry[key]
                 if path in managed or entry['type'] != 'dir' or not entry.get('implicit'):

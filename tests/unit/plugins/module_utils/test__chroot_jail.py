@@ -407,6 +407,21 @@ def test_tampered_jail_copy_is_repaired(fedora):
     assert stat.S_IMODE(os.stat(fedora['jail'] + '/usr/lib64/libc.so.6').st_mode) == 0o755
 
 
+def test_same_size_tampering_with_mtime_restored_is_caught(fedora):
+    run(fedora, binaries=['/bin/bash'])
+    copy = fedora['jail'] + '/usr/lib64/libc.so.6'
+    st = os.stat(copy)
+    with open(copy, 'r+b') as handle:
+        handle.write(b'EVILELF')
+    os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(copy).st_size == st.st_size and os.stat(copy).st_mtime_ns == st.st_mtime_ns
+    result = run(fedora, binaries=['/bin/bash'])
+    assert result.updated == ['/usr/lib64/libc.so.6']
+    with open(copy, 'rb') as handle:
+        assert handle.read().startswith(b'FAKEELF')
+    assert not run(fedora, binaries=['/bin/bash']).changed
+
+
 def test_prune_removes_only_what_we_created(fedora):
     run(fedora, binaries=['/bin/bash', '/usr/bin/ssh'])
     write(fedora['jail'], '/usr/lib64/foreign.so', b'mine')
