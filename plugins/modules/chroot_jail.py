@@ -27,7 +27,8 @@ description:
     C(#!) scripts bring their interpreter.
   - A manifest, C(/.serversec-jail.json) inside the jail (root-owned, mode C(0600)), records what
     the module created with SHA-256 checksums. A re-run compares every host file with its jail
-    copy (size and mtime first, content only when they differ), replaces stale copies after host
+    copy (size and mtime first; content only when they differ or when the copy's inode change
+    time shows it was modified since the module wrote it), replaces stale copies after host
     upgrades and reports them in RV(updated). I(prune) removes only what the manifest says the
     module created.
   - Refuses C(/) and any jail whose path or ancestors are symlinks, not owned by root, or group- or
