@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import re
 import socket
+from functools import lru_cache
 
 # libwrap reads a logical line into char[2048] with fgets(): 2046 bytes of
 # text plus the newline fit, anything longer is "line too long".
@@ -59,6 +60,12 @@ class TcpwrapError(ValueError):
     """Input that libwrap would misread; the message names the field."""
 
 
+def _cached(func):
+    """Memoise a pure function of strings: evaluating 10,000 queries reuses every pattern."""
+    return lru_cache(maxsize=65536)(func)
+
+
+@_cached
 def fold(text):
     """strcasecmp() semantics: ASCII letters only, as in the C locale."""
     return text.translate(_ASCII_FOLD)
@@ -85,16 +92,23 @@ class Entry(object):
         self.text = text
         self.problem = problem
         self.daemons = self.clients = self.options = None
+        self.daemon_tokens = self.client_tokens = ()
         if kind == 'rule':
             self.daemons, rest = split_at(text, ':')
             self.clients, self.options = split_at(rest, ':')
+            self.daemon_tokens = tuple(tokens_of(self.daemons))
+            self.client_tokens = tuple(tokens_of(self.clients))
 
     def __repr__(self):
         return 'Entry(%s, lines %d-%d, %r)' % (self.kind, self.first_line, self.last_line, self.raw)
 
 
+@_cached
 def split_at(text, delimiter):
     """libwrap split_at(): first delimiter outside [brackets]; (head, tail|None)."""
+    if '[' not in text and ']' not in text:
+        index = text.find(delimiter)
+        return (text, None) if index < 0 else (text[:index], text[index + 1:])
     depth = 0
     for index, char in enumerate(text):
         if char == '[':
@@ -199,6 +213,7 @@ class Host(object):
         self.name = name or UNKNOWN
 
 
+@_cached
 def canonical_address(address):
     """The text libwrap gets from inet_ntop() for an address."""
     if ':' in address:
@@ -209,11 +224,13 @@ def canonical_address(address):
     return address
 
 
+@_cached
 def hostname_known(name):
     folded = fold(name)
     return folded != UNKNOWN and folded != PARANOID
 
 
+@_cached
 def not_inaddr(token):
     """NOT_INADDR(): the token contains something besides digits, dots and slashes."""
     return any(char not in '0123456789./' for char in token)
@@ -246,6 +263,7 @@ def _c_number(part):
     return int(part) if part.isdigit() else None
 
 
+@_cached
 def dot_quad_addr(text):
     """libwrap dot_quad_addr(): 4 runs of non-dots, then inet_addr(); 255.255.255.255 fails."""
     runs = [run for run in text.split('.') if run]
@@ -262,6 +280,7 @@ def c_atoi(text):
     return int(match.group(1)) if match else 0
 
 
+@_cached
 def cidr_mask(text):
     bits = c_atoi(text)
     if bits < 1 or bits > 32:
@@ -269,12 +288,18 @@ def cidr_mask(text):
     return (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF
 
 
+@_cached
+def _wildcard_regex(pattern):
+    regex = ''.join('.*' if c == '*' else '.' if c == '?' else re.escape(c) for c in pattern)
+    return re.compile('(?s)' + regex + r'\Z')
+
+
 def wildcard_match(string, pattern):
     """Debian's match_pattern_ylo(): '*' and '?' over the whole string (case folded)."""
-    regex = ''.join('.*' if c == '*' else '.' if c == '?' else re.escape(c) for c in pattern)
-    return re.match('(?s)' + regex + r'\Z', string) is not None
+    return _wildcard_regex(pattern).match(string) is not None
 
 
+@_cached
 def _ipv6_bytes(text):
     try:
         return socket.inet_pton(socket.AF_INET6, text)
@@ -282,6 +307,7 @@ def _ipv6_bytes(text):
         return None
 
 
+@_cached
 def string_match(token, string):
     token_f, string_f = fold(token), fold(string)
     if string_f.startswith('::ffff:') and dot_quad_addr(string[7:]) is not None:
@@ -372,6 +398,14 @@ class Matcher(object):
                     return True
                 return not self.list_match(rest[folded.index('except') + 1:], match_fn)
         return False
+
+    def daemons_match(self, tokens):
+        """Daemon lists do not depend on the client: decide each once per daemon and server."""
+        cache = self.env.__dict__.setdefault('_daemon_matches', {})
+        key = (tokens, self.daemon, self.server.address, self.server.name)
+        if key not in cache:
+            cache[key] = self.list_match(tokens, self.server_match)
+        return cache[key]
 
     def server_match(self, token):
         head, host = split_at(token[1:], '@')
@@ -584,8 +618,7 @@ class Verdict(object):
 
 
 def rule_matches(entry, matcher):
-    return (matcher.list_match(tokens_of(entry.daemons), matcher.server_match)
-            and matcher.list_match(tokens_of(entry.clients), matcher.client_match))
+    return matcher.daemons_match(entry.daemon_tokens) and matcher.list_match(entry.client_tokens, matcher.client_match)
 
 
 def evaluate(tables, daemon, address=None, hostname=None, user=None,
