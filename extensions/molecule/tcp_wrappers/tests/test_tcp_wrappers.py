@@ -51,11 +51,23 @@ def banner_from(host, client_address):
     return result.stdout.strip()
 
 
+def rule_lines(text):
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def line_number(host, path, rule):
+    """Line of rule in the file: the package's own comment header comes first."""
+    return host.file(path).content_string.splitlines().index(rule) + 1
+
+
 def test_files_hold_exactly_the_policy(host):
     for path, content in (("/etc/hosts.allow", ALLOW), ("/etc/hosts.deny", DENY)):
         handle = host.file(path)
         assert handle.exists and handle.user == "root" and handle.mode == 0o644
-        assert handle.content_string == content
+        text = handle.content_string
+        assert text.endswith(content), "the policy is appended after the lines already there"
+        assert rule_lines(text) == rule_lines(content), "no rule besides the policy"
+        assert text.endswith("\n") and "\r" not in text and "\0" not in text
 
 
 def test_tcpd_is_installed(host):
@@ -63,17 +75,19 @@ def test_tcpd_is_installed(host):
     assert host.package("libwrap0").is_installed
 
 
-@pytest.mark.parametrize("query, access, path, line", [
-    ({"daemon": "sshd", "address": ALLOWED_CLIENT}, "granted", "/etc/hosts.allow", 2),
-    ({"daemon": "sshd", "address": DENIED_CLIENT}, "denied", "/etc/hosts.deny", 1),
-    ({"daemon": "in.telnetd", "address": "10.0.0.1", "hostname": "lab1"}, "granted", "/etc/hosts.allow", 3),
-    ({"daemon": "in.telnetd", "address": "192.168.4.4"}, "granted", "/etc/hosts.allow", 4),
-    ({"daemon": "vsftpd", "address": "127.0.0.1"}, "denied", "/etc/hosts.deny", 1),
+@pytest.mark.parametrize("query, access, path, rule", [
+    ({"daemon": "sshd", "address": ALLOWED_CLIENT}, "granted", "/etc/hosts.allow", "sshd : 172.30.77.50, 127.0.0.1"),
+    ({"daemon": "sshd", "address": DENIED_CLIENT}, "denied", "/etc/hosts.deny", DENY.strip()),
+    ({"daemon": "in.telnetd", "address": "10.0.0.1", "hostname": "lab1"}, "granted", "/etc/hosts.allow",
+     "in.telnetd : LOCAL"),
+    ({"daemon": "in.telnetd", "address": "192.168.4.4"}, "granted", "/etc/hosts.allow",
+     "in.telnetd : 192.168.*, 127.0.0.1"),
+    ({"daemon": "vsftpd", "address": "127.0.0.1"}, "denied", "/etc/hosts.deny", DENY.strip()),
 ])
-def test_tcpwrap_info_verdicts(host, query, access, path, line):
+def test_tcpwrap_info_verdicts(host, query, access, path, rule):
     result = host.ansible("serversec.confine.tcpwrap_info", json.dumps({"queries": [query]}), check=False)
     verdict = result["verdicts"][0]
-    assert (verdict["access"], verdict["file"], verdict["line"]) == (access, path, line)
+    assert (verdict["access"], verdict["file"], verdict["line"]) == (access, path, line_number(host, path, rule))
     assert [p for p in result["problems"] if p["severity"] == "error"] == []
 
 
