@@ -13,8 +13,18 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/serversec-sanity.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 tree=$scratch/ansible_collections/serversec/confine
 mkdir -p "$tree"
+# Only what ships in the collection tarball is tested: galaxy.yml's build_ignore (the build,
+# test and benchmark tooling of this repository) is left out of the copy.
 git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+  | "$root/.venv/bin/python" -c '
+import fnmatch, os, sys, yaml
+ignore = yaml.safe_load(open("galaxy.yml"))["build_ignore"]
+for path in sys.stdin.read().split("\0"):
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    if path and os.path.exists(path) and not any(fnmatch.fnmatch(p, pattern) for p in prefixes for pattern in ignore):
+        sys.stdout.write(path + "\0")
+' \
   | tar --null -T - -cf - | tar -C "$tree" -xf -
 cd "$tree"
 venv=$root/.venvs/sanity
@@ -23,7 +33,10 @@ venv=$root/.venvs/sanity
 pip_version=$("$venv/bin/python" -c 'import ansible_test, pathlib, re
 source = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
 print(re.search(r"pip=.([0-9.]+).", source.read_text()).group(1))')
-mkdir -p ~/.ansible/test/cache
-cp "$root/scripts/ansible_test_get_pip.py" ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
+# ansible-test keeps its per-test venvs under ~/.ansible/test; give this checkout its own home so
+# that runs from other checkouts (or a run cut short) cannot leave it a half-built venv.
+export HOME=$root/.build/ansible-test-home
+mkdir -p "$HOME/.ansible/test/cache"
+cp "$root/scripts/ansible_test_get_pip.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PATH=$venv/bin:$PATH "$venv/bin/ansible-test" sanity --color no --python "$python_version" --requirements "$@"
