@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Print the demo's report from the JSON files that extensions/molecule/secure_server/report.yml
+wrote for each host: TCP wrappers verdicts, jails, jailed services, and the seeds' own checks."""
+import json
+import re
+import sys
+
+
+def human_size(size):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return "%.1f %s" % (size, unit) if unit != "B" else "%d B" % size
+        size /= 1024.0
+
+
+def status_field(status, name):
+    match = re.search(r"^%s:\s*(.*)$" % name, status, re.M)
+    return match.group(1).split() if match else []
+
+
+def print_host(report):
+    problems = []
+    print("=" * 78)
+    print("%s (%s)" % (report["host"], report["distribution"]))
+    print("-- TCP wrappers verdicts (serversec.confine.tcpwrap_info) --")
+    for verdict in report["access"]:
+        query = verdict["query"]
+        where = "%s:%s" % (verdict["file"], verdict["line"]) if verdict["file"] else "no rule matched"
+        print("  %-11s from %-15s %-8s  (%s)" % (query["daemon"], query["address"], verdict["access"], where))
+
+    print("-- jails (serversec.confine.chroot_jail) --")
+    for result in report["jails"] + report["service_jails"]:
+        audit = result.get("audit", {})
+        path = result["item"].get("path") or result["invocation"]["module_args"]["path"]
+        print("  %-22s %5d files, %10s; setuid: %s; writable: %s; devices: %s" % (
+            path, result.get("files", 0), human_size(result.get("size", 0)),
+            audit.get("setuid") or "none", audit.get("writable") or "none", audit.get("devices") or "none"))
+
+    print("-- jailed services (serversec.confine.jailed_service) --")
+    for pid, roots, status in report["services"]:
+        name = pid["item"]["name"]
+        text = __import__("base64").b64decode(status["content"]).decode()
+        process_root, jail_root, host_root = roots["stdout"].split()
+        jail = roots["cmd"][5]
+        sees_jail = process_root == jail_root != host_root
+        exposure = report["exposure"].get(name, report["exposure"].get(name + "-jailed.service"))
+        print("  %s: pid %s, uid %s, gid %s, supplementary groups: %s" % (
+            name, pid["stdout"], status_field(text, "Uid")[:1], status_field(text, "Gid")[:1],
+            status_field(text, "Groups") or "none"))
+        print("    root: %s (%s the jail %s); exposure: %s" % (
+            process_root, "is" if sees_jail else "IS NOT", jail, exposure))
+        if not sees_jail:
+            problems.append("%s does not run inside its jail" % name)
+
+    print("-- seeds' check: SSH banners from client containers --")
+    for client, answer in report["ssh"]:
+        print("  %-15s %-15s %s" % (client["label"], client["address"], answer))
+    return problems
+
+
+def main():
+    problems = []
+    for path in sys.argv[1:]:
+        with open(path) as handle:
+            problems += print_host(json.load(handle))
+    if not sys.argv[1:]:
+        problems.append("no report was written")
+    print("=" * 78)
+    for problem in problems:
+        print("PROBLEM: " + problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
