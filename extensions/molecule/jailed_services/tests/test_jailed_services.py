@@ -44,8 +44,9 @@ def instance(host):
         "inspect", "-f", "{{range $net, $conf := .NetworkSettings.Networks}}{{$net}} {{$conf.IPAddress}}\n{{end}}", name
     ).stdout.split("\n")
     networks = dict(line.split() for line in listing if len(line.split()) == 2)
+    assert image, f"cannot inspect container {name}"
+    assert networks, f"container {name} is on no network with an IPv4 address (was its network removed?)"
     network = "serversec-molecule" if "serversec-molecule" in networks else sorted(networks)[0]
-    assert image and networks, f"cannot inspect container {name}"
     return image, network, networks[network]
 
 
