@@ -1036,8 +1036,8 @@ class Jail:
         return data
 
     def write_manifest(self, data):
-        self.write('/' + MANIFEST_NAME, {'type': 'generated', 'uid': 0, 'gid': 0, 'mode': 0o600,
-                                          'content': manifest_text(data)})
+        entry = {'type': 'generated', 'uid': 0, 'gid': 0, 'mode': 0o600, 'content': manifest_text(data)}
+        self.write('/' + MANIFEST_NAME, entry)
 
     def remove_manifest(self):
         parent = self.dir_fd('/')
