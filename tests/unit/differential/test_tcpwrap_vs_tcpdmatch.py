@@ -53,9 +53,9 @@ OPTIONS = [
 QUERY_DAEMONS = ['sshd', 'in.telnetd', 'vsftpd', 'SSHD', 'smtpd']
 QUERY_ADDRESSES = [
     '192.168.1.5', '192.168.2.9', '10.1.2.3', '10.200.0.1', '172.20.1.1', '8.8.8.8', '127.0.0.1',
-    '1.2.3.4', '2001:db8::1', '2001:db9::1',
+    '1.2.3.4', '2001:db8::1', '2001:db9::1', '::ffff:10.1.2.3',
 ]
-HOSTS_FILE = '10.200.0.1\n192.168.2.9 .example.org\n'
+HOSTS_FILE = '10.200.0.1\n192.168.2.9 .example.org 172.16.0.0/12 bob@127.\n'
 
 
 def _client_list(rng, hostsfile):
@@ -77,7 +77,7 @@ def _rule(rng, hostsfile):
 
 
 def _malformed(rng, hostsfile):
-    kind = rng.randrange(11)
+    kind = rng.randrange(12)
     if kind == 0:
         return 'sshd 10.1.2.3\n'                                  # missing separator
     if kind == 1:
@@ -100,6 +100,15 @@ def _malformed(rng, hostsfile):
         return 'sshd : ALL : \\\n'                                # trailing backslash joins next line
     if kind == 9:
         return 'sshd : ' + 'y ' * 1011 + '10.1.2.3\n'            # long but still within the limit
+    if kind == 10:
+        return rng.choice([
+            'sshd : [2001:db8::1 : deny\n',                      # unbalanced brackets swallow ":"
+            'sshd : 10.1.2.3] : deny\n',
+            ': ALL : deny\n',                                    # empty daemon list
+            'sshd :\n',                                          # empty client list
+            'ALL : ALL : twist /bin/echo "%c\\: no" : deny\n',  # twist not last
+            'ALL : ALL : spawn /bin/echo a\\:b : allow\n',
+        ])
     return '\n   \t\n'
 
 
