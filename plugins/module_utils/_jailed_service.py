@@ -289,7 +289,7 @@ def render_unit(spec):
     spec keys: name, jail, command, user, group, description, environment,
     working_directory, capabilities, bind_read_only, bind, type, restart,
     extra_properties, memory_deny_write_execute, restrict_address_families,
-    bind_journal.
+    bind_journal, read_write.
     """
     validate_unit_name(spec['name'])
     jail = _absolute_path('jail', spec['jail'])
@@ -313,6 +313,10 @@ def render_unit(spec):
     bind = [_bind_entry('bind', entry) for entry in spec.get('bind') or []]
     bind_read_only = [_bind_entry('bind_read_only', entry)
                       for entry in spec.get('bind_read_only') or []]
+    # systemd resolves ReadWritePaths= on the host even with RootDirectory= (checked on 252
+    # and 257), so paths inside the jail get the jail as prefix.
+    read_write = [escape_specifiers(jail.rstrip('/') + _absolute_path('read_write', path))
+                  for path in spec.get('read_write') or []]
     if spec.get('bind_journal', True):
         bind_read_only = list(JOURNAL_SOCKETS) + [
             entry for entry in bind_read_only if entry not in JOURNAL_SOCKETS]
@@ -342,6 +346,8 @@ def render_unit(spec):
         lines.append('BindReadOnlyPaths={}'.format(' '.join(bind_read_only)))
     if bind:
         lines.append('BindPaths={}'.format(' '.join(bind)))
+    if read_write:
+        lines.append('ReadWritePaths={}'.format(' '.join(read_write)))
     lines.append('CapabilityBoundingSet={}'.format(' '.join(capabilities)))
     lines.append('AmbientCapabilities={}'.format(' '.join(capabilities)))
     overrides = dict(extra)

@@ -127,6 +127,16 @@ options:
     type: list
     elements: str
     default: []
+  read_write:
+    description:
+      - Paths inside the jail the daemon may write, for example its log or state directory;
+        C(ProtectSystem=strict) makes everything else read-only.
+      - Written as C(ReadWritePaths=) with the jail as prefix, because systemd looks these paths
+        up on the host even with C(RootDirectory=). They must exist, for example created with
+        the O(serversec.confine.chroot_jail#module:directories) option of M(serversec.confine.chroot_jail).
+    type: list
+    elements: str
+    default: []
   bind_journal:
     description:
       - Bind the journal's sockets read-only into the jail so syslog and journal messages
@@ -152,7 +162,8 @@ options:
       - A setting that is also a hardening default (for example C(ProtectSystem)) replaces it.
       - Settings that other options control (C(User), C(RootDirectory), C(ExecStart),
         C(CapabilityBoundingSet) and so on) are refused.
-      - Paths in settings such as C(ReadWritePaths=) are inside the jail.
+      - Paths in C(ReadWritePaths=), C(ReadOnlyPaths=) and C(InaccessiblePaths=) are host paths;
+        use O(read_write) for paths inside the jail.
     type: dict
     default: {}
   memory_deny_write_execute:
@@ -222,8 +233,7 @@ EXAMPLES = r"""
     command: [/usr/bin/rsync, --daemon, --no-detach, --config, /etc/rsyncd.conf]
     user: rsync-jail
     capabilities: [CAP_NET_BIND_SERVICE]
-    extra_properties:
-      ReadWritePaths: /var/log/rsync
+    read_write: [/var/log/rsync]
 
 - name: Remove the jailed web server
   serversec.confine.jailed_service:
@@ -413,6 +423,14 @@ class JailedService:
         working_directory = self.params['working_directory']
         if not os.path.isdir(resolve_in_jail(jail, working_directory)):
             self.prerequisite(f'working_directory: {working_directory} does not exist in the jail {jail}')
+        for path in self.params['read_write']:
+            host_path = os.path.join(jail, path.lstrip('/'))
+            # systemd resolves these on the host: a link in the jail could point out of it.
+            if os.path.realpath(host_path) != os.path.join(os.path.realpath(jail), path.lstrip('/')):
+                self.fail(f'read_write: {path} goes through a symbolic link in the jail {jail}')
+            if not os.path.isdir(host_path):
+                self.prerequisite(f'read_write: {path} does not exist in the jail {jail}; create it with '
+                                  'serversec.confine.chroot_jail directories')
 
     def render(self, group):
         spec = dict(self.params)
@@ -549,6 +567,7 @@ def main():
             'capabilities': {'type': 'list', 'elements': 'str', 'default': []},
             'bind_read_only': {'type': 'list', 'elements': 'str', 'default': []},
             'bind': {'type': 'list', 'elements': 'str', 'default': []},
+            'read_write': {'type': 'list', 'elements': 'str', 'default': []},
             'bind_journal': {'type': 'bool', 'default': True},
             'type': {'type': 'str', 'default': 'exec', 'choices': list(TYPES)},
             'restart': {'type': 'str', 'default': 'on-failure', 'choices': list(RESTART_POLICIES)},

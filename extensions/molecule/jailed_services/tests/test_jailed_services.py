@@ -105,6 +105,16 @@ def test_rsync_answers_from_another_container(host):
     assert result.stdout.strip() == "jailed rsync"
 
 
+def test_rsync_writes_only_where_it_may(host):
+    result = from_other_container(
+        host, "sh", "-c", "echo uploaded > /tmp/up.txt && rsync /tmp/up.txt rsync://{address}/inbox/up.txt"
+    )
+    assert result.returncode == 0, result.stderr
+    uploaded = host.file("/srv/jails/rsyncd/srv/inbox/up.txt")
+    assert uploaded.content_string == "uploaded\n"
+    assert uploaded.user == "rsyncd"
+
+
 def test_host_marker_exists_outside_the_jails(host):
     assert host.file(MARKER).exists
 

@@ -120,6 +120,10 @@ def test_private_users_is_never_set_by_default():
     ({'environment': {'LANG': 'C.UTF-8', 'GREETING': 'hello "you" 100%'}},
      'Environment="GREETING=hello \\"you\\" 100%%" "LANG=C.UTF-8"'),
     ({'description': 'Web at 100%'}, 'Description=Web at 100%%'),
+    # systemd looks ReadWritePaths= up on the host, even with RootDirectory=.
+    ({'read_write': ['/var/log/web', '/var/lib/web']},
+     'ReadWritePaths=/srv/jails/web/var/log/web /srv/jails/web/var/lib/web'),
+    ({'jail': '/srv/jails/web/', 'read_write': ['/var/log/web']}, 'ReadWritePaths=/srv/jails/web/var/log/web'),
     ({'extra_properties': {'ProtectSystem': 'full'}}, 'ProtectSystem=full'),
     ({'extra_properties': {'LimitNOFILE': 4096}}, 'LimitNOFILE=4096'),
     ({'extra_properties': {'ProtectHome': False}}, 'ProtectHome=no'),
@@ -230,6 +234,8 @@ INVALID = [
     ({'bind': ['relative']}, "bind: 'relative' must be an absolute path"),
     ({'bind': ['/a:/b:/c']}, "bind: '/a:/b:/c' must be SOURCE or SOURCE:DESTINATION"),
     ({'bind_read_only': ['/etc/ssl:certs']}, "bind_read_only: 'certs' must be an absolute path"),
+    ({'read_write': ['var/log']}, "read_write: 'var/log' must be an absolute path"),
+    ({'read_write': ['/var/../../etc']}, "read_write: '/var/../../etc' must not contain \"..\""),
     ({'environment': {'1X': 'a'}},
      ("environment: '1X' is not a valid variable name (letters, digits, \"_\"; not starting "
      "with a digit)")),

@@ -304,6 +304,9 @@ def test_host_without_systemd(host):
      '{jail}/usr/sbin/nginx); add it with serversec.confine.chroot_jail binaries'),
     ({'command': ['nginx']}, "command[0]: 'nginx' must be an absolute path inside the jail"),
     ({'working_directory': '/var/www'}, 'working_directory: /var/www does not exist in the jail {jail}'),
+    ({'read_write': ['/var/log/web']},
+     'read_write: /var/log/web does not exist in the jail {jail}; create it with serversec.confine.chroot_jail '
+     'directories'),
     ({'name': '../../etc/cron.d/x.service'},
      "name: '../../etc/cron.d/x.service' is not a valid unit name (allowed: letters, digits, "
      '":", "_", ".", "\\", "-" and one "@")'),
@@ -361,3 +364,15 @@ def test_working_directory_inside_the_jail(host):
     os.makedirs(os.path.join(host['jail'], 'var', 'www'))
     result = run(params(host, working_directory='/var/www'))
     assert 'WorkingDirectory=/var/www' in result['unit'].splitlines()
+
+
+def test_read_write_inside_the_jail(host):
+    os.makedirs(os.path.join(host['jail'], 'var', 'log', 'web'))
+    result = run(params(host, read_write=['/var/log/web']))
+    assert f"ReadWritePaths={host['jail']}/var/log/web" in result['unit'].splitlines()
+
+
+def test_read_write_through_a_link_is_refused(host):
+    os.symlink('/var/log', os.path.join(host['jail'], 'logs'))
+    result = run(params(host, read_write=['/logs']), check_mode=True)
+    assert result['msg'] == f"read_write: /logs goes through a symbolic link in the jail {host['jail']}"
