@@ -468,7 +468,22 @@ class Planner:
         for device in spec.devices:
             self.add_device(device)
         self.add_accounts()
+        self.check_writable_directories()
         return self.plan
+
+    def check_writable_directories(self):
+        """A directory the jailed user may write must not hold what the jail runs."""
+        for directory in self.spec.directories:
+            entry = self.plan.entries[directory['path']]
+            if entry['uid'] == 0 and not entry['mode'] & 0o022:
+                continue
+            prefix = directory['path'] + '/'
+            inside = sorted(p for p in self.plan.entries if p.startswith(prefix))
+            if inside:
+                raise JailError(
+                    f"directory {directory['path']} would be writable by others than root, but the jail's "
+                    f"own files live in it ({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''}); "
+                    'give the service a directory of its own')
 
     # -- copies --------------------------------------------------------
     def add_chain(self, path, why):

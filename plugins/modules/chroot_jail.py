@@ -70,6 +70,8 @@ options:
     description:
       - Directories to create inside the jail, for example log or state directories the jailed
         service may write.
+      - A directory writable by anyone but root must not contain anything else the module puts in
+        the jail (a jailed user could otherwise replace the programs it runs); that is refused.
     type: list
     elements: dict
     default: []

@@ -338,6 +338,13 @@ def test_plan_accounts_without_hashes(fedora):
      "directory /var/log/x: user 'ghost' does not exist on the host"),
     ({'binaries': ['/bin/bash'], 'directories': [{'path': '/lib64/extra'}]},
      '/lib64 must be a directory inside the jail, but it is planned as a symlink'),
+    ({'binaries': ['/bin/bash'], 'directories': [{'path': '/usr/lib64', 'owner': 'svc'}]},
+     "directory /usr/lib64 would be writable by others than root, but the jail's own files live in it "
+     '(/usr/lib64/ld-linux-x86-64.so.2, /usr/lib64/libc.so.6, /usr/lib64/libtinfo.so.6, ...); '
+     'give the service a directory of its own'),
+    ({'binaries': ['/bin/bash'], 'directories': [{'path': '/usr', 'mode': '1777'}]},
+     "directory /usr would be writable by others than root, but the jail's own files live in it "
+     '(/usr/bin, /usr/bin/bash, /usr/lib64, ...); give the service a directory of its own'),
 ])
 def test_plan_errors(fedora, kwargs, message):
     with pytest.raises(cj.JailError) as exc:
