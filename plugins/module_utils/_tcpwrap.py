@@ -515,7 +515,7 @@ def process_options(text, env):
             return OptionOutcome(False, delegated, 'option "%s" requires no value' % key, notes)
         if not is_last and last:
             return OptionOutcome(False, delegated, 'option "%s" must be at end' % key, notes)
-        error = _option_value_error(name, value, env, notes)
+        error = option_value_error(name, value, env, notes)
         if error:
             return OptionOutcome(False, delegated, error, notes)
         if name == 'allow':
@@ -527,7 +527,7 @@ def process_options(text, env):
     return OptionOutcome(None, delegated, None, notes)
 
 
-def _option_value_error(name, value, env, notes):
+def option_value_error(name, value, env, notes):
     if name == 'umask':
         if not _OCTAL_RE.match(value):
             return 'bad umask value: "%s"' % value

@@ -19,7 +19,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     OPTION_TABLE,
     WHITESPACE,
     TcpwrapError,
-    _option_value_error,
+    option_value_error,
     fold,
     option_fields,
     process_options,
@@ -162,7 +162,7 @@ def check_option(text, field, env, is_last):
         raise TcpwrapError('%s: option "%s" takes no value' % (field, key))
     if last and not is_last:
         raise TcpwrapError('%s: option "%s" must come last (libwrap denies access otherwise)' % (field, key))
-    error = _option_value_error(fold(key), value, env, [])
+    error = option_value_error(fold(key), value, env, [])
     if error:
         raise TcpwrapError('%s: %s' % (field, error))
     return fold(key), value
@@ -235,7 +235,12 @@ class Rule(object):
             self.options.append((key, value))
         self.comment = spec.get('comment')
         if self.comment is not None:
-            _check_characters(self.comment, _label(field, 'comment'))
+            label = _label(field, 'comment')
+            _check_characters(self.comment, label)
+            if self.comment.rstrip(WHITESPACE).endswith('\\'):
+                raise TcpwrapError('%s: ends in a backslash, which would join the rule to the comment' % label)
+            if len(('# ' + self.comment).encode('utf-8')) > MAX_LINE_TEXT:
+                raise TcpwrapError('%s: longer than the %d bytes libwrap reads per line' % (label, MAX_LINE_TEXT))
         self.state = spec.get('state') or 'present'
         self.replace = bool(spec.get('replace'))
         self.position = spec.get('position') or 'last'

@@ -138,6 +138,12 @@ INVALID = [
      'rules[0].anchor: "ALL ALL" is not a rule line such as "ALL : ALL"'),
     (dict(daemons=['sshd'], clients=['ALL'], comment='a\nb'),
      'rules[0].comment: contains a newline, which libwrap would misread'),
+    (dict(daemons=['sshd'], clients=['ALL'], comment='see C:\\'),
+     'rules[0].comment: ends in a backslash, which would join the rule to the comment'),
+    (dict(daemons=['sshd'], clients=['ALL'], comment='x' * 2045),
+     'rules[0].comment: longer than the 2046 bytes libwrap reads per line'),
+    (dict(daemons=['sshd'], clients=['ALL'], command='/bin/echo \\'),
+     'rules[0].command: ends in a backslash, which would join the next line'),
 ]
 
 
