@@ -44,9 +44,13 @@ def print_host(report):
         jail = roots["cmd"][5]
         sees_jail = process_root == jail_root != host_root
         exposure = report["exposure"].get(name, report["exposure"].get(name + "-jailed.service"))
+        uid, gid = status_field(text, "Uid")[0], status_field(text, "Gid")[0]
+        # The kernel lists the primary group among "Groups"; only the others are supplementary.
+        extra_groups = [group for group in status_field(text, "Groups") if group != gid]
         print("  %s: pid %s, uid %s, gid %s, supplementary groups: %s" % (
-            name, pid["stdout"], status_field(text, "Uid")[:1], status_field(text, "Gid")[:1],
-            status_field(text, "Groups") or "none"))
+            name, pid["stdout"], uid, gid, ", ".join(extra_groups) or "none"))
+        if uid == "0":
+            problems.append("%s runs as root" % name)
         print("    root: %s (%s the jail %s); exposure: %s" % (
             process_root, "is" if sees_jail else "IS NOT", jail, exposure))
         if not sees_jail:
@@ -68,6 +72,8 @@ def main():
     print("=" * 78)
     for problem in problems:
         print("PROBLEM: " + problem)
+    if not problems:
+        print("Every check held.")
     return 1 if problems else 0
 
 
