@@ -59,6 +59,8 @@ def print_host(report):
     print("-- seeds' check: SSH banners from client containers --")
     for client, answer in report["ssh"]:
         print("  %-15s %-15s %s" % (client["label"], client["address"], answer))
+        if answer.startswith("SSH-") != (client["label"] == "allowed client"):
+            problems.append("the %s at %s was answered against the policy: %s" % (client["label"], client["address"], answer))
     return problems
 
 
