@@ -383,17 +383,19 @@ class TcpwrapRule(object):
                 path=self.path)
 
     def _write(self, data, existed):
-        directory = os.path.dirname(os.path.abspath(self.path))
+        # Write through a symlink (as libwrap reads through it) rather than replace it.
+        target = os.path.realpath(self.path)
+        directory = os.path.dirname(target)
         if not os.path.isdir(directory):
             self.module.fail_json(msg='%s: directory %s does not exist' % (self.path, directory), path=self.path)
         backup = None
         if existed and self.module.params['backup']:
-            backup = self.module.backup_local(self.path)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path), dir=directory)
+            backup = self.module.backup_local(target)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), dir=directory)
         try:
             with os.fdopen(fd, 'wb') as handle:
                 handle.write(data)
-            self.module.atomic_move(tmp, self.path, unsafe_writes=False)
+            self.module.atomic_move(tmp, target, unsafe_writes=False)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

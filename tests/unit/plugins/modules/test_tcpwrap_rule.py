@@ -135,6 +135,20 @@ def test_bad_input_is_refused_and_file_left_byte_identical(tmp_path, args, messa
     assert path.read_bytes() == original
 
 
+def test_writes_through_a_symlink_and_keeps_the_mode(tmp_path):
+    real = tmp_path / 'policy' / 'hosts.allow'
+    real.parent.mkdir()
+    real.write_bytes(b'# shared\n')
+    real.chmod(0o640)
+    link = tmp_path / 'hosts.allow'
+    link.symlink_to(real)
+    assert run(dict(path=str(link), daemons=['sshd'], clients=['ALL']))['changed'] is True
+    assert link.is_symlink()
+    assert real.read_bytes() == b'# shared\nsshd : ALL\n'
+    assert os.stat(str(real)).st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in real.parent.iterdir()) == ['hosts.allow']
+
+
 def test_missing_final_newline_is_refused(tmp_path):
     path = tmp_path / 'hosts.allow'
     path.write_bytes(b'# keep me\nsshd : ALL')
