@@ -9,6 +9,8 @@ COLLECTIONS := $(CURDIR)/.build/collections
 SCENARIO ?=
 
 export PATH := $(BIN):$(PATH)
+# Ansible, ansible-lint and Molecule take serversec.confine from this checkout.
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
 .PHONY: demo test venv unit-venvs collections-link host-packages docker lint sanity units \
 	molecule collection-roundtrip bench clean

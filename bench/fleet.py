@@ -59,6 +59,7 @@ def main():
     image, reason = molecule_run.obtain_image("debian12")
     if reason:
         sys.exit("fleet benchmark needs the Debian 12 image: %s" % reason)
+    lock = molecule_run.take_turn()  # noqa: F841 - held until exit
     template = yaml.safe_load(molecule_run.BASE_CONFIG.read_text())["platforms"][0]
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = dict(os.environ, PATH=path, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PY_COLORS="0")

@@ -11,6 +11,9 @@ export SERVERSEC_PLATFORMS=${SERVERSEC_DEMO_PLATFORM:-debian12}
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 
 platforms=$(python scripts/molecule_run.py --platforms-only)
+# Take turns with other Molecule runs on this Docker engine (see LOCK_FILE in molecule_run.py).
+exec 9>/var/lock/serversec-molecule.lock
+flock -n 9 || { echo "==> waiting for another Molecule run on this machine"; flock 9; }
 molecule_cmd() {
   local action=$1
   shift

@@ -8,6 +8,7 @@ no platform or no scenario ran fails.
 """
 import argparse
 import copy
+import fcntl
 import os
 import subprocess
 import sys
@@ -20,6 +21,9 @@ SCENARIO_ROOT = ROOT / "extensions" / "molecule"
 BASE_CONFIG = SCENARIO_ROOT / "config.yml"
 BUILD = ROOT / ".build" / "molecule"
 PULL_TIMEOUT = 120
+# Every run uses the same instance names and the same network (its addresses are part of the
+# tests), so runs on one Docker engine take turns: make test, make demo and bench/fleet.py.
+LOCK_FILE = "/var/lock/serversec-molecule.lock"
 
 # SYS_RESOURCE is absent from these hosts' bounding set, which is why --privileged fails there.
 # name -> (environment variable naming the image, default image, debootstrap suite or None, address)
@@ -57,6 +61,18 @@ def obtain_image(name):
     if pull.returncode != 0:
         return image, "%s could not be pulled: %s" % (image, last_line(pull.stderr))
     return image, None
+
+
+def take_turn():
+    """Block until no other Molecule run of this project uses the Docker engine; the lock is
+    held until this process exits."""
+    handle = open(LOCK_FILE, "w")  # stays open, and locked, for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("==> waiting for another Molecule run on this machine (%s)" % LOCK_FILE, flush=True)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
 
 
 def platform_entry(template, name, image):
@@ -114,6 +130,7 @@ def main():
         summary.append("molecule   FAILED: no scenario found under %s" % SCENARIO_ROOT)
         failed.append("no scenario")
     else:
+        lock = take_turn()  # noqa: F841 - held until exit
         # Molecule calls ansible-config, ansible-playbook and pytest by name: use this venv's.
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         env = dict(os.environ, PATH=path, ANSIBLE_FORCE_COLOR="0", PY_COLORS="0", NO_COLOR="1")
