@@ -408,23 +408,45 @@ def _problem(path, line, severity, message):
     return {'file': path, 'line': line, 'severity': severity, 'message': message}
 
 
-def _is_catch_all(entry):
+def _is_catch_all(key):
     """ALL : ALL matches every request, so nothing after it is ever reached, whatever its options."""
-    daemons, clients, _options = entry_key(entry)
-    return daemons == (frozenset(['all']),) and clients == (frozenset(['all']),)
+    return key[0] == (frozenset(['all']),) and key[1] == (frozenset(['all']),)
 
 
-def table_problems(table, path, entries, env, shadowed_by=None):
-    """Problems of one table; shadowed_by is a catch-all entry of hosts.allow, if any."""
+def _covers(earlier, later):
+    """Whether every request the later rule matches is matched by the earlier one.
+
+    Only lists without EXCEPT are compared, pattern by pattern (ALL covers anything): a
+    conservative test, so a rule reported dead really is dead.
+    """
+    for position in (0, 1):
+        wide, narrow = earlier[position], later[position]
+        if len(wide) != 1 or len(narrow) != 1:
+            return False
+        if 'all' not in wide[0] and not narrow[0] <= wide[0]:
+            return False
+    return True
+
+
+def _shadow_message(key, line, earlier, path):
+    for earlier_path, earlier_line, earlier_key in earlier:
+        where = 'line %d' % earlier_line if earlier_path == path else '%s line %d' % (earlier_path, earlier_line)
+        if earlier_key == key:
+            return 'dead rule: same meaning as %s, which matches first' % where
+        if _is_catch_all(earlier_key):
+            return 'dead rule: "ALL : ALL" on %s matches first' % where
+        if _covers(earlier_key, key):
+            return 'dead rule: %s matches every request this rule matches, and first' % where
+    return None
+
+
+def table_problems(table, path, entries, env, earlier):
+    """Problems of one table; earlier lists (path, line, key) of every rule read before it."""
     problems = []
-    seen = {}
-    catch_all = None
     for entry in entries:
         if entry.problem:
             severity = 'error' if entry.kind in ('broken', 'ignored') else 'warning'
             problems.append(_problem(path, entry.first_line, severity, entry.problem))
-        if entry.kind == 'comment' or entry.kind == 'blank':
-            continue
         if entry.kind != 'rule':
             continue
         line = entry.last_line
@@ -451,27 +473,18 @@ def table_problems(table, path, entries, env, shadowed_by=None):
                                          'A shell command must be written as "spawn <command>"'
                                          % (outcome.error, consequence)))
         key = entry_key(entry)
-        if catch_all is not None:
-            problems.append(_problem(path, line, 'warning', 'dead rule: "ALL : ALL" on line %d matches first'
-                                     % catch_all.last_line))
-        elif key in seen:
-            problems.append(_problem(path, line, 'warning', 'dead rule: same meaning as line %d, which matches first'
-                                     % seen[key]))
-        elif shadowed_by is not None:
-            problems.append(_problem(path, line, 'warning', 'dead rule: "ALL : ALL" in %s line %d matches first'
-                                     % (shadowed_by[0], shadowed_by[1].last_line)))
-        seen.setdefault(key, line)
-        if catch_all is None and _is_catch_all(entry):
-            catch_all = entry
-    return problems, catch_all
+        message = _shadow_message(key, line, earlier, path)
+        if message:
+            problems.append(_problem(path, line, 'warning', message))
+        earlier.append((path, line, key))
+    return problems
 
 
 def policy_problems(allow_path, allow_entries, deny_path, deny_entries, env):
-    problems, allow_catch_all = table_problems('allow', allow_path, allow_entries, env)
-    shadow = (allow_path, allow_catch_all) if allow_catch_all is not None else None
-    deny_problems, deny_catch_all = table_problems('deny', deny_path, deny_entries, env, shadow)
-    problems.extend(deny_problems)
-    if deny_catch_all is None and allow_catch_all is None:
+    earlier = []
+    problems = table_problems('allow', allow_path, allow_entries, env, earlier)
+    problems.extend(table_problems('deny', deny_path, deny_entries, env, earlier))
+    if not any(_is_catch_all(key) for _path, _line, key in earlier):
         problems.append(_problem(deny_path, None, 'info', 'no "ALL : ALL" rule in hosts.deny: connections no rule '
                                                           'matches are granted (the policy fails open)'))
     return problems

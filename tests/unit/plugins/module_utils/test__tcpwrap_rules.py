@@ -252,3 +252,20 @@ def test_replace_swaps_the_options_of_a_rule_in_place_of_adding_a_dead_one():
     assert edit.apply(make(daemons=['ALL'], clients=['ALL'], command='/bin/echo new', replace=True)) is False
     assert edit.apply(make(daemons=['ALL'], clients=['ALL'], replace=True)) is True
     assert edit.render() == b'# top\nsshd : ALL\nALL : ALL\n'
+
+
+@pytest.mark.parametrize('allow, deny, expected', [
+    (b'sshd : ALL\n', b'sshd : 10.0.0.1\nALL : ALL\n',
+     [('/d', 1, 'dead rule: /a line 1 matches every request this rule matches, and first')]),
+    (b'ALL : ALL\n', b'ALL : ALL : spawn echo\n',
+     [('/d', 1, 'dead rule: "ALL : ALL" on /a line 1 matches first')]),
+    (b'sshd, vsftpd : 10.0.0.1 10.0.0.2\nsshd : 10.0.0.2\n', b'ALL : ALL\n',
+     [('/a', 2, 'dead rule: line 1 matches every request this rule matches, and first')]),
+    (b'sshd : ALL EXCEPT 10.0.0.1\nsshd : 10.0.0.1\n', b'ALL : ALL\n', []),
+    (b'sshd : 10.0.0.1\n', b'sshd : 10.0.0.2\n',
+     [('/d', None, 'no "ALL : ALL" rule in hosts.deny: connections no rule matches are granted '
+                   '(the policy fails open)')]),
+])
+def test_policy_problems_find_dead_rules(allow, deny, expected):
+    problems = rules.policy_problems('/a', tw.scan_table(allow), '/d', tw.scan_table(deny), FakeEnv())
+    assert [(p['file'], p['line'], p['message']) for p in problems] == expected

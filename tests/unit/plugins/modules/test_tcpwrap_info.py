@@ -107,7 +107,8 @@ def test_no_rule_matched_gives_null_file_and_line(tmp_path, monkeypatch):
 def test_problems_name_hazards(tables, monkeypatch):
     allow, deny = tables
     with open(allow, 'ab') as handle:
-        handle.write(b'sshd : ALL\nsshd : 2001:db8::1\nvsftpd : 10.0.0.1/8\nftpd : ALL : echo hi')
+        handle.write(b'sshd : ALL\nsshd : 2001:db8::1\nvsftpd : 10.0.0.1/8\nin.telnetd : 127.0.0.1 : deny\n'
+                     b'ftpd : ALL : echo hi')
     result = run(dict(allow_path=allow, deny_path=deny), monkeypatch)
     messages = [(p['file'] == allow, p['line'], p['severity'], p['message']) for p in result['problems']]
     assert messages == [
@@ -116,12 +117,14 @@ def test_problems_name_hazards(tables, monkeypatch):
                              'in "." (libwrap would never match it)'),
         (True, 5, 'error', 'libwrap rejects this rule\'s options (bad option name: "db8"): the rule denies the '
                            'clients it is meant to allow. A shell command must be written as "spawn <command>"'),
+        (True, 5, 'warning', 'dead rule: line 1 matches every request this rule matches, and first'),
         (True, 6, 'warning', 'client pattern "10.0.0.1/8": 10.0.0.1/8 has host bits set, so libwrap would never '
                              'match it; the network is 10.0.0.0/8'),
-        (True, 7, 'error', 'missing newline at end of file: libwrap ignores this line and fails closed'),
+        (True, 7, 'warning', 'dead rule: line 3 matches every request this rule matches, and first'),
+        (True, 8, 'error', 'missing newline at end of file: libwrap ignores this line and fails closed'),
         (False, 1, 'error', 'libwrap rejects this rule\'s options (bad option name: "/bin/echo"): the rule still '
                             'denies, but nothing in its options runs. A shell command must be written as '
                             '"spawn <command>"'),
     ]
-    assert [r['line'] for r in result['rules']] == [1, 2, 3, 4, 5, 6, 1]
+    assert [r['line'] for r in result['rules']] == [1, 2, 3, 4, 5, 6, 7, 1]
     assert result['rules'][2]['clients'] == ['192.168.*', '127.0.0.1']
