@@ -152,6 +152,12 @@ def escape_specifiers(value):
     return value.replace('%', '%%')
 
 
+def double_quote(text):
+    """A double-quoted systemd word with C escapes for backslash, quote, newline and tab."""
+    escaped = text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n').replace('\t', '\\t')
+    return '"{}"'.format(escaped)
+
+
 def quote_exec_word(word):
     """Quote one argv element for ExecStart= (systemd.service(5), "Command lines").
 
@@ -164,8 +170,7 @@ def quote_exec_word(word):
         return '\\;'
     if SAFE_WORD_RE.match(word):
         return escaped
-    return '"{}"'.format(escaped.replace('\\', '\\\\').replace('"', '\\"')
-                     .replace('\n', '\\n').replace('\t', '\\t'))
+    return double_quote(escaped)
 
 
 def render_exec(command):
@@ -200,8 +205,7 @@ def render_environment(environment):
         if '\x00' in value:
             raise JailedServiceError(f'environment: {name} contains a NUL byte')
         text = escape_specifiers(f'{name}={value}')
-        words.append('"{}"'.format(text.replace('\\', '\\\\').replace('"', '\\"')
-                               .replace('\n', '\\n').replace('\t', '\\t')))
+        words.append(double_quote(text))
     return ' '.join(words)
 
 

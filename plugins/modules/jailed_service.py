@@ -573,8 +573,8 @@ def main():
             'restart': {'type': 'str', 'default': 'on-failure', 'choices': list(RESTART_POLICIES)},
             'extra_properties': {'type': 'dict', 'default': {}},
             'memory_deny_write_execute': {'type': 'bool', 'default': True},
-            'restrict_address_families': {'type': 'list', 'elements': 'str',
-                                           'default': list(DEFAULT_ADDRESS_FAMILIES)},
+            'restrict_address_families': {
+                'type': 'list', 'elements': 'str', 'default': list(DEFAULT_ADDRESS_FAMILIES)},
             'unit_dir': {'type': 'path', 'default': '/etc/systemd/system'},
             'max_exposure': {'type': 'float'},
         },

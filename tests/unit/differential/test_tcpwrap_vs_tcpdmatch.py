@@ -59,7 +59,7 @@ HOSTS_FILE = '10.200.0.1\n192.168.2.9 .example.org 172.16.0.0/12 bob@127.\n'
 
 
 def _client_list(rng, hostsfile):
-    patterns = [rng.choice(CLIENT_PATTERNS).replace('{hostsfile}', hostsfile) for _ in range(rng.randint(1, 3))]
+    patterns = [rng.choice(CLIENT_PATTERNS).replace('{hostsfile}', hostsfile) for _pattern in range(rng.randint(1, 3))]
     text = rng.choice([' ', ', ', ',']).join(patterns)
     if rng.random() < 0.25:
         text += ' EXCEPT ' + rng.choice(CLIENT_PATTERNS).replace('{hostsfile}', hostsfile)
@@ -114,7 +114,7 @@ def _malformed(rng, hostsfile):
 
 def _table(rng, hostsfile):
     lines = []
-    for _ in range(rng.randint(0, 6)):
+    for _option in range(rng.randint(0, 6)):
         lines.append(_malformed(rng, hostsfile) if rng.random() < 0.25 else _rule(rng, hostsfile))
     text = ''.join(lines)
     if text and rng.random() < 0.1:
@@ -162,7 +162,7 @@ def test_verdicts_agree_with_tcpdmatch(oracle, tmp_path):
         allow, deny = _table(rng, hostsfile), _table(rng, hostsfile)
         (workdir / 'hosts.allow').write_bytes(allow)
         (workdir / 'hosts.deny').write_bytes(deny)
-        for _ in range(QUERIES_PER_SET):
+        for _query in range(QUERIES_PER_SET):
             daemon = rng.choice(QUERY_DAEMONS)
             address = rng.choice(QUERY_ADDRESSES)
             user = 'bob' if rng.random() < 0.3 else None

@@ -26,7 +26,7 @@ def main_pid(host, unit):
 def proc_status(host, pid):
     status = {}
     for line in host.file(f"/proc/{pid}/status").content_string.splitlines():
-        key, _, value = line.partition(":")
+        key, _sep, value = line.partition(":")
         status[key] = value.strip()
     return status
 

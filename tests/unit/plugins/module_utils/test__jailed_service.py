@@ -323,9 +323,9 @@ UNIT = '/tmp/candidate/web.service'
      ([], ['/tmp/candidate/web.service:6: Special user nobody configured, this is not safe!'])),
     ('/lib/systemd/system/other.service:3: Unknown key name, ignoring.\n', 0,
      ([], ['/lib/systemd/system/other.service:3: Unknown key name, ignoring.'])),
-    (('web.service: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.\n'
+    ('web.service: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.\n'
      'Unit web.service has a bad unit file setting.\n'
-     'web.service: Command /usr/sbin/lighttpd is not executable: No such file or directory\n'),
+     'web.service: Command /usr/sbin/lighttpd is not executable: No such file or directory\n',
      1, (['web.service: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.',
           'Unit web.service has a bad unit file setting.'], [])),
 ])
@@ -377,11 +377,11 @@ def test_program_in_jail_found_through_links(jail):
 
 @pytest.mark.parametrize('program, message', [
     ('/usr/sbin/missing',
-     ('command[0]: /usr/sbin/missing does not exist in the jail {jail} (looked for '
-     '{jail}/usr/sbin/missing); add it with serversec.confine.chroot_jail binaries')),
+     'command[0]: /usr/sbin/missing does not exist in the jail {jail} (looked for '
+     '{jail}/usr/sbin/missing); add it with serversec.confine.chroot_jail binaries'),
     ('/usr/bin/hostlink',
-     ('command[0]: /usr/bin/hostlink does not exist in the jail {jail} (looked for '
-     '{jail}/etc/passwd); add it with serversec.confine.chroot_jail binaries')),
+     'command[0]: /usr/bin/hostlink does not exist in the jail {jail} (looked for '
+     '{jail}/etc/passwd); add it with serversec.confine.chroot_jail binaries'),
     ('/usr/bin/data', 'command[0]: /usr/bin/data in the jail {jail} is not executable (mode 0644)'),
     ('/usr/sbin',
      'command[0]: /usr/sbin in the jail {jail} is not a regular file ({jail}/usr/sbin)'),

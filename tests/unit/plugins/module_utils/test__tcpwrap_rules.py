@@ -233,9 +233,10 @@ def test_missing_anchor_is_an_error():
 @pytest.mark.parametrize('existing, message', [
     (b'sshd : ALL', 'rules[0]: cannot add a rule to /etc/hosts.allow: line 1: missing newline at end of file: '
                     'libwrap ignores this line and fails closed. Fix that line first; the file was left unchanged'),
-    (b'x : ' + b'y' * 3000 + b'\n', 'rules[0]: cannot add a rule to /etc/hosts.allow: line 1: line too long '
-                                     '(2047 bytes or more): libwrap stops reading this file here and fails closed. '
-                                     'Fix that line first; the file was left unchanged'),
+    (b'x : ' + b'y' * 3000 + b'\n',
+     'rules[0]: cannot add a rule to /etc/hosts.allow: line 1: line too long '
+     '(2047 bytes or more): libwrap stops reading this file here and fails closed. '
+     'Fix that line first; the file was left unchanged'),
 ])
 def test_refuses_to_append_after_a_line_libwrap_misreads(existing, message):
     edit = rules.TableEdit(existing, '/etc/hosts.allow')

@@ -116,12 +116,17 @@ def host(tmp_path, monkeypatch):
         return users[name]
 
     group = mock.Mock(gr_name='web', gr_gid=990)
+
+    def getgrnam(name):
+        if name != 'web':
+            raise KeyError(name)
+        return group
+
     monkeypatch.setattr(jailed_service, 'SYSTEMD_RUNTIME_DIR', str(runtime))
     monkeypatch.setattr(jailed_service, 'SETTLE_SECONDS', 0)
     monkeypatch.setattr(jailed_service.pwd, 'getpwnam', getpwnam)
     monkeypatch.setattr(jailed_service.grp, 'getgrgid', lambda gid: group)
-    monkeypatch.setattr(jailed_service.grp, 'getgrnam',
-                        lambda name: group if name == 'web' else (_ for _ in ()).throw(KeyError(name)))
+    monkeypatch.setattr(jailed_service.grp, 'getgrnam', getgrnam)
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command',
