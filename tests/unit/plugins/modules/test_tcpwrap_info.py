@@ -7,47 +7,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import json
-from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.module_harness import (
+    ExitJson,
+    FailJson,
+    exit_json,
+    fail_json,
+    module_args,
+)
 from ansible_collections.serversec.confine.plugins.modules import tcpwrap_info
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def exit_json(self, **kwargs):
-    kwargs.setdefault('changed', False)
-    raise ExitJson(kwargs)
-
-
-def fail_json(self, **kwargs):
-    kwargs['failed'] = True
-    raise FailJson(kwargs)
-
-
-@contextlib.contextmanager
-def module_args(args):
-    """Works with ansible-core 2.16 to 2.19."""
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:
-        payload = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', payload):
-            yield
-    else:
-        with patch_module_args(args):
-            yield
 
 
 def run(args, monkeypatch):
