@@ -416,24 +416,17 @@ def main():
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         replace=dict(type='bool', default=False),
     )
+    # A single rule is given with the same keys at the top level, where none is required.
+    single_rule = dict((name, dict((key, value) for key, value in spec.items() if key != 'required'))
+                       for name, spec in rule_options.items())
     module = AnsibleModule(
         argument_spec=dict(
             table=dict(type='str', choices=['allow', 'deny'], default='allow'),
             path=dict(type='path'),
-            daemons=dict(type='list', elements='str'),
-            except_daemons=dict(type='list', elements='str'),
-            clients=dict(type='list', elements='str'),
-            except_clients=dict(type='list', elements='str'),
-            options=dict(type='list', elements='str'),
-            command=dict(type='str'),
-            comment=dict(type='str'),
-            position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
-            anchor=dict(type='str'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            replace=dict(type='bool', default=False),
             rules=dict(type='list', elements='dict', options=rule_options),
             backup=dict(type='bool', default=False),
             allow_lockout=dict(type='bool', default=False),
+            **single_rule
         ),
         mutually_exclusive=[
             ('rules', 'daemons'), ('rules', 'clients'), ('rules', 'except_daemons'), ('rules', 'except_clients'),
