@@ -36,14 +36,17 @@ from ansible_collections.serversec.confine.plugins.module_utils._elf import (
     ElfError,
     read_exec_info,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    COPY_CHUNK,
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+    sha256_fd,
+)
 
 MANIFEST_NAME = '.serversec-jail.json'
 MANIFEST_VERSION = 1
-O_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
-O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
-O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 MAX_SYMLINK_HOPS = 40
-COPY_CHUNK = 1 << 20
 
 # The dynamic loaders glibc installs at their ABI-mandated paths. Only these
 # are ever run (with --list, which maps but never runs the inspected file).
@@ -725,17 +728,6 @@ def check_jail_root(path, lstat=os.lstat):
     return missing
 
 
-def sha256_file(fd):
-    digest = hashlib.sha256()
-    os.lseek(fd, 0, os.SEEK_SET)
-    while True:
-        chunk = os.read(fd, COPY_CHUNK)
-        if not chunk:
-            break
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Jail:
     """All access to the jail goes through directory fds opened O_NOFOLLOW."""
 
@@ -876,14 +868,14 @@ class Jail:
         parent = self.dir_fd(posixpath.dirname(path))
         fd = os.open(posixpath.basename(path), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
         try:
-            return sha256_file(fd)
+            return sha256_fd(fd)
         finally:
             os.close(fd)
 
     def _host_sum(self, source):
         fd = os.open(self.host.fs(source), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         try:
-            return sha256_file(fd)
+            return sha256_fd(fd)
         finally:
             os.close(fd)
 
