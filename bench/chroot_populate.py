@@ -110,13 +110,14 @@ def bench_module(base, binaries, repeat):
 
 
 def bench_logic(base, binaries, repeat):
-    from ansible_collections.serversec.confine.plugins.module_utils import _chroot_jail as cj
+    from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge
+    from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailSpec
     jail = os.path.join(base, 'logic')
-    spec = cj.JailSpec(jail, binaries=binaries)
-    cold, _ = timed(lambda: cj.converge(spec))
-    reruns = [timed(lambda: cj.converge(spec))[0] for _ in range(repeat)]
+    spec = JailSpec(jail, binaries=binaries)
+    cold, _ = timed(lambda: converge(spec))
+    reruns = [timed(lambda: converge(spec))[0] for _ in range(repeat)]
     make_stale(jail_library(jail))
-    drift, fixed = timed(lambda: cj.converge(spec))
+    drift, fixed = timed(lambda: converge(spec))
     assert len(fixed.updated) == 1
     return {'cold': cold, 'rerun': statistics.median(reruns), 'drift': drift}
 

@@ -35,3 +35,13 @@ def sha256_fd(fd):
             break
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_fd(fd):
+    """Everything an open file holds from its current offset."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, COPY_CHUNK)
+        if not chunk:
+            return b''.join(chunks)
+        chunks.append(chunk)

@@ -247,12 +247,14 @@ size:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot_jail import (  # noqa: E402
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import (  # noqa: E402
+    converge,
+    remove_jail,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (  # noqa: E402
     PROFILES,
     JailError,
     JailSpec,
-    converge,
-    remove_jail,
 )
 
 

@@ -13,7 +13,13 @@ import tempfile
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils import _chroot_jail as cj
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps, parse_ldd
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec, check_jail_root
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import MANIFEST_NAME
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ldd')
@@ -41,7 +47,7 @@ def fixture(name):
     ('debian12_script_ldd.txt', []),
 ])
 def test_parse_ldd_exact(name, expected):
-    assert cj.parse_ldd(fixture(name), '/x') == expected
+    assert parse_ldd(fixture(name), '/x') == expected
 
 
 @pytest.mark.parametrize('name, count, must_have', [
@@ -53,7 +59,7 @@ def test_parse_ldd_exact(name, expected):
     ('debian12_getent.txt', None, '/lib/x86_64-linux-gnu/libc.so.6'),
 ])
 def test_parse_ldd_real_outputs(name, count, must_have):
-    paths = cj.parse_ldd(fixture(name), '/x')
+    paths = parse_ldd(fixture(name), '/x')
     assert must_have in paths
     assert all(p.startswith('/') for p in paths)
     assert not any('vdso' in p for p in paths)
@@ -65,14 +71,14 @@ def test_parse_ldd_real_outputs(name, count, must_have):
 @pytest.mark.parametrize('name', [
     'debian12_missing_lib.txt', 'debian12_loader_trace_missing_lib.txt', 'debian12_loader_list_missing_lib.txt'])
 def test_parse_ldd_missing_library_names_it(name):
-    with pytest.raises(cj.JailError) as exc:
-        cj.parse_ldd(fixture(name), '/usr/local/bin/prog')
+    with pytest.raises(JailError) as exc:
+        parse_ldd(fixture(name), '/usr/local/bin/prog')
     assert str(exc.value) == '/usr/local/bin/prog: shared library not found on the host: libjailmissing.so.1'
 
 
 def test_parse_ldd_refuses_garbage():
-    with pytest.raises(cj.JailError) as exc:
-        cj.parse_ldd('\tsomething odd\n', '/bin/x')
+    with pytest.raises(JailError) as exc:
+        parse_ldd('\tsomething odd\n', '/bin/x')
     assert str(exc.value) == "/bin/x: cannot understand loader output line 'something odd'"
 
 
@@ -92,8 +98,8 @@ def test_parse_ldd_refuses_garbage():
      'directory /log: mode \'rwx\' is not an octal mode like "0750"'),
 ])
 def test_spec_rejects_bad_input(kwargs, message):
-    with pytest.raises(cj.JailError) as exc:
-        cj.JailSpec(**kwargs)
+    with pytest.raises(JailError) as exc:
+        JailSpec(**kwargs)
     assert str(exc.value) == message
 
 
@@ -102,15 +108,15 @@ def test_jail_root_checks(tmp_path):
     open_dir = tmp_path / 'ww'
     open_dir.mkdir()
     os.chmod(str(open_dir), 0o777)
-    with pytest.raises(cj.JailError) as exc:
-        cj.check_jail_root(str(open_dir / 'jail'), lstat)
+    with pytest.raises(JailError) as exc:
+        check_jail_root(str(open_dir / 'jail'), lstat)
     assert str(exc.value) == 'jail path component %s is group- or world-writable (mode 0777)' % open_dir
     (tmp_path / 'real').mkdir()
     os.symlink('real', str(tmp_path / 'link'))
-    with pytest.raises(cj.JailError) as exc:
-        cj.check_jail_root(str(tmp_path / 'link' / 'jail'), lstat)
+    with pytest.raises(JailError) as exc:
+        check_jail_root(str(tmp_path / 'link' / 'jail'), lstat)
     assert 'is a symlink' in str(exc.value)
-    assert cj.check_jail_root(str(tmp_path / 'real' / 'a' / 'b'), lstat) == [
+    assert check_jail_root(str(tmp_path / 'real' / 'a' / 'b'), lstat) == [
         str(tmp_path / 'real' / 'a'), str(tmp_path / 'real' / 'a' / 'b')]
 
 
@@ -119,8 +125,8 @@ def test_jail_root_not_owned_by_root(tmp_path):
     owned = tmp_path / 'user'
     owned.mkdir()
     os.chown(str(owned), 1000, 1000)
-    with pytest.raises(cj.JailError) as exc:
-        cj.check_jail_root(str(owned / 'jail'), safe_tmp_lstat)
+    with pytest.raises(JailError) as exc:
+        check_jail_root(str(owned / 'jail'), safe_tmp_lstat)
     assert str(exc.value) == 'jail path component %s is not owned by root (uid 1000)' % owned
 
 
@@ -228,7 +234,7 @@ def fedora(tmp_path):
     return {
         'root': root,
         'jail': str(jail_base / 'jail'),
-        'host': cj.Host(root, lookup_user=USERS.__getitem__, lookup_group=GROUPS.__getitem__,
+        'host': Host(root, lookup_user=USERS.__getitem__, lookup_group=GROUPS.__getitem__,
                         lookup_uid=lambda uid: {p.pw_uid: p for p in USERS.values()}[uid],
                         lookup_gid=lambda gid: {g.gr_gid: g for g in GROUPS.values()}[gid]),
         'runner': FakeRunner(root),
@@ -236,15 +242,15 @@ def fedora(tmp_path):
 
 
 def run(env, check_mode=False, **kwargs):
-    spec = cj.JailSpec(env['jail'], **kwargs)
-    return cj.converge(spec, check_mode=check_mode, host=env['host'], runner=env['runner'],
+    spec = JailSpec(env['jail'], **kwargs)
+    return converge(spec, check_mode=check_mode, host=env['host'], runner=env['runner'],
                        read_info=fake_read_info, root_lstat=safe_tmp_lstat)
 
 
 def plan(env, **kwargs):
-    spec = cj.JailSpec(env['jail'], **kwargs)
-    deps = cj.LoaderDeps(env['host'], runner=env['runner'])
-    return cj.Planner(spec, host=env['host'], deps=deps, read_info=fake_read_info).run()
+    spec = JailSpec(env['jail'], **kwargs)
+    deps = LoaderDeps(env['host'], runner=env['runner'])
+    return Planner(spec, host=env['host'], deps=deps, read_info=fake_read_info).run()
 
 
 def snapshot(top):
@@ -296,7 +302,7 @@ def test_plan_static_binary_runs_no_loader(fedora):
 
 
 def test_plan_refuses_untrusted_interpreter(fedora):
-    with pytest.raises(cj.JailError) as exc:
+    with pytest.raises(JailError) as exc:
         plan(fedora, binaries=['/usr/bin/evil'])
     assert str(exc.value).startswith('/usr/bin/evil: its ELF interpreter /tmp/evil-ld.so is not a trusted system loader')
     assert fedora['runner'].calls == []
@@ -347,7 +353,7 @@ def test_plan_accounts_without_hashes(fedora):
      '(/usr/bin, /usr/bin/bash, /usr/lib64, ...); give the service a directory of its own'),
 ])
 def test_plan_errors(fedora, kwargs, message):
-    with pytest.raises(cj.JailError) as exc:
+    with pytest.raises(JailError) as exc:
         plan(fedora, **kwargs)
     assert str(exc.value) == message
 
@@ -367,9 +373,9 @@ def test_converge_idempotent_with_manifest(fedora):
     st = os.stat(jail + '/var/log/app')
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (990, 990, 0o750)
     assert os.stat(jail + '/usr/lib64/libc.so.6').st_mtime_ns == os.stat(fedora['root'] + '/usr/lib64/libc.so.6').st_mtime_ns
-    manifest_st = os.lstat(jail + '/' + cj.MANIFEST_NAME)
+    manifest_st = os.lstat(jail + '/' + MANIFEST_NAME)
     assert stat.S_IMODE(manifest_st.st_mode) == 0o600 and manifest_st.st_uid == os.geteuid()
-    with open(jail + '/' + cj.MANIFEST_NAME) as handle:
+    with open(jail + '/' + MANIFEST_NAME) as handle:
         manifest = json.load(handle)
     assert manifest['managed']['/usr/lib64/libc.so.6']['sha256'] == hashlib.sha256(
         b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 libc').hexdigest()
@@ -457,7 +463,7 @@ def test_check_mode_writes_nothing(fedora):
 def test_bad_input_changes_nothing(fedora):
     run(fedora, binaries=['/bin/bash'])
     before = snapshot(fedora['jail'])
-    with pytest.raises(cj.JailError) as exc:
+    with pytest.raises(JailError) as exc:
         run(fedora, binaries=['/bin/bash', '/usr/bin/missing'])
     assert str(exc.value) == 'binary /usr/bin/missing does not exist on the host'
     assert snapshot(fedora['jail']) == before
@@ -471,8 +477,8 @@ def test_never_writes_through_a_symlink_out_of_the_jail(fedora, tmp_path):
     shutil.rmtree(fedora['jail'] + '/usr/lib64')
     os.symlink(str(outside), fedora['jail'] + '/usr/lib64')
     # low level: walking the jail never follows the planted link
-    jail = cj.Jail(fedora['jail'])
-    with pytest.raises(cj.JailError) as exc:
+    jail = Jail(fedora['jail'])
+    with pytest.raises(JailError) as exc:
         jail.dir_fd('/usr/lib64')
     jail.close()
     assert str(exc.value) == fedora['jail'] + (
@@ -488,9 +494,9 @@ def test_never_writes_through_a_symlink_out_of_the_jail(fedora, tmp_path):
 def test_jail_root_symlink_is_refused(fedora, tmp_path):
     run(fedora, binaries=['/bin/bash'])
     os.symlink(fedora['jail'], str(tmp_path / 'srv' / 'alias'))
-    spec = cj.JailSpec(str(tmp_path / 'srv' / 'alias'), binaries=['/bin/bash'])
-    with pytest.raises(cj.JailError) as exc:
-        cj.converge(spec, host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
+    spec = JailSpec(str(tmp_path / 'srv' / 'alias'), binaries=['/bin/bash'])
+    with pytest.raises(JailError) as exc:
+        converge(spec, host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
                     root_lstat=safe_tmp_lstat)
     assert str(exc.value) == 'jail path component %s is a symlink; use the real path' % (tmp_path / 'srv' / 'alias')
 
@@ -499,9 +505,9 @@ def test_jail_under_world_writable_dir_is_refused(fedora, tmp_path):
     base = tmp_path / 'open'
     base.mkdir()
     os.chmod(str(base), 0o1777)
-    spec = cj.JailSpec(str(base / 'jail'), binaries=['/bin/bash'])
-    with pytest.raises(cj.JailError) as exc:
-        cj.converge(spec, host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
+    spec = JailSpec(str(base / 'jail'), binaries=['/bin/bash'])
+    with pytest.raises(JailError) as exc:
+        converge(spec, host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
                     root_lstat=safe_tmp_lstat)
     assert str(exc.value) == 'jail path component %s is group- or world-writable (mode 1777)' % base
     assert not os.path.exists(str(base / 'jail'))
@@ -521,12 +527,12 @@ def test_devices_use_host_numbers(fedora):
 def test_state_absent_removes_only_ours(fedora):
     run(fedora, binaries=['/bin/bash'])
     write(fedora['jail'], '/home/keep.txt', b'user data')
-    removed = cj.remove_jail(fedora['jail'], root_lstat=safe_tmp_lstat)
+    removed = remove_jail(fedora['jail'], root_lstat=safe_tmp_lstat)
     assert removed.changed and '/usr/lib64/libc.so.6' in removed.removed
     assert sorted(os.listdir(fedora['jail'])) == ['home']
     os.remove(fedora['jail'] + '/home/keep.txt')
     os.rmdir(fedora['jail'] + '/home')
-    assert not cj.remove_jail(fedora['jail'], root_lstat=safe_tmp_lstat).changed
+    assert not remove_jail(fedora['jail'], root_lstat=safe_tmp_lstat).changed
 
 
 # --------------------------------------------------------------------------
@@ -538,10 +544,10 @@ def test_real_host_bash_jail_runs(tmp_path):
     base.mkdir()
     os.chmod(str(base), 0o755)
     jail = str(base / 'jail')
-    spec = cj.JailSpec(jail, binaries=['/bin/bash', '/usr/bin/id'], users=['nobody'])
-    result = cj.converge(spec, root_lstat=safe_tmp_lstat)
+    spec = JailSpec(jail, binaries=['/bin/bash', '/usr/bin/id'], users=['nobody'])
+    result = converge(spec, root_lstat=safe_tmp_lstat)
     assert result.changed and result.files > 4
-    assert not cj.converge(spec, root_lstat=safe_tmp_lstat).changed
+    assert not converge(spec, root_lstat=safe_tmp_lstat).changed
     chroot = shutil.which('chroot')
     if os.geteuid() != 0 or chroot is None:
         pytest.skip('running the jail needs root and chroot(8)')

@@ -1,0 +1,285 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""Make a jail match its spec, or remove it; compare and audit what is on disk.
+
+Flow: ``JailSpec`` -> ``Planner.run()`` (the ``Plan``, nothing written) -> ``compare()``
+each planned entry with the jail (a status and the facts it learned; the plan is never
+changed) -> ``Jail.write()``/``Jail.remove()`` for what differs -> the manifest, built
+from the records written and the facts compared. ``audit()`` lists setuid files, entries
+writable by others than root, and device nodes. All validation happens before any write.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import os
+import stat
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
+    JailError,
+    abs_path,
+    check_jail_root,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import (
+    MANIFEST_VERSION,
+    manifest_text,
+    read_manifest,
+    remove_manifest,
+    write_manifest,
+)
+
+# The lstat that judges the jail path's ancestors. Only unit tests replace it (to trust the
+# sticky system temp dir); no module option reaches it.
+jail_root_lstat = os.lstat
+
+
+class JailResult:
+    def __init__(self):
+        self.changed = False
+        self.added = []
+        self.updated = []
+        self.removed = []
+        self.warnings = []
+        self.audit = {'setuid': [], 'writable': [], 'devices': []}
+        self.files = 0
+        self.size = 0
+
+    def as_dict(self):
+        return {'changed': self.changed, 'added': self.added, 'updated': self.updated,
+                'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+
+    def diff(self):
+        lines = []
+        for label, items in (('added', self.added), ('updated', self.updated), ('removed', self.removed)):
+            lines.extend(f'{label}: {item}' for item in items)
+        return '\n'.join(lines) + ('\n' if lines else '')
+
+
+def _depth_key(path):
+    return (path.count('/') if path != '/' else 0, path)
+
+
+def _owner_mode(st):
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+def compare(jail, path, entry, manifest_entry):
+    """Return ``(status, detail, facts)``: status in ok/add/update.
+
+    ``facts`` holds what was learned about a copied file (host size and mtime, the jail
+    copy's ctime, inode and checksum) for the state record.
+    """
+    facts = {}
+    st = jail.lstat(path)
+    if st is None:
+        return 'add', None, facts
+    kind = entry['type']
+    if kind == 'dir':
+        if not stat.S_ISDIR(st.st_mode):
+            return 'update', 'not a directory', facts
+        # an existing directory we did not create: only insist on safety
+        if entry.get('implicit') and (path == '/' or manifest_entry is None) \
+                and st.st_uid == 0 and not st.st_mode & 0o022:
+            return 'ok', None, facts
+        if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
+            return 'update', 'owner/mode', facts
+        return 'ok', None, facts
+    if kind == 'symlink':
+        if not stat.S_ISLNK(st.st_mode):
+            return 'update', 'not a symlink', facts
+        if jail.readlink(path) != entry['target']:
+            return 'update', 'target', facts
+        return 'ok', None, facts
+    if kind == 'device':
+        want = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
+        if stat.S_IFMT(st.st_mode) != want or st.st_rdev != os.makedev(entry['major'], entry['minor']):
+            return 'update', 'device numbers', facts
+        if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
+            return 'update', 'owner/mode', facts
+        return 'ok', None, facts
+    if not stat.S_ISREG(st.st_mode):
+        return 'update', 'not a regular file', facts
+    if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
+        return 'update', 'owner/mode', facts
+    if kind == 'generated':
+        data = entry['content'].encode('utf-8')
+        if st.st_size != len(data) or jail.read(path) != data:
+            return 'update', 'content', facts
+        return 'ok', None, facts
+    host_st = jail.host.lstat(entry['source'])
+    facts.update(size=host_st.st_size, mtime_ns=host_st.st_mtime_ns)
+    if st.st_size != host_st.st_size:
+        return 'update', 'size', facts
+    facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
+    # Same size and mtime as the host file, and the jail copy untouched since we wrote
+    # or last verified it (ctime cannot be set back, unlike mtime): no need to read it.
+    if st.st_mtime_ns == host_st.st_mtime_ns and manifest_entry and manifest_entry.get('sha256') \
+            and manifest_entry.get('ctime_ns') == st.st_ctime_ns and manifest_entry.get('ino') == st.st_ino:
+        facts['sha256'] = manifest_entry['sha256']
+        return 'ok', None, facts
+    host_sum = jail.host.sha256(entry['source'])
+    if jail.sha256(path) != host_sum:
+        return 'update', 'content', facts
+    facts['sha256'] = host_sum
+    return 'ok', None, facts
+
+
+def kept_record(entry, manifest_entry, facts):
+    """The state record of an entry found as planned: the old one refreshed with ``facts``."""
+    record = dict(manifest_entry or {})
+    record['type'] = entry['type']
+    for key in ('source', 'target'):
+        if key in entry:
+            record[key] = entry[key]
+    record.update(facts)
+    return record
+
+
+def audit(jail):
+    """Setuid/setgid files, entries not root-only-writable, and device nodes in the jail."""
+    result = {'setuid': [], 'writable': [], 'devices': []}
+    if jail.lstat('/') is None:
+        return result
+    for dirpath, dirnames, filenames in os.walk(jail.root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = '/' + os.path.relpath(full, jail.root)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
+                result['setuid'].append(rel)
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                result['devices'].append(rel)
+            elif st.st_uid != 0 or st.st_mode & 0o022:
+                result['writable'].append(rel)
+    for values in result.values():
+        values.sort()
+    return result
+
+
+def converge(spec, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
+    """Make the jail match ``spec``. All validation happens before any write."""
+    host = host or Host()
+    result = JailResult()
+    missing_root = check_jail_root(spec.path, root_lstat or jail_root_lstat)
+    jail = Jail(spec.path, host)
+    try:
+        manifest = read_manifest(jail) if not missing_root else {}
+        managed = dict(manifest.get('managed', {}))
+        deps = LoaderDeps(host, cache=manifest.get('deps'), runner=runner)
+        plan = Planner(spec, host=host, deps=deps, read_info=read_info).run()
+        result.warnings.extend(plan.warnings)
+
+        todo = []
+        new_managed = {}
+        sizes = {}
+        for path in sorted(plan.entries, key=_depth_key):
+            entry = plan.entries[path]
+            if missing_root:
+                status, facts = 'add', {}
+            else:
+                status, _detail, facts = compare(jail, path, entry, managed.get(path))
+            if 'size' in facts:
+                sizes[path] = facts['size']
+            if status == 'ok':
+                if path in managed or entry['type'] != 'dir' or not entry.get('implicit'):
+                    new_managed[path] = kept_record(entry, managed.get(path), facts)
+                continue
+            todo.append((path, entry))
+            (result.added if status == 'add' else result.updated).append(path)
+
+        stale = [p for p in managed if p not in plan.entries] if spec.prune else []
+        stale.sort(key=_depth_key, reverse=True)
+        if not spec.prune:
+            for path, record in managed.items():
+                if path not in plan.entries:
+                    new_managed[path] = record
+
+        if check_mode:
+            result.removed = [p for p in stale if jail.lstat(p) is not None]
+        else:
+            if missing_root:
+                jail.make_root(missing_root)
+            for path, entry in todo:
+                new_managed[path] = jail.write(path, entry)
+            for path in stale:
+                if jail.lstat(path) is None:
+                    continue
+                if jail.remove(path, managed[path]):
+                    result.removed.append(path)
+                else:
+                    new_managed[path] = managed[path]
+            new_managed.pop('/', None)
+            data = {'version': MANIFEST_VERSION, 'jail': spec.path, 'managed': new_managed,
+                    'deps': deps.used}
+            if manifest_text(data) != (manifest_text(manifest) if manifest else None):
+                write_manifest(jail, data)
+        result.changed = bool(result.added or result.updated or result.removed)
+        for path, entry in plan.entries.items():
+            if entry['type'] == 'file':
+                result.files += 1
+                result.size += sizes.get(path) or host.lstat(entry['source']).st_size
+            elif entry['type'] == 'generated':
+                result.files += 1
+                result.size += len(entry['content'].encode('utf-8'))
+        result.audit = audit(jail)
+    finally:
+        jail.close()
+    result.added.sort()
+    result.updated.sort()
+    return result
+
+
+def remove_jail(path, check_mode=False, root_lstat=None):
+    """state=absent: remove what the manifest says we created, then empty dirs."""
+    root_lstat = root_lstat or jail_root_lstat
+    path = abs_path(path, 'jail path')
+    result = JailResult()
+    if path == '/':
+        raise JailError("refusing to use '/' as a jail")
+    try:
+        st = root_lstat(path)
+    except OSError:
+        return result
+    if not stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        raise JailError(f'{path} is not a directory')
+    check_jail_root(path, root_lstat)
+    jail = Jail(path)
+    try:
+        manifest = read_manifest(jail)
+        managed = manifest.get('managed', {})
+        for item in sorted(managed, key=_depth_key, reverse=True):
+            if jail.lstat(item) is None:
+                continue
+            if check_mode or jail.remove(item, managed[item]):
+                result.removed.append(item)
+        if manifest and not check_mode:
+            remove_manifest(jail)
+    finally:
+        jail.close()
+    if not check_mode and manifest:
+        try:
+            os.rmdir(path)
+            result.removed.append('/')
+        except OSError:
+            pass
+    elif check_mode and manifest:
+        result.removed.append('/')
+    result.changed = bool(result.removed)
+    result.removed.sort()
+    return result

@@ -1,0 +1,265 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""Descriptor-level I/O inside a jail; nothing else.
+
+``Jail`` reaches every jail path through directory descriptors opened component by
+component with O_NOFOLLOW, so nothing is ever read or written through a symlink. Writes
+are atomic (a temporary name in the same directory, then rename); removals only take
+empty directories. What to write or remove is decided elsewhere.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import errno
+import hashlib
+import os
+import posixpath
+import stat
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    COPY_CHUNK,
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+    read_fd,
+    sha256_fd,
+)
+
+
+class Jail:
+    """All access to the jail goes through directory fds opened O_NOFOLLOW."""
+
+    def __init__(self, root, host=None):
+        self.root = root
+        self.host = host or Host()
+        self._fds = {}
+
+    def close(self):
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds = {}
+
+    # -- reaching and reading -------------------------------------------
+    def dir_fd(self, path):
+        """fd of jail directory ``path``; None when missing. Symlinks are errors."""
+        if path in self._fds:
+            return self._fds[path]
+        if path == '/':
+            try:
+                fd = os.open(self.root, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    return None
+                raise JailError(f'{self.root}: cannot open the jail root: {exc}')
+        else:
+            parent = self.dir_fd(posixpath.dirname(path))
+            if parent is None:
+                return None
+            try:
+                fd = os.open(posixpath.basename(path), os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                             dir_fd=parent)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT:
+                    return None
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise JailError(f'{self.root}{path}: is a symlink or not a directory inside the jail; refusing to write through it')
+                raise JailError(f'{self.root}{path}: {exc}')
+        self._fds[path] = fd
+        return fd
+
+    def lstat(self, path):
+        if path == '/':
+            try:
+                return os.lstat(self.root)
+            except OSError:
+                return None
+        try:
+            parent = self.dir_fd(posixpath.dirname(path))
+        except JailError:
+            return None
+        if parent is None:
+            return None
+        try:
+            return os.stat(posixpath.basename(path), dir_fd=parent, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise
+
+    def readlink(self, path):
+        return os.readlink(posixpath.basename(path), dir_fd=self.dir_fd(posixpath.dirname(path)))
+
+    def open_read(self, path):
+        """A read-only fd of the non-symlink ``path``; the caller closes it."""
+        return os.open(posixpath.basename(path), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+                       dir_fd=self.dir_fd(posixpath.dirname(path)))
+
+    def read(self, path):
+        fd = self.open_read(path)
+        try:
+            return read_fd(fd)
+        finally:
+            os.close(fd)
+
+    def sha256(self, path):
+        fd = self.open_read(path)
+        try:
+            return sha256_fd(fd)
+        finally:
+            os.close(fd)
+
+    def _forget(self, path):
+        for known in [p for p in self._fds if p == path or p.startswith(path.rstrip('/') + '/')]:
+            os.close(self._fds.pop(known))
+
+    # -- writing --------------------------------------------------------
+    def _tmp_name(self, name):
+        return f'.{name[:64]}.sjtmp{os.urandom(4).hex()}'
+
+    def _clear_for(self, path, st):
+        """Make room for a new object at ``path`` (only empty dirs are removed)."""
+        parent = self.dir_fd(posixpath.dirname(path))
+        name = posixpath.basename(path)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            self._forget(path)
+            try:
+                os.rmdir(name, dir_fd=parent)
+            except OSError as exc:
+                raise JailError(f'{self.root}{path}: a directory is in the way and cannot be removed: {exc}')
+
+    def make_root(self, missing):
+        for directory in missing:
+            try:
+                os.mkdir(directory, 0o755)
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise JailError(f'{directory}: cannot create: {exc}')
+            os.chown(directory, 0, 0)
+            os.chmod(directory, 0o755)
+
+    def write(self, path, entry):
+        """Create or replace ``path`` atomically; returns the manifest entry."""
+        kind = entry['type']
+        if path == '/':
+            fd = self.dir_fd('/')
+            os.fchown(fd, entry['uid'], entry['gid'])
+            os.fchmod(fd, entry['mode'])
+            return {'type': 'dir'}
+        parent = self.dir_fd(posixpath.dirname(path))
+        if parent is None:
+            raise JailError(f'{self.root}{posixpath.dirname(path)}: parent directory missing')
+        name = posixpath.basename(path)
+        st = self.lstat(path)
+        if kind == 'dir':
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                os.unlink(name, dir_fd=parent)
+                st = None
+            if st is None:
+                os.mkdir(name, 0o700, dir_fd=parent)
+            fd = self.dir_fd(path)
+            os.fchown(fd, entry['uid'], entry['gid'])
+            os.fchmod(fd, entry['mode'])
+            return {'type': 'dir'}
+        self._clear_for(path, st)
+        tmp = self._tmp_name(name)
+        record = {'type': kind}
+        try:
+            if kind == 'symlink':
+                os.symlink(entry['target'], tmp, dir_fd=parent)
+                os.chown(tmp, 0, 0, dir_fd=parent, follow_symlinks=False)
+                record['target'] = entry['target']
+            elif kind == 'device':
+                ftype = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
+                os.mknod(tmp, ftype | 0o600, os.makedev(entry['major'], entry['minor']), dir_fd=parent)
+                os.chown(tmp, entry['uid'], entry['gid'], dir_fd=parent, follow_symlinks=False)
+                os.chmod(tmp, entry['mode'], dir_fd=parent)
+            else:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=parent)
+                try:
+                    if kind == 'generated':
+                        data = entry['content'].encode('utf-8')
+                        os.write(fd, data)
+                        record['sha256'] = hashlib.sha256(data).hexdigest()
+                        record['size'] = len(data)
+                    else:
+                        record.update(self._copy_into(fd, entry['source']))
+                        record['source'] = entry['source']
+                    os.fchown(fd, entry['uid'], entry['gid'])
+                    os.fchmod(fd, entry['mode'])
+                    if kind == 'file':
+                        os.utime(fd, ns=(record['mtime_ns'], record['mtime_ns']))
+                finally:
+                    os.close(fd)
+            os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            if kind == 'file':
+                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+                record['ctime_ns'] = st.st_ctime_ns
+                record['ino'] = st.st_ino
+        except OSError as exc:
+            try:
+                os.unlink(tmp, dir_fd=parent)
+            except OSError:
+                pass
+            raise JailError(f'{self.root}{path}: cannot write: {exc}')
+        return record
+
+    def _copy_into(self, out_fd, source):
+        src = os.open(self.host.fs(source), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        try:
+            src_st = os.fstat(src)
+            digest = hashlib.sha256()
+            while True:
+                chunk = os.read(src, COPY_CHUNK)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    written = os.write(out_fd, view)
+                    view = view[written:]
+            return {'sha256': digest.hexdigest(), 'size': src_st.st_size, 'mtime_ns': src_st.st_mtime_ns}
+        finally:
+            os.close(src)
+
+    def remove(self, path, record):
+        """Remove an object the manifest says we created. Returns True if gone."""
+        st = self.lstat(path)
+        if st is None:
+            return True
+        parent = self.dir_fd(posixpath.dirname(path))
+        name = posixpath.basename(path)
+        if stat.S_ISDIR(st.st_mode):
+            if record.get('type') != 'dir':
+                return False
+            self._forget(path)
+            try:
+                os.rmdir(name, dir_fd=parent)
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    return False
+                raise JailError(f'{self.root}{path}: cannot remove: {exc}')
+            return True
+        if record.get('type') == 'dir':
+            return False
+        os.unlink(name, dir_fd=parent)
+        return True
+
+    def unlink(self, path):
+        """Remove the non-directory ``path`` if it exists."""
+        parent = self.dir_fd(posixpath.dirname(path))
+        if parent is not None:
+            try:
+                os.unlink(posixpath.basename(path), dir_fd=parent)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise

@@ -1,0 +1,312 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""What the jail must hold, computed from the host and the spec; nothing is written here.
+
+``Planner.run()`` turns a ``JailSpec`` into a ``Plan``: jail path -> entry (dir, file,
+symlink, device or generated content), with every symlink met on the way recreated, each
+executable's interpreter and libraries, the profiles, the listed directories and devices,
+and passwd/group for the listed accounts.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import os
+import posixpath
+import re
+import stat
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import (
+    LD_SO_CACHE,
+    LIB_DIRS,
+    LoaderDeps,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
+    PROFILES,
+    JailError,
+    abs_path,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._elf import (
+    ElfError,
+    read_exec_info,
+)
+
+PATH_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
+# Directories the loader searches without /etc/ld.so.cache (glibc's defaults plus
+# Debian's multiarch ones); a library elsewhere needs the cache in the jail.
+STANDARD_LIB_DIR_RE = re.compile(r'^/(usr/)?lib(32|64|x32)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$')
+
+
+def _implicit_dir():
+    return {'type': 'dir', 'uid': 0, 'gid': 0, 'mode': 0o755, 'implicit': True}
+
+
+class Plan:
+    """Desired jail content: jail path -> entry dict."""
+
+    def __init__(self):
+        self.entries = {'/': _implicit_dir()}
+        self.warnings = []
+
+    def add(self, path, entry, why):
+        old = self.entries.get(path)
+        if old is None:
+            self.entries[path] = entry
+            return
+        if old['type'] == 'dir' and entry['type'] == 'dir':
+            if old.get('implicit') and not entry.get('implicit'):
+                self.entries[path] = entry
+            elif not old.get('implicit') and not entry.get('implicit') and old != entry:
+                raise JailError(f'directory {path} is declared twice with different owner/mode')
+            return
+        if old['type'] != entry['type'] or old.get('target') != entry.get('target') \
+                or old.get('source') != entry.get('source'):
+            raise JailError(f"{path}: {why} needs it to be a {entry['type']}, but it is already planned as a {old['type']}")
+
+    def add_parents(self, path):
+        parent = posixpath.dirname(path)
+        chain = []
+        while parent != '/':
+            chain.append(parent)
+            parent = posixpath.dirname(parent)
+        for directory in reversed(chain):
+            existing = self.entries.get(directory)
+            if existing is not None and existing['type'] != 'dir':
+                raise JailError(f"{directory} must be a directory inside the jail, but it is planned as a {existing['type']}")
+            if existing is None:
+                self.entries[directory] = _implicit_dir()
+class Planner:
+    """Compute the ``Plan`` of a ``JailSpec`` from the host; reads only."""
+
+    def __init__(self, spec, host=None, deps=None, read_info=None):
+        self.spec = spec
+        self.host = host or Host()
+        self.deps = deps or LoaderDeps(self.host)
+        self.read_info = read_info or read_exec_info
+        self.plan = Plan()
+        self._done_exec = set()
+        self._done_real = set()
+
+    def run(self):
+        spec = self.spec
+        for binary in spec.binaries:
+            self.add_executable(binary, f'binary {binary}')
+        for profile in spec.profiles:
+            self.add_profile(profile)
+        for path in spec.files:
+            self.add_file_tree(path, f'file {path}')
+        for directory in spec.directories:
+            self.add_directory(directory)
+        for device in spec.devices:
+            self.add_device(device)
+        self.add_accounts()
+        self.check_writable_directories()
+        return self.plan
+
+    def check_writable_directories(self):
+        """A directory the jailed user may write must not hold what the jail runs."""
+        for directory in self.spec.directories:
+            entry = self.plan.entries[directory['path']]
+            if entry['uid'] == 0 and not entry['mode'] & 0o022:
+                continue
+            prefix = directory['path'] + '/'
+            inside = sorted(p for p in self.plan.entries if p.startswith(prefix))
+            if inside:
+                raise JailError(
+                    f"directory {directory['path']} would be writable by others than root, but the jail's "
+                    f"own files live in it ({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''}); "
+                    'give the service a directory of its own')
+
+    # -- copies --------------------------------------------------------
+    def add_chain(self, path, why):
+        """Recreate every symlink met on ``path`` and return the real host path."""
+        steps, real = self.host.resolve(path, why)
+        for step in steps:
+            if step[0] == 'symlink':
+                self.plan.add_parents(step[1])
+                self.plan.add(step[1], {'type': 'symlink', 'target': step[2]}, why)
+        self.plan.add_parents(real)
+        return real
+
+    def add_regular(self, real, st, why):
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & (stat.S_ISUID | stat.S_ISGID) and not self.spec.allow_setuid:
+            self.plan.warnings.append(f'{real}: setuid/setgid bits stripped in the jail copy (set allow_setuid to keep them)')
+            mode &= ~(stat.S_ISUID | stat.S_ISGID)
+        self.plan.add(real, {'type': 'file', 'source': real, 'uid': st.st_uid, 'gid': st.st_gid, 'mode': mode}, why)
+
+    def add_executable(self, path, why):
+        if path in self._done_exec:
+            return
+        self._done_exec.add(path)
+        real = self.add_chain(path, why)
+        st = self.host.lstat(real)
+        if not stat.S_ISREG(st.st_mode):
+            raise JailError(f'{why}: {real} is not a regular file')
+        self.add_regular(real, st, why)
+        if real in self._done_real:
+            return
+        self._done_real.add(real)
+        try:
+            info = self.read_info(self.host.fs(real))
+        except (ElfError, OSError) as exc:
+            raise JailError(f'{why}: cannot inspect {real}: {exc}')
+        if info.kind == 'script':
+            interp = info.interp
+            if not interp.startswith('/'):
+                raise JailError(f'{why}: #! interpreter {interp!r} of {real} is not an absolute path')
+            self.add_executable(interp, f'{why} (#! interpreter)')
+            if posixpath.basename(interp) == 'env' and info.interp_args and not info.interp_args[0].startswith('-'):
+                self.add_executable(self.find_in_path(info.interp_args[0], why), f'{why} (#! via env)')
+            return
+        if info.static:
+            return
+        for lib in self.deps.list(real, info):
+            self.add_library(lib, f'{why} (library)')
+            if not STANDARD_LIB_DIR_RE.match(posixpath.dirname(lib)) and self.host.lstat(LD_SO_CACHE):
+                # found through ld.so.conf: the jail's loader needs the cache to find it too
+                self.add_file_tree(LD_SO_CACHE, f'{why} (library {lib} outside the default directories)')
+        if info.interp:
+            self.add_library(info.interp, f'{why} (ELF interpreter)')
+
+    def add_library(self, path, why):
+        real = self.add_chain(path, why)
+        st = self.host.lstat(real)
+        if not stat.S_ISREG(st.st_mode):
+            raise JailError(f'{why}: {real} is not a regular file')
+        self.add_regular(real, st, why)
+
+    def find_in_path(self, name, why):
+        if '/' in name:
+            return abs_path(name, why)
+        for directory in PATH_DIRS:
+            candidate = directory + '/' + name
+            if self.host.lstat(candidate) is not None:
+                return candidate
+        raise JailError(f"{why}: #! interpreter {name!r} not found in {':'.join(PATH_DIRS)}")
+
+    def add_file_tree(self, path, why):
+        real = self.add_chain(path, why)
+        st = self.host.lstat(real)
+        if stat.S_ISDIR(st.st_mode):
+            self.add_copied_dir(real, st, why)
+            self._walk(real, why)
+        else:
+            self.add_node(real, st, why)
+
+    def add_copied_dir(self, real, st, why):
+        # copied directories are root-owned and never group/world writable
+        self.plan.add(real, {'type': 'dir', 'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o755 | 0o700}, why)
+
+    def _walk(self, top, why):
+        for dirpath, dirnames, filenames in os.walk(self.host.fs(top)):
+            rel_dir = dirpath if self.host.root == '/' else dirpath[len(self.host.root):]
+            for name in sorted(dirnames + filenames):
+                hpath = posixpath.join(rel_dir, name)
+                st = self.host.lstat(hpath)
+                if st is None:
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    self.add_copied_dir(hpath, st, why)
+                else:
+                    self.add_node(hpath, st, why)
+
+    def add_node(self, real, st, why):
+        self.plan.add_parents(real)
+        if stat.S_ISREG(st.st_mode):
+            self.add_regular(real, st, why)
+        elif stat.S_ISLNK(st.st_mode):
+            self.plan.add(real, {'type': 'symlink', 'target': self.host.readlink(real)}, why)
+        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            raise JailError(f'{why}: {real} is a device node; list it under devices instead')
+        # sockets and FIFOs belong to running programs on the host: not copied
+
+    def add_profile(self, profile):
+        why = f'profile {profile}'
+        definition = PROFILES[profile]
+        seen_real = set()
+        for soname in definition['libs']:
+            for libdir in LIB_DIRS:
+                for candidate in self.host.glob(libdir + '/' + soname):
+                    _steps, real = self.host.resolve(candidate, why)
+                    if real in seen_real:
+                        continue
+                    seen_real.add(real)
+                    self.add_executable(candidate, f'{why} ({soname})')
+        for path in definition['files']:
+            if self.host.lstat(path) is None:
+                continue
+            try:
+                self.add_file_tree(path, why)
+            except JailError:
+                # dangling links on this host layout: the profile entry is optional
+                continue
+
+    # -- directories, devices, accounts ---------------------------------
+    def add_directory(self, item):
+        why = f"directory {item['path']}"
+        self.plan.add_parents(item['path'])
+        self.plan.add(item['path'], {
+            'type': 'dir', 'uid': self.host.uid(item['owner'], why), 'gid': self.host.gid(item['group'], why),
+            'mode': item['mode']}, why)
+
+    def add_device(self, name):
+        why = f'device {name}'
+        host_path = '/dev/' + name
+        st = self.host.lstat(host_path)
+        if st is None:
+            raise JailError(f'{why}: {host_path} does not exist on the host')
+        if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+            raise JailError(f'{why}: {host_path} is not a device node on the host')
+        self.plan.add_parents(host_path)
+        self.plan.add(host_path, {
+            'type': 'device', 'kind': 'char' if stat.S_ISCHR(st.st_mode) else 'block',
+            'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev),
+            'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o777}, why)
+
+    def add_accounts(self):
+        spec = self.spec
+        if not spec.users and not spec.groups:
+            return
+        users = []
+        for name in ['root'] + [u for u in spec.users if u != 'root']:
+            try:
+                users.append(self.host.lookup_user(name))
+            except KeyError:
+                raise JailError(f'user {name!r} does not exist on the host')
+        groups = {}
+        order = []
+        wanted = ['root'] + [g for g in spec.groups if g != 'root']
+        for name in wanted:
+            try:
+                entry = self.host.lookup_group(name)
+            except KeyError:
+                raise JailError(f'group {name!r} does not exist on the host')
+            if entry.gr_gid not in groups:
+                groups[entry.gr_gid] = entry
+                order.append(entry.gr_gid)
+        for user in users:
+            if user.pw_gid not in groups:
+                try:
+                    entry = self.host.lookup_gid(user.pw_gid)
+                except KeyError:
+                    continue
+                groups[entry.gr_gid] = entry
+                order.append(entry.gr_gid)
+        user_names = {u.pw_name for u in users}
+        passwd = ''.join(f'{u.pw_name}:x:{u.pw_uid}:{u.pw_gid}:{u.pw_gecos}:{u.pw_dir}:{u.pw_shell}\n'
+                         for u in users)
+        group = ''.join(f"{groups[g].gr_name}:x:{g}:{','.join(m for m in groups[g].gr_mem if m in user_names)}\n"
+                        for g in order)
+        for path, content in (('/etc/passwd', passwd), ('/etc/group', group)):
+            self.plan.add_parents(path)
+            self.plan.add(path, {'type': 'generated', 'content': content, 'uid': 0, 'gid': 0, 'mode': 0o644},
+                          'users/groups')
