@@ -74,18 +74,17 @@ class Host:
 
     def uid(self, owner, why):
         """Numeric uid of ``owner`` (a name or digits)."""
-        if isinstance(owner, int) or str(owner).isdigit():
-            return int(owner)
-        try:
-            return self.lookup_user(owner).pw_uid
-        except KeyError:
-            raise JailError(f'{why}: user {owner!r} does not exist on the host')
+        return _numeric_id(owner, lambda name: self.lookup_user(name).pw_uid, 'user', why)
 
     def gid(self, group, why):
         """Numeric gid of ``group`` (a name or digits)."""
-        if isinstance(group, int) or str(group).isdigit():
-            return int(group)
-        try:
-            return self.lookup_group(group).gr_gid
-        except KeyError:
-            raise JailError(f'{why}: group {group!r} does not exist on the host')
+        return _numeric_id(group, lambda name: self.lookup_group(name).gr_gid, 'group', why)
+
+
+def _numeric_id(value, lookup, kind, why):
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    try:
+        return lookup(value)
+    except KeyError:
+        raise JailError(f'{why}: {kind} {value!r} does not exist on the host')

@@ -105,16 +105,15 @@ class Jail:
                        dir_fd=self.dir_fd(posixpath.dirname(path)))
 
     def read(self, path):
-        fd = self.open_read(path)
-        try:
-            return read_fd(fd)
-        finally:
-            os.close(fd)
+        return self._with_fd(path, read_fd)
 
     def sha256(self, path):
+        return self._with_fd(path, sha256_fd)
+
+    def _with_fd(self, path, func):
         fd = self.open_read(path)
         try:
-            return sha256_fd(fd)
+            return func(fd)
         finally:
             os.close(fd)
 
@@ -148,7 +147,7 @@ class Jail:
             os.chmod(directory, 0o755)
 
     def write(self, path, entry):
-        """Create or replace ``path`` atomically; returns the manifest entry."""
+        """Create or replace ``path`` atomically; returns its state record (what the manifest keeps)."""
         kind = entry['type']
         if path == '/':
             fd = self.dir_fd('/')

@@ -1,8 +1,10 @@
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""The chroot engine end to end on a fake host: jail root checks, plan, converge, jailfs, state."""
 
 import collections
+import copy
 import hashlib
 import json
 import os
@@ -13,16 +15,16 @@ import tempfile
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import compare, converge, remove_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps, parse_ldd
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec, check_jail_root
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import MANIFEST_NAME
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ldd')
+MANIFEST = '.serversec-jail.json'
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
 
 
@@ -32,76 +34,7 @@ def fixture(name):
 
 
 # --------------------------------------------------------------------------
-# ldd parsing (real Debian 12 captures; Fedora files hand-written, see README)
-
-@pytest.mark.parametrize('name, expected', [
-    ('debian12_bash.txt', ['/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libc.so.6',
-                           '/lib64/ld-linux-x86-64.so.2']),
-    ('debian12_loader_list_bash.txt', ['/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libc.so.6',
-                                       '/lib64/ld-linux-x86-64.so.2']),
-    ('debian12_libnss_dns.so.2.txt', ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']),
-    ('fedora40_bash.txt', ['/lib64/libtinfo.so.6', '/lib64/libc.so.6', '/lib64/ld-linux-x86-64.so.2']),
-    ('debian12_ldconfig.txt', []),
-    ('fedora40_ldconfig.txt', []),
-    ('debian12_static_nonpie.txt', []),
-    ('debian12_script_ldd.txt', []),
-])
-def test_parse_ldd_exact(name, expected):
-    assert parse_ldd(fixture(name), '/x') == expected
-
-
-@pytest.mark.parametrize('name, count, must_have', [
-    ('debian12_ssh.txt', 13, '/lib/x86_64-linux-gnu/libkrb5support.so.0'),
-    ('fedora40_ssh.txt', 13, '/lib64/libkrb5support.so.0'),
-    ('debian12_python3.txt', None, '/lib/x86_64-linux-gnu/libexpat.so.1'),
-    ('debian12_openssl.txt', None, '/lib/x86_64-linux-gnu/libssl.so.3'),
-    ('debian12_ls.txt', None, '/lib/x86_64-linux-gnu/libselinux.so.1'),
-    ('debian12_getent.txt', None, '/lib/x86_64-linux-gnu/libc.so.6'),
-])
-def test_parse_ldd_real_outputs(name, count, must_have):
-    paths = parse_ldd(fixture(name), '/x')
-    assert must_have in paths
-    assert all(p.startswith('/') for p in paths)
-    assert not any('vdso' in p for p in paths)
-    assert len(paths) == len(set(paths))
-    if count is not None:
-        assert len(paths) == count
-
-
-@pytest.mark.parametrize('name', [
-    'debian12_missing_lib.txt', 'debian12_loader_trace_missing_lib.txt', 'debian12_loader_list_missing_lib.txt'])
-def test_parse_ldd_missing_library_names_it(name):
-    with pytest.raises(JailError) as exc:
-        parse_ldd(fixture(name), '/usr/local/bin/prog')
-    assert str(exc.value) == '/usr/local/bin/prog: shared library not found on the host: libjailmissing.so.1'
-
-
-def test_parse_ldd_refuses_garbage():
-    with pytest.raises(JailError) as exc:
-        parse_ldd('\tsomething odd\n', '/bin/x')
-    assert str(exc.value) == "/bin/x: cannot understand loader output line 'something odd'"
-
-
-# --------------------------------------------------------------------------
-# input validation
-
-@pytest.mark.parametrize('kwargs, message', [
-    ({'path': 'srv/jail'}, "jail path 'srv/jail' is not an absolute path"),
-    ({'path': '/'}, "refusing to use '/' as a jail"),
-    ({'path': '/srv/../etc'}, "jail path '/srv/../etc' contains a '..' component"),
-    ({'path': '/srv/j', 'binaries': ['bin/bash']}, "binary 'bin/bash' is not an absolute path"),
-    ({'path': '/srv/j', 'files': ['/etc/../etc/shadow']}, "file '/etc/../etc/shadow' contains a '..' component"),
-    ({'path': '/srv/j', 'profiles': ['nss', 'x11']},
-     "unknown profile 'x11' (known: dns, locale, nss, terminfo, timezone)"),
-    ({'path': '/srv/j', 'devices': ['../sda']}, 'device \'../sda\' is not a plain device name like "null" or "urandom"'),
-    ({'path': '/srv/j', 'directories': [{'path': '/log', 'mode': 'rwx'}]},
-     'directory /log: mode \'rwx\' is not an octal mode like "0750"'),
-])
-def test_spec_rejects_bad_input(kwargs, message):
-    with pytest.raises(JailError) as exc:
-        JailSpec(**kwargs)
-    assert str(exc.value) == message
-
+# the jail path
 
 def test_jail_root_checks(tmp_path):
     lstat = safe_tmp_lstat
@@ -361,6 +294,31 @@ def test_plan_errors(fedora, kwargs, message):
 # --------------------------------------------------------------------------
 # populating, manifest, drift, prune
 
+def test_compare_reports_facts_and_leaves_the_plan_alone(fedora):
+    run(fedora, binaries=['/bin/bash'])
+    entries = plan(fedora, binaries=['/bin/bash']).entries
+    before = copy.deepcopy(entries)
+    jail = Jail(fedora['jail'], fedora['host'])
+    try:
+        found = {path: compare(jail, path, entry, None) for path, entry in entries.items()}
+    finally:
+        jail.close()
+    assert entries == before
+    content = b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 libc'
+    st = os.lstat(fedora['jail'] + '/usr/lib64/libc.so.6')
+    host_st = os.lstat(fedora['root'] + '/usr/lib64/libc.so.6')
+    assert found['/usr/lib64/libc.so.6'] == ('ok', None, {
+        'size': len(content), 'mtime_ns': host_st.st_mtime_ns, 'ctime_ns': st.st_ctime_ns, 'ino': st.st_ino,
+        'sha256': hashlib.sha256(content).hexdigest()})
+    assert found['/lib64'] == ('ok', None, {})
+    os.chmod(fedora['jail'] + '/usr/lib64/libc.so.6', 0o700)
+    jail = Jail(fedora['jail'], fedora['host'])
+    try:
+        assert compare(jail, '/usr/lib64/libc.so.6', entries['/usr/lib64/libc.so.6'], None) == ('update', 'owner/mode', {})
+    finally:
+        jail.close()
+
+
 def test_converge_idempotent_with_manifest(fedora):
     first = run(fedora, binaries=['/bin/bash'], users=['svc'],
                 directories=[{'path': '/var/log/app', 'owner': 'svc', 'group': 'svc', 'mode': '0750'}])
@@ -373,9 +331,9 @@ def test_converge_idempotent_with_manifest(fedora):
     st = os.stat(jail + '/var/log/app')
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (990, 990, 0o750)
     assert os.stat(jail + '/usr/lib64/libc.so.6').st_mtime_ns == os.stat(fedora['root'] + '/usr/lib64/libc.so.6').st_mtime_ns
-    manifest_st = os.lstat(jail + '/' + MANIFEST_NAME)
+    manifest_st = os.lstat(jail + '/' + MANIFEST)
     assert stat.S_IMODE(manifest_st.st_mode) == 0o600 and manifest_st.st_uid == os.geteuid()
-    with open(jail + '/' + MANIFEST_NAME) as handle:
+    with open(jail + '/' + MANIFEST) as handle:
         manifest = json.load(handle)
     assert manifest['managed']['/usr/lib64/libc.so.6']['sha256'] == hashlib.sha256(
         b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 libc').hexdigest()
