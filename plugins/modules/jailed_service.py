@@ -188,18 +188,18 @@ options:
     description:
       - Further C([Service]) settings, name to value. A boolean becomes C(yes)/C(no); a list
         gives one line per element (for example several C(IPAddressAllow=)).
-      - Only these settings are accepted, none of which can run a program, change the user,
+      - Only these settings are accepted; none of them can run a program, change the user,
         groups or capabilities, or reach a path, a device or a namespace.
-        Resource limits C(LimitNOFILE), C(LimitNPROC), C(LimitCORE) (a number, C(infinity) or
-        V(SOFT:HARD)); C(MemoryMax), C(MemoryHigh), C(TasksMax), C(CPUQuota), C(CPUWeight),
-        C(IOWeight); C(Nice) from 0 to 19 and C(OOMScoreAdjust) from 0 to 1000 (a higher
-        priority would affect the rest of the host).
-        Timing C(TimeoutSec), C(TimeoutStartSec), C(TimeoutStopSec), C(RestartSec),
+      - Resource limits C(LimitNOFILE), C(LimitNPROC), C(LimitCORE) (a number, V(infinity) or
+        V(SOFT:HARD)), C(MemoryMax), C(MemoryHigh), C(TasksMax), C(CPUQuota), C(CPUWeight),
+        C(IOWeight); C(Nice) from 0 to 19 and C(OOMScoreAdjust) from 0 to 1000, because a
+        higher priority would weigh on the rest of the host.
+      - Timing C(TimeoutSec), C(TimeoutStartSec), C(TimeoutStopSec), C(RestartSec),
         C(WatchdogSec), C(KillSignal).
-        Logging C(StandardOutput) and C(StandardError) (V(journal) or V(null) only: file targets
-        are opened by root outside the jail), C(SyslogIdentifier), C(LogLevelMax).
-        C(UMask), which replaces the default V(0077).
-        Confinement that can only be tightened C(PrivateUsers=yes), C(PrivateNetwork=yes),
+      - Logging C(StandardOutput) and C(StandardError) (only V(journal) or V(null), because
+        file targets are opened by root outside the jail), C(SyslogIdentifier), C(LogLevelMax).
+      - C(UMask), which replaces the default V(0077).
+      - Confinement that can only be tightened C(PrivateUsers=yes), C(PrivateNetwork=yes),
         C(ProcSubset=pid), C(IPAddressDeny), C(IPAddressAllow).
       - Any other setting is refused by name, among them every C(Exec*) command (whose
         C(+), C(!) and C(!!) prefixes run as root), C(RootDirectoryStartOnly),
