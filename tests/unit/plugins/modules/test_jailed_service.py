@@ -16,55 +16,13 @@ import pytest
 from ansible.module_utils import basic
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
 from ansible_collections.serversec.confine.plugins.modules import jailed_service
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
 
 SECURITY_OK = '\u2192 Overall exposure level for web.service: 1.4 OK :-)\n'
 SECURITY_BAD = '\u2192 Overall exposure level for web.service: 9.6 UNSAFE :-{\n'
 
-# The unit for the default parameters below, with the jail at {jail}.
-EXPECTED_UNIT = """\
-# Managed by Ansible (serversec.confine.jailed_service); local edits are overwritten.
-[Unit]
-Description=/usr/sbin/lighttpd jailed in {jail}
-After=network.target
-
-[Service]
-Type=exec
-ExecStart=/usr/sbin/lighttpd -D -f /etc/lighttpd/lighttpd.conf
-Restart=on-failure
-RootDirectory={jail}
-WorkingDirectory=/
-User=web
-Group=web
-BindReadOnlyPaths=/dev/log /run/systemd/journal/socket /run/systemd/journal/stdout
-CapabilityBoundingSet=
-AmbientCapabilities=
-NoNewPrivileges=yes
-PrivateTmp=yes
-PrivateDevices=yes
-PrivateMounts=yes
-ProtectSystem=strict
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-ProtectProc=invisible
-RestrictNamespaces=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-RemoveIPC=yes
-LockPersonality=yes
-SystemCallFilter=@system-service
-SystemCallArchitectures=native
-UMask=0077
-MemoryDenyWriteExecute=yes
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-
-[Install]
-WantedBy=multi-user.target
-"""
+# The golden unit of the module_utils test, for this test's jail.
+EXPECTED_UNIT = DEFAULT_UNIT.replace('/srv/jails/web', '{jail}')
 
 
 class FakeSystemd:
