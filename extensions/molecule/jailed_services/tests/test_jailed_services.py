@@ -71,6 +71,11 @@ def test_runs_as_service_user_without_other_groups(host, unit):
     assert user.shell.endswith("nologin")
 
 
+def test_role_removes_supplementary_groups(host):
+    # prepare.yml made doomed a member of disk before the role ran for it.
+    assert host.check_output("id -Gn doomed").split() == ["doomed"]
+
+
 def test_user_with_other_groups_is_refused(host):
     # prepare.yml tried to run a service as each of these users; the module refused.
     assert set(host.check_output("id -Gn grouped").split()) >= {"disk", "shadow"}
