@@ -5,410 +5,128 @@
 # PRIVATE to the serversec.confine collection: this is not a public API and
 # may change at any time without notice. Only the jailed_service module uses it.
 
-"""Pure logic for serversec.confine.jailed_service.
+"""Bringing a jailed service to the state a play asks for.
 
-Renders a hardened systemd unit that runs a daemon inside a chroot jail as an
-unprivileged user, validates the input, and parses the output of
-``systemd-analyze verify`` and ``systemd-analyze security``. Nothing here
-touches the system, so all of it is unit tested without systemd.
+``plan_actions`` is the pure table of steps (install, enable, start...) from the wanted and
+the current state. The account checks (no root, no supplementary groups but those accepted)
+and the jail checks (the program, the working directory and the writable paths exist inside
+the jail) read the host but never change it. ``JailedService`` runs systemctl and
+systemd-analyze for the module; the unit text comes from _systemd_unit.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, division, print_function  # noqa: UP010
 
-__metaclass__ = type
+__metaclass__ = type  # noqa: UP001
 
+import grp
 import os
-import re
+import pwd
+import shutil
 import stat
+import tempfile
+import time
 
-
-class JailedServiceError(ValueError):
-    """Bad input or a failed check; the message names the field and the cause."""
-
-
-TYPES = ('simple', 'exec', 'forking', 'oneshot', 'notify', 'dbus', 'idle')
-RESTART_POLICIES = ('no', 'always', 'on-success', 'on-failure', 'on-abnormal',
-                    'on-abort', 'on-watchdog')
-STATES = ('started', 'stopped', 'restarted', 'present', 'absent')
-
-DEFAULT_ADDRESS_FAMILIES = ('AF_UNIX', 'AF_INET', 'AF_INET6')
-
-# The sockets journald listens on. Bound read-only into the jail so that
-# syslog(3) (/dev/log) and sd_journal_*() reach the journal; stdout/stderr are
-# connected by systemd before the chroot and need no bind. This is the list
-# systemd.exec(5) gives for RootDirectory= services.
-JOURNAL_SOCKETS = ('/dev/log', '/run/systemd/journal/socket', '/run/systemd/journal/stdout')
-
-# Every capability known to Linux 6.x (capability(7)).
-CAPABILITIES = frozenset((
-    'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_AUDIT_WRITE', 'CAP_BLOCK_SUSPEND',
-    'CAP_BPF', 'CAP_CHECKPOINT_RESTORE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE',
-    'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-    'CAP_KILL', 'CAP_LEASE', 'CAP_LINUX_IMMUTABLE', 'CAP_MAC_ADMIN', 'CAP_MAC_OVERRIDE',
-    'CAP_MKNOD', 'CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST',
-    'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP',
-    'CAP_SETUID', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE',
-    'CAP_SYS_NICE', 'CAP_SYS_PACCT', 'CAP_SYS_PTRACE', 'CAP_SYS_RAWIO',
-    'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_SYSLOG',
-    'CAP_WAKE_ALARM',
-))
-
-# Settings the module derives from its own parameters; extra_properties may not
-# set them, so the jail, the user and the capability set cannot be undone by
-# accident.
-MANAGED_PROPERTIES = {
-    'RootDirectory': 'jail',
-    'RootImage': 'jail',
-    'User': 'user',
-    'Group': 'group',
-    'DynamicUser': 'user',
-    'ExecStart': 'command',
-    'Type': 'type',
-    'Restart': 'restart',
-    'Environment': 'environment',
-    'WorkingDirectory': 'working_directory',
-    'CapabilityBoundingSet': 'capabilities',
-    'AmbientCapabilities': 'capabilities',
-    'BindPaths': 'bind',
-    'BindReadOnlyPaths': 'bind_read_only',
-    'MemoryDenyWriteExecute': 'memory_deny_write_execute',
-    'RestrictAddressFamilies': 'restrict_address_families',
-}
-
-# Hardening written into every unit, in this order. extra_properties may
-# override any of them by name. PrivateUsers= is deliberately absent: it maps
-# the service into a user namespace, which fails with status 217/USER in
-# containers (and on hosts that restrict unprivileged user namespaces), and the
-# service already runs as a dedicated unprivileged user.
-HARDENING = (
-    ('NoNewPrivileges', 'yes'),
-    ('PrivateTmp', 'yes'),
-    ('PrivateDevices', 'yes'),
-    ('PrivateMounts', 'yes'),
-    ('ProtectSystem', 'strict'),
-    ('ProtectHome', 'yes'),
-    ('ProtectKernelTunables', 'yes'),
-    ('ProtectKernelModules', 'yes'),
-    ('ProtectKernelLogs', 'yes'),
-    ('ProtectControlGroups', 'yes'),
-    ('ProtectClock', 'yes'),
-    ('ProtectHostname', 'yes'),
-    ('ProtectProc', 'invisible'),
-    ('RestrictNamespaces', 'yes'),
-    ('RestrictSUIDSGID', 'yes'),
-    ('RestrictRealtime', 'yes'),
-    ('RemoveIPC', 'yes'),
-    ('LockPersonality', 'yes'),
-    ('SystemCallFilter', '@system-service'),
-    ('SystemCallArchitectures', 'native'),
-    ('UMask', '0077'),
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
+    parse_exposure,
+    parse_verify,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
+    JOURNAL_SOCKETS,
+    PrerequisiteError,
+    ServiceError,
+    normalise_path,
+    render_unit,
+    sensitive_bind,
+    unit_name,
+    validate_unit,
 )
 
-UNIT_NAME_RE = re.compile(r'^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.service$')
-ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-PROPERTY_NAME_RE = re.compile(r'^[A-Z][A-Za-z0-9]*$')
-EXPOSURE_RE = re.compile(r'Overall exposure level for (\S+): (\d+(?:\.\d+)?) (\S+)')
-NOT_EXECUTABLE_RE = re.compile(r'Command (/\S*) is not executable')
-# Characters that may appear unquoted in an ExecStart= word.
-SAFE_WORD_RE = re.compile(r'^[A-Za-z0-9_@%+=:,./$-]+$')
-UNIT_NAME_MAX = 255
+SYSTEMD_RUNTIME_DIR = '/run/systemd/system'
+RUNNING_STATES = ('active', 'activating', 'reloading')
+# How long a freshly started daemon must stay up before the start counts.
+SETTLE_SECONDS = 1.0
+UNIT_MODE = 0o644
 
 
-def validate_unit_name(name):
-    """Refuse names systemd would not accept as a service unit name."""
-    if not name:
-        raise JailedServiceError('name: must not be empty')
-    if len(name) > UNIT_NAME_MAX:
-        raise JailedServiceError(f'name: {name!r} is longer than {UNIT_NAME_MAX} characters')
-    if not name.endswith('.service'):
-        raise JailedServiceError(f'name: {name!r} must end with ".service"')
-    if not UNIT_NAME_RE.match(name) or name == '.service':
-        raise JailedServiceError(
-            f'name: {name!r} is not a valid unit name (allowed: letters, digits, ":", "_", ".", "\\", "-" '
-            'and one "@")')
+def plan_actions(state, enabled, active, unit_changed, is_enabled):
+    """The steps, in order, that take the service where the play asks.
 
-
-def _reject_control(field, value):
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise JailedServiceError(f'{field}: {value!r} contains a control character')
-
-
-def _absolute_path(field, value):
-    """A clean absolute path usable in a unit file (no whitespace, quotes, colons)."""
-    if not isinstance(value, str) or not value.startswith('/'):
-        raise JailedServiceError(f'{field}: {value!r} must be an absolute path')
-    _reject_control(field, value)
-    if re.search(r'[\s"\'\\:;]', value):
-        raise JailedServiceError(
-            f'{field}: {value!r} must not contain whitespace, quotes, backslashes, colons or semicolons')
-    if '/../' in value + '/' or value.endswith('/..'):
-        raise JailedServiceError(f'{field}: {value!r} must not contain ".."')
-    return value
-
-
-def escape_specifiers(value):
-    """systemd expands %-specifiers everywhere in a unit file."""
-    return value.replace('%', '%%')
-
-
-def double_quote(text):
-    """A double-quoted systemd word with C escapes for backslash, quote, newline and tab."""
-    escaped = text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n').replace('\t', '\\t')
-    return '"{}"'.format(escaped)
-
-
-def quote_exec_word(word):
-    """Quote one argv element for ExecStart= (systemd.service(5), "Command lines").
-
-    systemd expands %-specifiers and $VARIABLES in command lines, so "%" and "$"
-    are doubled; a lone ";" separates commands, so it is written as "\\;";
-    anything else unusual goes in double quotes with C escapes.
+    `active` is systemd's ActiveState, `is_enabled` whether the unit is enabled now, and
+    `unit_changed` whether the unit file differs from the wanted text (for state=absent:
+    whether it exists). A step is "install" or "remove" (the unit file, then daemon-reload)
+    or a systemctl verb.
     """
-    escaped = escape_specifiers(word).replace('$', '$$')
-    if word == ';':
-        return '\\;'
-    if SAFE_WORD_RE.match(word):
-        return escaped
-    return double_quote(escaped)
+    running = active in RUNNING_STATES
+    if state == 'absent':
+        return [step for step, needed in (('stop', running), ('disable', is_enabled), ('remove', unit_changed))
+                if needed]
+    steps = ['install'] if unit_changed else []
+    if enabled != is_enabled:
+        steps.append('enable' if enabled else 'disable')
+    if state == 'restarted' or (running and unit_changed and state in ('started', 'present')):
+        steps.append('restart')
+    elif state == 'started' and not running:
+        steps.append('start')
+    elif state == 'stopped' and running:
+        steps.append('stop')
+    return steps
 
 
-def render_exec(command):
-    """ExecStart= value for an argv list; the program path must be absolute."""
-    if not command:
-        raise JailedServiceError('command: must list at least the program path')
-    for index, word in enumerate(command):
-        if not isinstance(word, str):
-            raise JailedServiceError(f'command[{index}]: must be a string')
-        if '\x00' in word:
-            raise JailedServiceError(f'command[{index}]: {word!r} contains a NUL byte')
-    program = command[0]
-    if not program.startswith('/'):
-        raise JailedServiceError(
-            f'command[0]: {program!r} must be an absolute path inside the jail')
-    _reject_control('command[0]', program)
-    return ' '.join(quote_exec_word(word) for word in command)
+def resolve_accounts(user, group, allowed_groups):
+    """Name of the group the daemon runs as (`group`, or the user's primary group).
 
-
-def render_environment(environment):
-    """Environment= value: one double-quoted NAME=value per variable, sorted."""
-    words = []
-    for name in sorted(environment):
-        value = environment[name]
-        if not ENV_NAME_RE.match(name):
-            raise JailedServiceError(
-                f'environment: {name!r} is not a valid variable name (letters, digits, "_"; '
-                'not starting with a digit)')
-        if value is None:
-            raise JailedServiceError(f'environment: {name} has no value')
-        value = str(value)
-        if '\x00' in value:
-            raise JailedServiceError(f'environment: {name} contains a NUL byte')
-        text = escape_specifiers(f'{name}={value}')
-        words.append(double_quote(text))
-    return ' '.join(words)
-
-
-def _bind_entry(field, entry):
-    """Validate SRC or SRC:DEST (DEST inside the jail)."""
-    if not isinstance(entry, str):
-        raise JailedServiceError(f'{field}: {entry!r} must be a string')
-    parts = entry.split(':')
-    if len(parts) > 2:
-        raise JailedServiceError(f'{field}: {entry!r} must be SOURCE or SOURCE:DESTINATION')
-    for part in parts:
-        _absolute_path(field, part)
-    return escape_specifiers(entry)
-
-
-def validate_capabilities(capabilities):
-    names = []
-    for name in capabilities:
-        if not isinstance(name, str) or not name.startswith('CAP_'):
-            raise JailedServiceError(f'capabilities: {name!r} must be a capability name such as '
-                                     'CAP_NET_BIND_SERVICE')
-        if name not in CAPABILITIES:
-            raise JailedServiceError(f'capabilities: {name!r} is not a Linux capability')
-        if name not in names:
-            names.append(name)
-    return sorted(names)
-
-
-def validate_address_families(families):
-    if not families:
-        raise JailedServiceError(
-            'restrict_address_families: must list at least one family (use "none" to deny all)')
-    if list(families) == ['none']:
-        return 'none'
-    for family in families:
-        if not isinstance(family, str) or not re.match(r'^AF_[A-Z0-9]+$', family):
-            raise JailedServiceError(
-                f'restrict_address_families: {family!r} must be an address family such as AF_INET, '
-                'or "none" alone')
-    return ' '.join(families)
-
-
-def property_value(name, value):
-    """Text of one extra property value (booleans as yes/no)."""
-    if isinstance(value, bool):
-        return 'yes' if value else 'no'
-    if value is None:
-        return ''
-    text = str(value)
-    if '\n' in text or '\r' in text or '\x00' in text:
-        raise JailedServiceError(
-            f'extra_properties: {name} must be a single line')
-    return text
-
-
-def validate_extra_properties(extra_properties):
-    """Return [(name, [values])] sorted by name; list values give repeated lines."""
-    result = []
-    for name in sorted(extra_properties):
-        if not PROPERTY_NAME_RE.match(name):
-            raise JailedServiceError(
-                f'extra_properties: {name!r} is not a systemd [Service] setting name')
-        if name in MANAGED_PROPERTIES:
-            raise JailedServiceError(
-                f'extra_properties: {name} is set by the module; use the {MANAGED_PROPERTIES[name]} parameter instead')
-        value = extra_properties[name]
-        values = value if isinstance(value, list) else [value]
-        result.append((name, [property_value(name, item) for item in values]))
-    return result
-
-
-def validate_account(field, name):
-    if not name or not isinstance(name, str):
-        raise JailedServiceError(f'{field}: must not be empty')
-    if name in ('root', '0'):
-        raise JailedServiceError(
-            f'{field}: {name!r} is refused: a jailed daemon running as root can break out of its chroot')
-    if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$', name):
-        raise JailedServiceError(f'{field}: {name!r} is not a valid user or group name')
-
-
-def render_unit(spec):
-    """Render the unit text from module parameters (a dict); raise on bad input.
-
-    spec keys: name, jail, command, user, group, description, environment,
-    working_directory, capabilities, bind_read_only, bind, type, restart,
-    extra_properties, memory_deny_write_execute, restrict_address_families,
-    bind_journal, read_write.
+    Refuses uid 0, gid 0, and supplementary groups not in `allowed_groups`.
     """
-    validate_unit_name(spec['name'])
-    jail = _absolute_path('jail', spec['jail'])
-    if os.path.normpath(jail) == '/':
-        raise JailedServiceError('jail: "/" is not a jail')
-    validate_account('user', spec['user'])
-    group = spec.get('group') or spec['user']
-    validate_account('group', group)
-    exec_start = render_exec(spec['command'])
-    service_type = spec.get('type') or 'exec'
-    if service_type not in TYPES:
-        raise JailedServiceError('type: {!r} must be one of {}'.format(service_type, ', '.join(TYPES)))
-    restart = spec.get('restart') or 'on-failure'
-    if restart not in RESTART_POLICIES:
-        raise JailedServiceError(
-            'restart: {!r} must be one of {}'.format(restart, ', '.join(RESTART_POLICIES)))
-    working_directory = _absolute_path('working_directory', spec.get('working_directory') or '/')
-    capabilities = validate_capabilities(spec.get('capabilities') or [])
-    families = validate_address_families(
-        spec.get('restrict_address_families') or list(DEFAULT_ADDRESS_FAMILIES))
-    bind = [_bind_entry('bind', entry) for entry in spec.get('bind') or []]
-    bind_read_only = [_bind_entry('bind_read_only', entry)
-                      for entry in spec.get('bind_read_only') or []]
-    # systemd resolves ReadWritePaths= on the host even with RootDirectory= (checked on 252
-    # and 257), so paths inside the jail get the jail as prefix.
-    read_write = [escape_specifiers(jail.rstrip('/') + _absolute_path('read_write', path))
-                  for path in spec.get('read_write') or []]
-    if spec.get('bind_journal', True):
-        bind_read_only = list(JOURNAL_SOCKETS) + [
-            entry for entry in bind_read_only if entry not in JOURNAL_SOCKETS]
-    extra = validate_extra_properties(spec.get('extra_properties') or {})
-    mdwe = spec.get('memory_deny_write_execute')
-    description = spec.get('description') or '{} jailed in {}'.format(spec['command'][0], jail)
-    _reject_control('description', description)
-
-    lines = [
-        '# Managed by Ansible (serversec.confine.jailed_service); local edits are overwritten.',
-        '[Unit]',
-        f'Description={escape_specifiers(description)}',
-        'After=network.target',
-        '',
-        '[Service]',
-        f'Type={service_type}',
-        f'ExecStart={exec_start}',
-        f'Restart={restart}',
-        f'RootDirectory={escape_specifiers(jail)}',
-        f'WorkingDirectory={escape_specifiers(working_directory)}',
-        'User={}'.format(spec['user']),
-        f'Group={group}',
-    ]
-    if spec.get('environment'):
-        lines.append('Environment={}'.format(render_environment(spec['environment'])))
-    if bind_read_only:
-        lines.append('BindReadOnlyPaths={}'.format(' '.join(bind_read_only)))
-    if bind:
-        lines.append('BindPaths={}'.format(' '.join(bind)))
-    if read_write:
-        lines.append('ReadWritePaths={}'.format(' '.join(read_write)))
-    lines.append('CapabilityBoundingSet={}'.format(' '.join(capabilities)))
-    lines.append('AmbientCapabilities={}'.format(' '.join(capabilities)))
-    overrides = dict(extra)
-    for name, value in HARDENING:
-        for text in overrides.pop(name, [value]):
-            lines.append(f'{name}={text}')
-    lines.append('MemoryDenyWriteExecute=%s' % ('no' if mdwe is False else 'yes'))
-    lines.append(f'RestrictAddressFamilies={families}')
-    for name, values in extra:
-        if name in overrides:
-            for text in values:
-                lines.append(f'{name}={text}')
-    lines.extend(['', '[Install]', 'WantedBy=multi-user.target', ''])
-    return '\n'.join(lines)
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise PrerequisiteError(
+            f'user: {user} does not exist on this host; create it first (a system user without login shell or home)')
+    if entry.pw_uid == 0:
+        raise ServiceError(f'user: {user} has uid 0; a jailed daemon running as root can break out of its chroot')
+    if group is None:
+        gid = entry.pw_gid
+        try:
+            group = grp.getgrgid(gid).gr_name
+        except KeyError:
+            raise ServiceError(f'user: the primary group {gid} of {user} does not exist')
+    else:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise PrerequisiteError(f'group: {group} does not exist on this host')
+    if gid == 0:
+        raise ServiceError(f'group: {group} has gid 0; a jailed daemon must not run with the root group')
+    check_supplementary_groups(user, gid, allowed_groups)
+    return group
 
 
-def parse_exposure(output):
-    """(score, rating) from `systemd-analyze security` text output.
-
-    The last line reads e.g. "→ Overall exposure level for x.service: 1.9 OK 🙂".
-    """
-    matches = EXPOSURE_RE.findall(output)
-    if not matches:
-        raise JailedServiceError(
-            f'systemd-analyze security printed no "Overall exposure level" line: {output[-500:]!r}')
-    dummy_unit, score, rating = matches[-1]
-    return float(score), rating
-
-
-def parse_verify(output, rc, unit_path):
-    """Split `systemd-analyze verify` output into (errors, warnings).
-
-    verify checks ExecStart= paths on the host, not under RootDirectory=, so its
-    "Command /x is not executable" message is false for a jailed unit (the
-    module checks the program inside the jail itself) and is dropped.
-    verify exits 0 when it merely ignores a line of the unit ("Failed to parse
-    ..., ignoring", "Unknown key name ..., ignoring"); such a line about our
-    unit file is an error too, since the unit would not do what was asked.
-    Anything else is an error when verify failed and a warning otherwise.
-    """
-    errors = []
-    warnings = []
-    for line in output.splitlines():
-        line = line.strip()
-        if not line or NOT_EXECUTABLE_RE.search(line):
-            continue
-        if rc != 0 or (line.startswith(unit_path + ':') and 'ignoring' in line):
-            errors.append(line)
-        else:
-            warnings.append(line)
-    return errors, warnings
+def check_supplementary_groups(user, gid, allowed_groups):
+    """systemd gives the daemon every host group that lists `user` (initgroups), whatever
+    SupplementaryGroups= says; refuse them unless accepted, and gid 0 always."""
+    unaccepted = []
+    # getgrouplist() is what initgroups() uses, so it sees the same NSS sources as systemd.
+    for member_gid in sorted(set(os.getgrouplist(user, gid)) - {gid}):
+        try:
+            name = grp.getgrgid(member_gid).gr_name
+        except KeyError:
+            name = str(member_gid)
+        if member_gid == 0:
+            raise ServiceError(f'user: {user} is a member of the group {name} (gid 0), which systemd would give the '
+                               'daemon; the root group is refused even in allow_supplementary_groups')
+        if name not in allowed_groups:
+            unaccepted.append(name)
+    if unaccepted:
+        raise ServiceError(
+            f"user: {user} is a member of the groups {', '.join(unaccepted)}, which systemd would give the daemon "
+            '(initgroups); remove the memberships or list them in allow_supplementary_groups')
 
 
 def resolve_in_jail(jail, path, max_links=40):
-    """Host path of `path` as seen from inside `jail`, following symlinks the way
-    the kernel would after chroot(jail): absolute link targets restart at the
-    jail root and ".." never climbs above it."""
+    """Host path of `path` as seen from inside `jail`, following symlinks the way the kernel
+    would after chroot(jail): absolute link targets restart at the jail root and ".." never
+    climbs above it."""
     parts = [part for part in path.split('/') if part]
     resolved = []
     links = 0
@@ -424,7 +142,7 @@ def resolve_in_jail(jail, path, max_links=40):
         if os.path.islink(candidate):
             links += 1
             if links > max_links:
-                raise JailedServiceError(f'too many levels of symbolic links in {path}')
+                raise ServiceError(f'too many levels of symbolic links in {path}')
             target = os.readlink(candidate)
             if target.startswith('/'):
                 resolved = []
@@ -443,13 +161,224 @@ def check_program_in_jail(jail, program):
     try:
         info = os.stat(host_path)
     except OSError:
-        raise JailedServiceError(
+        raise PrerequisiteError(
             f'command[0]: {program} does not exist in the jail {jail} (looked for {host_path}); add it with '
             'serversec.confine.chroot_jail binaries') from None
     if not stat.S_ISREG(info.st_mode):
-        raise JailedServiceError(
-            f'command[0]: {program} in the jail {jail} is not a regular file ({host_path})')
+        raise PrerequisiteError(f'command[0]: {program} in the jail {jail} is not a regular file ({host_path})')
     if not info.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
-        raise JailedServiceError(
+        raise PrerequisiteError(
             f'command[0]: {program} in the jail {jail} is not executable (mode {stat.S_IMODE(info.st_mode):04o})')
     return host_path
+
+
+def missing_in_jail(spec):
+    """Messages about what the jail still lacks (an earlier task may add it); raises for a
+    writable path that leaves the jail through a symbolic link."""
+    jail = spec.jail
+    if not os.path.isdir(jail):
+        return [f'jail: {jail} does not exist or is not a directory; build it first with serversec.confine.chroot_jail']
+    missing = []
+    try:
+        check_program_in_jail(jail, spec.command[0])
+    except PrerequisiteError as exc:
+        missing.append(str(exc))
+    # systemd would fail the start with 200/CHDIR.
+    if not os.path.isdir(resolve_in_jail(jail, spec.working_directory)):
+        missing.append(f'working_directory: {spec.working_directory} does not exist in the jail {jail}')
+    for host_path in spec.read_write:
+        path = host_path[len(jail.rstrip('/')):]
+        # systemd resolves these on the host: a link in the jail could point out of it.
+        if os.path.realpath(host_path) != os.path.join(os.path.realpath(jail), path.lstrip('/')):
+            raise ServiceError(f'read_write: {path} goes through a symbolic link in the jail {jail}')
+        if not os.path.isdir(host_path):
+            missing.append(f'read_write: {path} does not exist in the jail {jail}; create it with '
+                           'serversec.confine.chroot_jail directories')
+    return missing
+
+
+def check_bind_targets(spec, allow_sensitive):
+    """A bind source that is a symbolic link is bound where it points: check that too."""
+    for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
+        for source, _dest in entries:
+            if source in JOURNAL_SOCKETS or not os.path.lexists(source):
+                continue
+            target = os.path.realpath(source)
+            covered = '/' if normalise_path(target) == '/' else sensitive_bind(target)
+            if covered == '/' or (covered and not allow_sensitive):
+                raise ServiceError(f"{field}: {source} leads to {target} on this host, which exposes the host's "
+                                   f'{covered} to the jailed daemon')
+
+
+def read_unit(path):
+    """Text of the unit file, or None when there is none.
+
+    TODO(_fileio): switch to the I/O layer's read-if-exists once it has one.
+    """
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ServiceError(f'cannot read {path}: {exc}')
+
+
+def write_unit(module, path, text):
+    """Replace the unit file atomically, mode 0644.
+
+    TODO(_fileio): switch to the I/O layer's atomic write once it has one.
+    """
+    unit_dir = os.path.dirname(path)
+    if not os.path.isdir(unit_dir):
+        raise ServiceError(f'unit_dir: {unit_dir} does not exist')
+    fd, tmp_path = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', dir=unit_dir)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+        module.atomic_move(tmp_path, path)
+    finally:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+    # atomic_move keeps the old file's mode, or applies the umask to a new one.
+    module.set_mode_if_different(path, UNIT_MODE, False)
+
+
+class JailedService:
+    """Brings one jailed service to the state the play asks, through systemctl."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.name = None
+        self.result = {}
+        self.systemctl = None
+        self.analyze = None
+
+    def run(self, args, check_rc=True):
+        rc, out, err = self.module.run_command(args)
+        if rc != 0 and check_rc:
+            raise ServiceError(f"{' '.join(args)} failed with status {rc}: {(err or out).strip()}",
+                               journal=self.journal_tail())
+        return rc, out, err
+
+    def journal_tail(self):
+        journalctl = self.module.get_bin_path('journalctl')
+        if not journalctl:
+            return []
+        rc, out, _err = self.module.run_command(
+            [journalctl, '--no-pager', '-n', '20', '-o', 'short-iso', '-u', self.name])
+        return out.splitlines() if rc == 0 else []
+
+    def require_systemd(self):
+        if not os.path.isdir(SYSTEMD_RUNTIME_DIR):
+            raise ServiceError(f'this host does not run systemd ({SYSTEMD_RUNTIME_DIR} is missing); '
+                               f'jailed_service needs systemd as init to run {self.name}')
+        self.systemctl = self.module.get_bin_path('systemctl')
+        self.analyze = self.module.get_bin_path('systemd-analyze')
+        if not self.systemctl or not self.analyze:
+            raise ServiceError('this host runs systemd but systemctl or systemd-analyze is not installed')
+
+    def unit_state(self):
+        """(ActiveState, SubState, UnitFileState) of the unit as systemd sees it now."""
+        _rc, out, _err = self.run(
+            [self.systemctl, 'show', '--property=ActiveState,SubState,UnitFileState', self.name], check_rc=False)
+        values = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+        return values.get('ActiveState', ''), values.get('SubState', ''), values.get('UnitFileState', '')
+
+    def prerequisite(self, message):
+        """Missing prerequisites are fatal, but only a warning in check mode, because an
+        earlier task of the play may create them."""
+        if not self.module.check_mode:
+            raise PrerequisiteError(message)
+        self.module.warn(f'{message} (check mode: an earlier task may create it)')
+
+    def evaluate(self, text):
+        """(exposure, rating, verify warnings) of the candidate unit, analysed in a private
+        temporary directory."""
+        workdir = tempfile.mkdtemp(prefix='jailed_service.')
+        try:
+            candidate = os.path.join(workdir, self.name)
+            with open(candidate, 'w') as handle:
+                handle.write(text)
+            rc, out, err = self.module.run_command([self.analyze, 'verify', candidate])
+            errors, warnings = parse_verify(f'{out}\n{err}', rc, candidate)
+            if errors:
+                # Name the real unit path, not the throw-away candidate.
+                details = ' | '.join(errors).replace(candidate, self.result['unit_path'])
+                raise ServiceError(f'systemd-analyze verify refused the unit {self.name}: {details}', unit=text)
+            rc, out, err = self.module.run_command([self.analyze, 'security', '--offline=true', '--no-pager', candidate])
+            if rc != 0:
+                raise ServiceError(f'systemd-analyze security --offline=true failed with status {rc} '
+                                   f'(systemd 250 or newer is needed): {(err or out).strip()}', unit=text)
+            try:
+                exposure, rating = parse_exposure(out)
+            except ServiceError as exc:
+                raise ServiceError(str(exc), unit=text)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return exposure, rating, warnings
+
+    def candidate(self, spec):
+        """The checked, rendered and scored unit text."""
+        params = self.params
+        try:
+            group = resolve_accounts(spec.user, spec.group, params['allow_supplementary_groups'])
+        except PrerequisiteError as exc:
+            self.prerequisite(str(exc))
+            group = spec.group or spec.user
+        for message in missing_in_jail(spec):
+            self.prerequisite(message)
+        check_bind_targets(spec, params['allow_sensitive_binds'])
+        text = render_unit(spec._replace(group=group))
+        exposure, rating, warnings = self.evaluate(text)
+        self.result.update(unit=text, exposure=exposure, exposure_rating=rating, verify_warnings=warnings)
+        max_exposure = params['max_exposure']
+        if max_exposure is not None and exposure > max_exposure:
+            raise ServiceError(f'{self.name}: exposure {exposure} ({rating}) is higher than max_exposure '
+                               f'{max_exposure}; the unit was not installed', unit=text, exposure=exposure)
+        return text
+
+    def confirm_running(self):
+        """A daemon that dies right after exec (bad configuration) must fail the task."""
+        time.sleep(SETTLE_SECONDS)
+        active, sub, _file_state = self.unit_state()
+        if active != 'active' or sub != 'running':
+            raise ServiceError(f'{self.name} did not stay running (ActiveState={active}, SubState={sub})',
+                               journal=self.journal_tail())
+
+    def apply(self, step, text):
+        unit_path = self.result['unit_path']
+        if step == 'install':
+            write_unit(self.module, unit_path, text)
+        elif step == 'remove':
+            os.remove(unit_path)
+        else:
+            self.run([self.systemctl, step, self.name])
+        if step in ('install', 'remove'):
+            self.run([self.systemctl, 'daemon-reload'])
+        elif step in ('start', 'restart') and self.params['type'] != 'oneshot':
+            self.confirm_running()
+
+    def execute(self):
+        params = self.params
+        self.name = unit_name(params['name'])
+        unit_path = os.path.join(params['unit_dir'], self.name)
+        self.result.update(name=self.name, unit_path=unit_path)
+        absent = params['state'] == 'absent'
+        # Refuse bad input before looking at the host.
+        spec = None if absent else validate_unit(params)
+        self.require_systemd()
+        current = read_unit(unit_path)
+        text = None if absent else self.candidate(spec)
+        unit_changed = current is not None if absent else current != text
+        active, _sub, file_state = self.unit_state()
+        steps = plan_actions(params['state'], params['enabled'], active, unit_changed, file_state == 'enabled')
+        if not self.module.check_mode:
+            for step in steps:
+                self.apply(step, text)
+        if self.module._diff:
+            self.result['diff'] = {'before': current or '', 'after': text or '',
+                                   'before_header': unit_path, 'after_header': unit_path}
+        self.result['changed'] = bool(steps)
+        return self.result

@@ -64,9 +64,45 @@ def test_runs_as_service_user_without_other_groups(host, unit):
     status = proc_status(host, main_pid(host, unit))
     assert status["Uid"].split() == [str(user.uid)] * 4
     assert status["Gid"].split() == [str(user.gid)] * 4
-    # Linux lists the process's own group among its groups; nothing else may be there.
-    assert set(status["Groups"].split()) <= {str(user.gid)}
+    # Linux lists the process's own group among its groups; nothing else may be there
+    # (issue 9 section 3: systemd applies every host membership of the user).
+    assert status["Groups"].split() in ([], [str(user.gid)]), status["Groups"]
+    assert host.check_output(f"id -G {expected['user']}").split() == [str(user.gid)]
     assert user.shell.endswith("nologin")
+
+
+def test_role_removes_supplementary_groups(host):
+    # prepare.yml made doomed a member of disk before the role ran for it.
+    assert host.check_output("id -Gn doomed").split() == ["doomed"]
+
+
+def test_user_with_other_groups_is_refused(host):
+    # prepare.yml tried to run a service as each of these users; the module refused.
+    assert set(host.check_output("id -Gn grouped").split()) >= {"disk", "shadow"}
+    assert "root" in host.check_output("id -Gn rootgrouped").split()
+    refusals = json.loads(host.file("/root/jailed_services_refusals.json").content_string)
+    assert refusals[:2] == [
+        "user: grouped is a member of the groups disk, shadow, which systemd would give the daemon (initgroups); "
+        "remove the memberships or list them in allow_supplementary_groups",
+        "user: rootgrouped is a member of the group root (gid 0), which systemd would give the daemon; "
+        "the root group is refused even in allow_supplementary_groups",
+    ]
+    assert not host.file("/etc/systemd/system/loose.service").exists
+
+
+def test_loosening_settings_are_refused(host):
+    refusals = json.loads(host.file("/root/jailed_services_refusals.json").content_string)
+    assert refusals[2:] == [
+        "extra_properties: ExecStartPre is never allowed: it runs a command, which systemd may run outside the jail "
+        "or as root",
+        "extra_properties: RootDirectoryStartOnly is never allowed: it runs the other Exec commands outside the jail",
+        "extra_properties: SupplementaryGroups is never allowed: it gives the daemon further groups",
+        "bind: '/:/host' binds the host's whole file system into the jail",
+        "bind_read_only: '/etc:/host-etc' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds "
+        "to accept it",
+        "description: 'web\\\\' ends with a backslash, which systemd reads as a line continuation",
+    ]
+    assert host.run("systemctl cat loose.service").rc != 0
 
 
 @pytest.mark.parametrize("unit", sorted(SERVICES))

@@ -1,336 +1,144 @@
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""The action table, the account checks and the jail checks of jailed_service."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
 import os
+import pwd
 
 import pytest
+from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
-    HARDENING,
-    JailedServiceError,
+    check_bind_targets,
     check_program_in_jail,
-    parse_exposure,
-    parse_verify,
-    quote_exec_word,
-    render_environment,
-    render_exec,
-    render_unit,
+    missing_in_jail,
+    plan_actions,
+    resolve_accounts,
     resolve_in_jail,
-    validate_unit_name,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
+    PrerequisiteError,
+    ServiceError,
+    UnitSpec,
 )
 
 
-def spec(**overrides):
-    base = {
-        'name': 'web.service',
-        'jail': '/srv/jails/web',
-        'command': ['/usr/sbin/lighttpd', '-D', '-f', '/etc/lighttpd/lighttpd.conf'],
-        'user': 'web',
-        'group': None,
-    }
-    base.update(overrides)
-    return base
-
-
-def service_lines(unit):
-    """The [Service] section as a list of lines."""
-    section = unit.split('[Service]\n', 1)[1].split('\n[Install]', 1)[0]
-    return [line for line in section.splitlines() if line]
-
-
-DEFAULT_UNIT = """\
-# Managed by Ansible (serversec.confine.jailed_service); local edits are overwritten.
-[Unit]
-Description=/usr/sbin/lighttpd jailed in /srv/jails/web
-After=network.target
-
-[Service]
-Type=exec
-ExecStart=/usr/sbin/lighttpd -D -f /etc/lighttpd/lighttpd.conf
-Restart=on-failure
-RootDirectory=/srv/jails/web
-WorkingDirectory=/
-User=web
-Group=web
-BindReadOnlyPaths=/dev/log /run/systemd/journal/socket /run/systemd/journal/stdout
-CapabilityBoundingSet=
-AmbientCapabilities=
-NoNewPrivileges=yes
-PrivateTmp=yes
-PrivateDevices=yes
-PrivateMounts=yes
-ProtectSystem=strict
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-ProtectProc=invisible
-RestrictNamespaces=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-RemoveIPC=yes
-LockPersonality=yes
-SystemCallFilter=@system-service
-SystemCallArchitectures=native
-UMask=0077
-MemoryDenyWriteExecute=yes
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-
-[Install]
-WantedBy=multi-user.target
-"""
-
-
-def test_default_unit_is_fully_hardened():
-    assert render_unit(spec()) == DEFAULT_UNIT
-
-
-def test_private_users_is_never_set_by_default():
-    # PrivateUsers=yes fails with 217/USER in containers; see HARDENING.
-    assert 'PrivateUsers' not in dict(HARDENING)
-    assert 'PrivateUsers' not in render_unit(spec())
-
-
-@pytest.mark.parametrize('overrides, expected', [
-    ({'group': 'www-data'}, 'Group=www-data'),
-    ({'type': 'simple'}, 'Type=simple'),
-    ({'restart': 'always'}, 'Restart=always'),
-    ({'working_directory': '/var/www'}, 'WorkingDirectory=/var/www'),
-    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN', 'CAP_CHOWN']},
-     'CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE'),
-    ({'capabilities': ['CAP_NET_BIND_SERVICE']}, 'AmbientCapabilities=CAP_NET_BIND_SERVICE'),
-    ({'memory_deny_write_execute': False}, 'MemoryDenyWriteExecute=no'),
-    ({'restrict_address_families': ['AF_UNIX', 'AF_NETLINK', 'AF_INET']},
-     'RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET'),
-    ({'restrict_address_families': ['none']}, 'RestrictAddressFamilies=none'),
-    ({'bind': ['/var/lib/web:/var/lib/web', '/srv/data']},
-     'BindPaths=/var/lib/web:/var/lib/web /srv/data'),
-    ({'bind_read_only': ['/etc/ssl/certs', '/dev/log']},
-     ('BindReadOnlyPaths=/dev/log /run/systemd/journal/socket /run/systemd/journal/stdout'
-     ' /etc/ssl/certs')),
-    ({'bind_read_only': ['/etc/ssl/certs'], 'bind_journal': False},
-     'BindReadOnlyPaths=/etc/ssl/certs'),
-    ({'environment': {'LANG': 'C.UTF-8', 'GREETING': 'hello "you" 100%'}},
-     'Environment="GREETING=hello \\"you\\" 100%%" "LANG=C.UTF-8"'),
-    ({'description': 'Web at 100%'}, 'Description=Web at 100%%'),
-    # systemd looks ReadWritePaths= up on the host, even with RootDirectory=.
-    ({'read_write': ['/var/log/web', '/var/lib/web']},
-     'ReadWritePaths=/srv/jails/web/var/log/web /srv/jails/web/var/lib/web'),
-    ({'jail': '/srv/jails/web/', 'read_write': ['/var/log/web']}, 'ReadWritePaths=/srv/jails/web/var/log/web'),
-    ({'extra_properties': {'ProtectSystem': 'full'}}, 'ProtectSystem=full'),
-    ({'extra_properties': {'LimitNOFILE': 4096}}, 'LimitNOFILE=4096'),
-    ({'extra_properties': {'ProtectHome': False}}, 'ProtectHome=no'),
-    ({'extra_properties': {'ReadWritePaths': ['/var/log/web', '/var/cache/web']}},
-     'ReadWritePaths=/var/log/web\nReadWritePaths=/var/cache/web'),
+@pytest.mark.parametrize('state, enabled, active, unit_changed, is_enabled, steps', [
+    # A new unit: written, enabled, started.
+    ('started', True, 'inactive', True, False, ['install', 'enable', 'start']),
+    ('started', True, 'active', False, True, []),
+    ('started', True, 'active', True, True, ['install', 'restart']),
+    ('started', True, 'activating', True, True, ['install', 'restart']),
+    ('started', True, 'failed', False, True, ['start']),
+    ('started', False, 'active', False, True, ['disable']),
+    ('stopped', True, 'active', False, True, ['stop']),
+    ('stopped', True, 'active', True, True, ['install', 'stop']),
+    ('stopped', True, 'inactive', False, True, []),
+    ('restarted', True, 'active', False, True, ['restart']),
+    ('restarted', True, 'inactive', False, True, ['restart']),
+    ('present', True, 'active', False, True, []),
+    ('present', True, 'active', True, True, ['install', 'restart']),
+    ('present', True, 'inactive', True, True, ['install']),
+    ('present', False, 'inactive', False, True, ['disable']),
+    ('absent', True, 'active', True, True, ['stop', 'disable', 'remove']),
+    ('absent', True, 'reloading', True, False, ['stop', 'remove']),
+    ('absent', True, 'inactive', False, False, []),
+    ('absent', True, 'inactive', False, True, ['disable']),
 ])
-def test_render_options(overrides, expected):
-    assert expected in render_unit(spec(**overrides))
+def test_plan_actions(state, enabled, active, unit_changed, is_enabled, steps):
+    assert plan_actions(state, enabled, active, unit_changed, is_enabled) == steps
 
 
-def test_extra_property_overrides_default_in_place():
-    lines = service_lines(render_unit(spec(extra_properties={'ProtectProc': 'default'})))
-    assert lines.count('ProtectProc=default') == 1
-    assert 'ProtectProc=invisible' not in lines
-    assert lines.index('ProtectProc=default') < lines.index('RestrictNamespaces=yes')
+# A host account database: web (990) is in its own group only; ops (991) is also in disk
+# and shadow; wheel0 (992) is in a group with gid 0; toor has uid 0; zero has gid 0.
+PASSWD = {
+    'web': (990, 990), 'ops': (991, 991), 'wheel0': (992, 992), 'toor': (0, 0), 'zero': (993, 0),
+    'orphan': (994, 4242),
+}
+GROUPS = {990: 'web', 991: 'ops', 992: 'wheel0', 993: 'zero', 6: 'disk', 42: 'shadow', 0: 'root', 27: 'sudo',
+          1000: 'www'}
+MEMBERS = {'web': [], 'ops': [6, 42], 'wheel0': [0, 27], 'toor': [], 'zero': [], 'orphan': []}
 
 
-def test_extra_properties_not_in_defaults_come_last_sorted():
-    lines = service_lines(render_unit(spec(extra_properties={'TimeoutSec': 5, 'LimitNOFILE': 64})))
-    assert lines[-2:] == ['LimitNOFILE=64', 'TimeoutSec=5']
+@pytest.fixture
+def accounts(monkeypatch):
+    def getpwnam(name):
+        uid, gid = PASSWD[name]
+        return pwd.struct_passwd((name, 'x', uid, gid, '', '/', '/usr/sbin/nologin'))
+
+    def getgrgid(gid):
+        return grp.struct_group((GROUPS[gid], 'x', gid, []))
+
+    def getgrnam(name):
+        for gid, group in GROUPS.items():
+            if group == name:
+                return grp.struct_group((name, 'x', gid, []))
+        raise KeyError(name)
+
+    monkeypatch.setattr(_jailed_service.pwd, 'getpwnam', getpwnam)
+    monkeypatch.setattr(_jailed_service.grp, 'getgrgid', getgrgid)
+    monkeypatch.setattr(_jailed_service.grp, 'getgrnam', getgrnam)
+    # initgroups() semantics: the given group plus every group listing the user.
+    monkeypatch.setattr(_jailed_service.os, 'getgrouplist', lambda user, gid: [gid] + MEMBERS[user])
 
 
-def test_journal_binding_can_be_turned_off():
-    assert 'BindReadOnlyPaths' not in render_unit(spec(bind_journal=False))
-
-
-@pytest.mark.parametrize('word, expected', [
-    ('-D', '-D'),
-    ('/etc/lighttpd/lighttpd.conf', '/etc/lighttpd/lighttpd.conf'),
-    ('--port=8873', '--port=8873'),
-    ('a b', '"a b"'),
-    ('', '""'),
-    ('50%', '50%%'),
-    ('$HOME', '$$HOME'),
-    ('${X}', '"$${X}"'),
-    (';', '\\;'),
-    ('x"y\\z', '"x\\"y\\\\z"'),
-    ("it's", '"it\'s"'),
-    ('tab\there', '"tab\\there"'),
-    ('nl\nx', '"nl\\nx"'),
+@pytest.mark.parametrize('user, group, allowed, expected', [
+    ('web', None, [], 'web'),
+    ('web', 'www', [], 'www'),
+    ('ops', None, ['disk', 'shadow'], 'ops'),
+    ('ops', None, ['shadow', 'disk', 'video'], 'ops'),
+    # The daemon's own group is never a supplementary one.
+    ('ops', 'disk', ['shadow'], 'disk'),
 ])
-def test_quote_exec_word(word, expected):
-    # Verified against systemd 252: each word comes back unchanged in argv.
-    assert quote_exec_word(word) == expected
+def test_resolve_accounts(accounts, user, group, allowed, expected):
+    assert resolve_accounts(user, group, allowed) == expected
 
 
-def test_render_exec_joins_words():
-    assert render_exec(['/bin/prog', 'a b', '%']) == '/bin/prog "a b" %%'
-
-
-@pytest.mark.parametrize('environment, expected', [
-    ({'B': '2', 'A': '1'}, '"A=1" "B=2"'),
-    ({'PATH': '/bin:/usr/bin'}, '"PATH=/bin:/usr/bin"'),
-    ({'C': 'back\\slash'}, '"C=back\\\\slash"'),
-    ({'N': 3}, '"N=3"'),
+@pytest.mark.parametrize('user, group, allowed, message', [
+    ('toor', None, [], 'user: toor has uid 0; a jailed daemon running as root can break out of its chroot'),
+    ('zero', None, [], 'group: root has gid 0; a jailed daemon must not run with the root group'),
+    ('web', 'root', [], 'group: root has gid 0; a jailed daemon must not run with the root group'),
+    ('orphan', None, [], 'user: the primary group 4242 of orphan does not exist'),
+    # systemd would run the daemon with Groups: 991 6 42 (issue 9 section 3).
+    ('ops', None, [],
+     'user: ops is a member of the groups disk, shadow, which systemd would give the daemon (initgroups); '
+     'remove the memberships or list them in allow_supplementary_groups'),
+    ('ops', None, ['disk'],
+     'user: ops is a member of the groups shadow, which systemd would give the daemon (initgroups); '
+     'remove the memberships or list them in allow_supplementary_groups'),
+    ('wheel0', None, ['root', 'sudo'],
+     'user: wheel0 is a member of the group root (gid 0), which systemd would give the daemon; '
+     'the root group is refused even in allow_supplementary_groups'),
 ])
-def test_render_environment(environment, expected):
-    assert render_environment(environment) == expected
-
-
-INVALID = [
-    ({'name': 'web'}, "name: 'web' must end with \".service\""),
-    ({'name': 'web.socket'}, "name: 'web.socket' must end with \".service\""),
-    ({'name': ''}, 'name: must not be empty'),
-    ({'name': 'we b.service'},
-     ("name: 'we b.service' is not a valid unit name (allowed: letters, digits, \":\", \"_\", "
-     "\".\", \"\\\", \"-\" and one \"@\")")),
-    ({'name': 'a/b.service'},
-     ("name: 'a/b.service' is not a valid unit name (allowed: letters, digits, \":\", \"_\", "
-     "\".\", \"\\\", \"-\" and one \"@\")")),
-    ({'name': 'x' * 250 + '.service'},
-     "name: '%s.service' is longer than 255 characters" % ('x' * 250)),
-    ({'jail': 'srv/jail'}, "jail: 'srv/jail' must be an absolute path"),
-    ({'jail': '/'}, 'jail: "/" is not a jail'),
-    ({'jail': '/srv/../etc'}, "jail: '/srv/../etc' must not contain \"..\""),
-    ({'jail': '/srv/my jail'},
-     ("jail: '/srv/my jail' must not contain whitespace, quotes, backslashes, colons or "
-     "semicolons")),
-    ({'user': 'root'},
-     "user: 'root' is refused: a jailed daemon running as root can break out of its chroot"),
-    ({'user': '0'},
-     "user: '0' is refused: a jailed daemon running as root can break out of its chroot"),
-    ({'group': 'root'},
-     "group: 'root' is refused: a jailed daemon running as root can break out of its chroot"),
-    ({'user': ''}, 'user: must not be empty'),
-    ({'user': 'we b'}, "user: 'we b' is not a valid user or group name"),
-    ({'command': []}, 'command: must list at least the program path'),
-    ({'command': ['lighttpd', '-D']},
-     "command[0]: 'lighttpd' must be an absolute path inside the jail"),
-    ({'command': ['/bin/x', 'a\x00b']}, "command[1]: 'a\\x00b' contains a NUL byte"),
-    ({'command': ['/bin/x\n']}, "command[0]: '/bin/x\\n' contains a control character"),
-    ({'type': 'bogus'},
-     "type: 'bogus' must be one of simple, exec, forking, oneshot, notify, dbus, idle"),
-    ({'restart': 'sometimes'},
-     ("restart: 'sometimes' must be one of no, always, on-success, on-failure, on-abnormal, "
-     "on-abort, on-watchdog")),
-    ({'working_directory': 'var/www'},
-     "working_directory: 'var/www' must be an absolute path"),
-    ({'capabilities': ['NET_BIND_SERVICE']},
-     "capabilities: 'NET_BIND_SERVICE' must be a capability name such as CAP_NET_BIND_SERVICE"),
-    ({'capabilities': ['CAP_FLY']}, "capabilities: 'CAP_FLY' is not a Linux capability"),
-    ({'restrict_address_families': ['inet']},
-     ("restrict_address_families: 'inet' must be an address family such as AF_INET, or "
-     "\"none\" alone")),
-    ({'restrict_address_families': ['AF_INET', 'none']},
-     ("restrict_address_families: 'none' must be an address family such as AF_INET, or "
-     "\"none\" alone")),
-    ({'bind': ['relative']}, "bind: 'relative' must be an absolute path"),
-    ({'bind': ['/a:/b:/c']}, "bind: '/a:/b:/c' must be SOURCE or SOURCE:DESTINATION"),
-    ({'bind_read_only': ['/etc/ssl:certs']}, "bind_read_only: 'certs' must be an absolute path"),
-    ({'read_write': ['var/log']}, "read_write: 'var/log' must be an absolute path"),
-    ({'read_write': ['/var/../../etc']}, "read_write: '/var/../../etc' must not contain \"..\""),
-    ({'environment': {'1X': 'a'}},
-     ("environment: '1X' is not a valid variable name (letters, digits, \"_\"; not starting "
-     "with a digit)")),
-    ({'environment': {'X': None}}, 'environment: X has no value'),
-    ({'extra_properties': {'User': 'root'}},
-     'extra_properties: User is set by the module; use the user parameter instead'),
-    ({'extra_properties': {'RootDirectory': '/'}},
-     'extra_properties: RootDirectory is set by the module; use the jail parameter instead'),
-    ({'extra_properties': {'CapabilityBoundingSet': 'CAP_SYS_ADMIN'}},
-     ('extra_properties: CapabilityBoundingSet is set by the module; use the capabilities '
-     'parameter instead')),
-    ({'extra_properties': {'protect-system': 'yes'}},
-     "extra_properties: 'protect-system' is not a systemd [Service] setting name"),
-    ({'extra_properties': {'ExecStartPre': '/bin/true\nUser=root'}},
-     'extra_properties: ExecStartPre must be a single line'),
-    ({'description': 'two\nlines'}, "description: 'two\\nlines' contains a control character"),
-]
-
-
-@pytest.mark.parametrize('overrides, message', INVALID)
-def test_invalid_input_is_refused_with_the_field_named(overrides, message):
-    with pytest.raises(JailedServiceError) as excinfo:
-        render_unit(spec(**overrides))
+def test_resolve_accounts_refused(accounts, user, group, allowed, message):
+    with pytest.raises(ServiceError) as excinfo:
+        resolve_accounts(user, group, allowed)
+    assert not isinstance(excinfo.value, PrerequisiteError)
     assert str(excinfo.value) == message
 
 
-@pytest.mark.parametrize('name', ['web.service', 'getty@tty1.service', 'a-b_c:d.e.service',
-                                  'x\\x2dy.service'])
-def test_valid_unit_names(name):
-    validate_unit_name(name)
-
-
-def security_row(mark, name, description, exposure=''):
-    """One row in the column layout of systemd 252's table."""
-    return f'{mark} {name:<59} {description:<99} {exposure}'.rstrip() + '\n'
-
-
-# Captured from `systemd-analyze security --no-pager` (systemd 252, Debian 12) in a
-# container without a UTF-8 locale, and with one (the arrow and emoji variant).
-SECURITY_252_C = (
-    '  ' + 'NAME'.ljust(60) + 'DESCRIPTION'.ljust(100) + 'EXPOSURE\n'
-    + security_row('\u2717', 'PrivateNetwork=', "Service has access to the host's network", '0.5')
-    + security_row('\u2717', 'IPAddressDeny=', 'Service does not define an IP address allow list', '0.2')
-    + security_row('\u2713', 'UMask=', "Files created by service are accessible only by service's own user by default")
-    + '\n\u2192 Overall exposure level for rs.service: 1.4 OK :-)\n')
-SECURITY_252_UTF8 = (
-    "\u2713 UMask=   Files created by service are accessible only by service's own user\n\n"
-    "\u2192 Overall exposure level for t1.service: 2.1 OK \U0001f642\n")
-SECURITY_UNSAFE = "\u2192 Overall exposure level for lighttpd.service: 9.6 UNSAFE \U0001f628\n"
-SECURITY_EXPOSED = "-> Overall exposure level for x@1.service: 10.0 EXPOSED :-(\n"
-
-
-@pytest.mark.parametrize('output, expected', [
-    (SECURITY_252_C, (1.4, 'OK')),
-    (SECURITY_252_UTF8, (2.1, 'OK')),
-    (SECURITY_UNSAFE, (9.6, 'UNSAFE')),
-    (SECURITY_EXPOSED, (10.0, 'EXPOSED')),
+@pytest.mark.parametrize('user, group, message', [
+    ('nobody-here', None,
+     'user: nobody-here does not exist on this host; create it first (a system user without login shell or home)'),
+    ('web', 'missing', 'group: missing does not exist on this host'),
 ])
-def test_parse_exposure(output, expected):
-    assert parse_exposure(output) == expected
+def test_missing_accounts_are_prerequisites(accounts, user, group, message):
+    with pytest.raises(PrerequisiteError) as excinfo:
+        resolve_accounts(user, group, [])
+    assert str(excinfo.value) == message
 
 
-def test_parse_exposure_without_score_line():
-    with pytest.raises(JailedServiceError) as excinfo:
-        parse_exposure('Failed to open /x.service: No such file or directory\n')
-    assert str(excinfo.value) == (
-        'systemd-analyze security printed no "Overall exposure level" line: '
-        "'Failed to open /x.service: No such file or directory\\n'")
-
-
-UNIT = '/tmp/candidate/web.service'
-
-
-@pytest.mark.parametrize('output, rc, expected', [
-    # systemd 252: the program only exists inside the jail.
-    ('web.service: Command /usr/sbin/lighttpd is not executable: No such file or directory\n',
-     1, ([], [])),
-    ('', 0, ([], [])),
-    ('/tmp/candidate/web.service:7: Failed to parse service type, ignoring: bogus\n', 0,
-     (['/tmp/candidate/web.service:7: Failed to parse service type, ignoring: bogus'], [])),
-    ("/tmp/candidate/web.service:30: Unknown key name 'Bogus' in section 'Service', ignoring.\n",
-     0, ([("/tmp/candidate/web.service:30: Unknown key name 'Bogus' in section 'Service', "
-          "ignoring.")], [])),
-    ('/tmp/candidate/web.service:6: Special user nobody configured, this is not safe!\n', 0,
-     ([], ['/tmp/candidate/web.service:6: Special user nobody configured, this is not safe!'])),
-    ('/lib/systemd/system/other.service:3: Unknown key name, ignoring.\n', 0,
-     ([], ['/lib/systemd/system/other.service:3: Unknown key name, ignoring.'])),
-    ('web.service: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.\n'
-     'Unit web.service has a bad unit file setting.\n'
-     'web.service: Command /usr/sbin/lighttpd is not executable: No such file or directory\n',
-     1, (['web.service: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.',
-          'Unit web.service has a bad unit file setting.'], [])),
-])
-def test_parse_verify(output, rc, expected):
-    assert parse_verify(output, rc, UNIT) == expected
+def jail_spec(jail, **overrides):
+    fields = dict.fromkeys(UnitSpec._fields)
+    fields.update(jail=jail, command=['/usr/sbin/daemon'], working_directory='/', read_write=[], bind=[],
+                  bind_read_only=[])
+    fields.update(overrides)
+    return UnitSpec(**fields)
 
 
 @pytest.fixture
@@ -366,7 +174,7 @@ def test_resolve_in_jail(jail, path, expected):
 
 
 def test_resolve_in_jail_symlink_loop(jail):
-    with pytest.raises(JailedServiceError) as excinfo:
+    with pytest.raises(ServiceError) as excinfo:
         resolve_in_jail(jail, '/usr/bin/loop1')
     assert str(excinfo.value) == 'too many levels of symbolic links in /usr/bin/loop1'
 
@@ -387,6 +195,66 @@ def test_program_in_jail_found_through_links(jail):
      'command[0]: /usr/sbin in the jail {jail} is not a regular file ({jail}/usr/sbin)'),
 ])
 def test_program_in_jail_refused(jail, program, message):
-    with pytest.raises(JailedServiceError) as excinfo:
+    with pytest.raises(PrerequisiteError) as excinfo:
         check_program_in_jail(jail, program)
     assert str(excinfo.value) == message.format(jail=jail)
+
+
+def test_missing_in_jail_lists_every_prerequisite(jail):
+    spec = jail_spec(jail, command=['/usr/sbin/missing'], working_directory='/var/www',
+                     read_write=[jail + '/var/log/web'])
+    assert missing_in_jail(spec) == [
+        f'command[0]: /usr/sbin/missing does not exist in the jail {jail} (looked for {jail}/usr/sbin/missing); '
+        'add it with serversec.confine.chroot_jail binaries',
+        f'working_directory: /var/www does not exist in the jail {jail}',
+        f'read_write: /var/log/web does not exist in the jail {jail}; create it with '
+        'serversec.confine.chroot_jail directories',
+    ]
+
+
+def test_missing_jail(tmp_path):
+    jail = str(tmp_path / 'nowhere')
+    assert missing_in_jail(jail_spec(jail)) == [
+        f'jail: {jail} does not exist or is not a directory; build it first with serversec.confine.chroot_jail']
+
+
+def test_complete_jail_lacks_nothing(jail):
+    os.makedirs(os.path.join(jail, 'var', 'log', 'web'))
+    assert missing_in_jail(jail_spec(jail, read_write=[jail + '/var/log/web'])) == []
+
+
+def test_read_write_through_a_link_is_refused(jail):
+    os.symlink('/var/log', os.path.join(jail, 'logs'))
+    with pytest.raises(ServiceError) as excinfo:
+        missing_in_jail(jail_spec(jail, read_write=[jail + '/logs']))
+    assert str(excinfo.value) == f'read_write: /logs goes through a symbolic link in the jail {jail}'
+
+
+@pytest.fixture
+def links(tmp_path):
+    os.symlink('/etc', str(tmp_path / 'etc-link'))
+    os.symlink('/', str(tmp_path / 'root-link'))
+    (tmp_path / 'data').mkdir()
+    os.symlink(str(tmp_path / 'data'), str(tmp_path / 'data-link'))
+    return tmp_path
+
+
+@pytest.mark.parametrize('field, name, allow, target', [
+    ('bind', 'etc-link', False, '/etc'),
+    ('bind_read_only', 'etc-link', False, '/etc'),
+    ('bind', 'root-link', False, '/'),
+    ('bind', 'root-link', True, '/'),
+])
+def test_bind_source_leading_to_the_host_is_refused(links, field, name, allow, target):
+    source = str(links / name)
+    spec = jail_spec('/srv/jail', **{field: [(source, '/data')]})
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_targets(spec, allow)
+    assert str(excinfo.value) == (f"{field}: {source} leads to {target} on this host, which exposes the host's "
+                                  f'{target} to the jailed daemon')
+
+
+def test_harmless_bind_sources_pass(links):
+    spec = jail_spec('/srv/jail', bind=[(str(links / 'data-link'), None), (str(links / 'absent'), None)],
+                     bind_read_only=[('/dev/log', None), (str(links / 'etc-link'), '/etc')])
+    check_bind_targets(spec, allow_sensitive=True)

@@ -1,0 +1,455 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change at any time without notice. Do not import it from outside the collection.
+
+"""A hardened systemd service unit for a jailed daemon: validation, then rendering.
+
+``validate_unit(params)`` checks the module's parameters once and returns a normalised
+``UnitSpec``; ``render_unit(spec)`` turns that spec into unit text and checks nothing more.
+Both are pure: nothing here touches the host. The error hierarchy of the systemd area
+(``ServiceError``) lives here because every other systemd room imports this one.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import collections
+import re
+
+
+class ServiceError(Exception):
+    """A refusal or a failure of the systemd area; the message names the field or command.
+
+    ``details`` are further result keys for fail_json (journal lines, the candidate unit).
+    """
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.details = details
+
+
+class PrerequisiteError(ServiceError):
+    """A jail, account or program is missing that an earlier task of the play may create."""
+
+
+# The sockets journald listens on, bound read-only into the jail so that syslog(3) and
+# sd_journal_*() reach the journal (systemd.exec(5), RootDirectory=).
+JOURNAL_SOCKETS = ('/dev/log', '/run/systemd/journal/socket', '/run/systemd/journal/stdout')
+
+# Every capability known to Linux 6.x (capability(7)).
+CAPABILITIES = frozenset((
+    'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_AUDIT_WRITE', 'CAP_BLOCK_SUSPEND', 'CAP_BPF',
+    'CAP_CHECKPOINT_RESTORE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID',
+    'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_KILL', 'CAP_LEASE', 'CAP_LINUX_IMMUTABLE', 'CAP_MAC_ADMIN',
+    'CAP_MAC_OVERRIDE', 'CAP_MKNOD', 'CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_RAW',
+    'CAP_PERFMON', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYSLOG', 'CAP_SYS_ADMIN',
+    'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE', 'CAP_SYS_NICE', 'CAP_SYS_PACCT', 'CAP_SYS_PTRACE',
+    'CAP_SYS_RAWIO', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_WAKE_ALARM',
+))
+
+# Hardening written into every unit, in this order. PrivateUsers= is absent: it fails with
+# status 217/USER in containers and on hosts that restrict user namespaces.
+HARDENING = (
+    ('NoNewPrivileges', 'yes'), ('PrivateTmp', 'yes'), ('PrivateDevices', 'yes'), ('PrivateMounts', 'yes'),
+    ('ProtectSystem', 'strict'), ('ProtectHome', 'yes'), ('ProtectKernelTunables', 'yes'),
+    ('ProtectKernelModules', 'yes'), ('ProtectKernelLogs', 'yes'), ('ProtectControlGroups', 'yes'),
+    ('ProtectClock', 'yes'), ('ProtectHostname', 'yes'), ('ProtectProc', 'invisible'), ('RestrictNamespaces', 'yes'),
+    ('RestrictSUIDSGID', 'yes'), ('RestrictRealtime', 'yes'), ('RemoveIPC', 'yes'), ('LockPersonality', 'yes'),
+    ('SystemCallFilter', '@system-service'), ('SystemCallArchitectures', 'native'), ('UMask', '0077'),
+)
+
+# Settings the module derives from its own parameters; extra_properties names the parameter.
+MANAGED_PROPERTIES = {
+    'RootDirectory': 'jail', 'User': 'user', 'Group': 'group', 'ExecStart': 'command', 'Type': 'type',
+    'Restart': 'restart', 'Environment': 'environment', 'WorkingDirectory': 'working_directory',
+    'CapabilityBoundingSet': 'capabilities', 'AmbientCapabilities': 'capabilities', 'BindPaths': 'bind',
+    'BindReadOnlyPaths': 'bind_read_only', 'ReadWritePaths': 'read_write',
+    'MemoryDenyWriteExecute': 'memory_deny_write_execute', 'RestrictAddressFamilies': 'restrict_address_families',
+}
+
+_LIMIT = (r'(infinity|[0-9]+)(:(infinity|[0-9]+))?', 'a number, "infinity", or SOFT:HARD')
+_TIME = (r'infinity|[0-9][0-9a-z. ]*', 'a time span such as "30s" or "2min"')
+_SIZE = (r'infinity|[0-9]+[KMGT]?|[0-9]+(\.[0-9]+)?%', 'bytes (K, M, G, T suffixes), a percentage or "infinity"')
+_ADDRESSES = (r'(any|localhost|link-local|multicast|[0-9A-Fa-f.:]+(/[0-9]+)?)'
+              r'( (any|localhost|link-local|multicast|[0-9A-Fa-f.:]+(/[0-9]+)?))*',
+              'addresses, prefixes or any, localhost, link-local, multicast')
+
+# The only settings extra_properties accepts, each with the values it may take. None of them
+# runs a program, changes the user, groups or capabilities, or reaches a path, a device or a
+# namespace: they bound resources, time the service, route its output to the journal or
+# tighten confinement further. Values are checked here; systemd-analyze verify then refuses
+# any that systemd would ignore.
+EXTRA_PROPERTIES = {
+    # Resource limits: they only lower what the daemon may consume.
+    'LimitNOFILE': _LIMIT,
+    'LimitNPROC': _LIMIT,
+    'LimitCORE': _LIMIT,
+    'MemoryMax': _SIZE,
+    'MemoryHigh': _SIZE,
+    'TasksMax': (r'infinity|[0-9]+|[0-9]+(\.[0-9]+)?%', 'a number, a percentage or "infinity"'),
+    'CPUQuota': (r'[0-9]+(\.[0-9]+)?%', 'a percentage such as "50%"'),
+    'CPUWeight': (r'[0-9]{1,5}', 'a weight from 1 to 10000'),
+    'IOWeight': (r'[0-9]{1,5}', 'a weight from 1 to 10000'),
+    # Lower priority only: a higher one affects every other process on the host.
+    'Nice': (r'[0-9]|1[0-9]', 'an integer from 0 to 19'),
+    'OOMScoreAdjust': (r'[0-9]{1,3}|1000', 'an integer from 0 to 1000'),
+    # Timing of start, stop and restart.
+    'TimeoutSec': _TIME,
+    'TimeoutStartSec': _TIME,
+    'TimeoutStopSec': _TIME,
+    'RestartSec': _TIME,
+    'WatchdogSec': _TIME,
+    'KillSignal': (r'SIG[A-Z0-9+]+', 'a signal name such as SIGTERM'),
+    # Output stays in the journal (or nowhere): file: and socket targets are written by root.
+    'StandardOutput': (r'journal|null', '"journal" or "null"'),
+    'StandardError': (r'journal|null', '"journal" or "null"'),
+    'SyslogIdentifier': (r'[A-Za-z0-9_.@-]+', 'letters, digits, "_", ".", "@", "-"'),
+    'LogLevelMax': (r'emerg|alert|crit|err|warning|notice|info|debug', 'a syslog level such as "info"'),
+    # Mode of the files the daemon creates in the paths it may write.
+    'UMask': (r'0?[0-7]{3}', 'an octal mode such as "0077"'),
+    # Confinement that can only be tightened.
+    'PrivateUsers': (r'yes', '"yes"'),
+    'PrivateNetwork': (r'yes', '"yes"'),
+    'ProcSubset': (r'pid', '"pid"'),
+    'IPAddressDeny': _ADDRESSES,
+    'IPAddressAllow': _ADDRESSES,
+}
+
+# Settings never accepted, with the reason given to the playbook author.
+FORBIDDEN_PROPERTIES = {
+    'RootDirectoryStartOnly': 'runs the other Exec commands outside the jail',
+    'PermissionsStartOnly': 'runs the other Exec commands as root',
+    'SupplementaryGroups': 'gives the daemon further groups',
+    'DynamicUser': 'replaces the service user',
+    'RootImage': 'replaces the jail',
+    'SecureBits': 'changes how capabilities are kept',
+    'NoNewPrivileges': 'would let the daemon gain privileges',
+}
+
+UNIT_TYPES = ('socket', 'device', 'mount', 'automount', 'swap', 'target', 'path', 'timer',
+              'slice', 'scope')
+UNIT_NAME_RE = re.compile(r'^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.service$')
+UNIT_NAME_MAX = 255
+ACCOUNT_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$')
+ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+PROPERTY_NAME_RE = re.compile(r'^[A-Z][A-Za-z0-9]*$')
+FAMILY_RE = re.compile(r'^AF_[A-Z0-9]+$')
+# Characters that may appear unquoted in an ExecStart= word.
+SAFE_WORD_RE = re.compile(r'^[A-Za-z0-9_@%+=:,./$-]+$')
+# Control characters other than tab and newline, which double_quote() escapes.
+UNQUOTABLE_RE = re.compile('[\x00-\x08\x0b-\x1f\x7f]')
+CONTROL_RE = re.compile('[\x00-\x1f\x7f]')
+
+# Bind sources that expose the host: a bind of any of these, or of a directory above one,
+# hands the daemon the host's secrets, its kernel interfaces, its devices or a container
+# runtime (which is root on the host).
+SENSITIVE_BIND_PATHS = (
+    '/etc', '/root', '/home', '/boot', '/proc', '/sys', '/dev', '/run/docker.sock', '/var/run/docker.sock',
+    '/run/containerd/containerd.sock', '/var/run/containerd/containerd.sock', '/run/podman/podman.sock',
+    '/var/run/podman/podman.sock', '/run/crio/crio.sock', '/var/run/crio/crio.sock', '/run/dockershim.sock',
+    '/var/run/dockershim.sock', '/run/k3s/containerd/containerd.sock',
+)
+
+UnitSpec = collections.namedtuple('UnitSpec', (
+    'description', 'jail', 'command', 'user', 'group', 'type', 'restart',
+    'working_directory', 'environment', 'capabilities', 'bind', 'bind_read_only',
+    'read_write', 'extra', 'memory_deny_write_execute', 'address_families',
+))
+
+
+def unit_name(name):
+    """The .service unit name systemctl would use for `name` (".service" appended if absent)."""
+    if not name:
+        raise ServiceError('name: must not be empty')
+    suffix = name.rsplit('.', 1)[-1] if '.' in name else ''
+    if suffix in UNIT_TYPES:
+        raise ServiceError(f'name: {name!r} is a {suffix} unit; jailed_service manages .service units')
+    if not name.endswith('.service'):
+        name += '.service'
+    if len(name) > UNIT_NAME_MAX:
+        raise ServiceError(f'name: {name!r} is longer than {UNIT_NAME_MAX} characters')
+    if not UNIT_NAME_RE.match(name) or name == '.service':
+        raise ServiceError(
+            f'name: {name!r} is not a valid unit name (allowed: letters, digits, ":", "_", ".", "\\", "-" '
+            'and one "@")')
+    return name
+
+
+def validate_account(field, name):
+    if not name:
+        raise ServiceError(f'{field}: must not be empty')
+    if name in ('root', '0'):
+        raise ServiceError(
+            f'{field}: {name!r} is refused: a jailed daemon running as root can break out of its chroot')
+    if not ACCOUNT_RE.match(name):
+        raise ServiceError(f'{field}: {name!r} is not a valid user or group name')
+    return name
+
+
+def normalise_path(path):
+    """`path` without empty and "." components (os.path.normpath keeps a leading "//")."""
+    return '/' + '/'.join(part for part in path.split('/') if part not in ('', '.'))
+
+
+def absolute_path(field, value):
+    """A clean absolute path usable in a unit file (no whitespace, quotes, colons)."""
+    if not value.startswith('/'):
+        raise ServiceError(f'{field}: {value!r} must be an absolute path')
+    if CONTROL_RE.search(value):
+        raise ServiceError(f'{field}: {value!r} contains a control character')
+    if re.search(r'[\s"\'\\:;]', value):
+        raise ServiceError(
+            f'{field}: {value!r} must not contain whitespace, quotes, backslashes, colons or semicolons')
+    if '/../' in value + '/':
+        raise ServiceError(f'{field}: {value!r} must not contain ".."')
+    return value
+
+
+def free_text(field, value):
+    """Description text goes into the unit verbatim: no control character, and no trailing
+    backslash, which systemd reads as a line continuation that swallows the next line."""
+    if CONTROL_RE.search(value):
+        raise ServiceError(f'{field}: {value!r} contains a newline or another control character')
+    if value.endswith('\\'):
+        raise ServiceError(f'{field}: {value!r} ends with a backslash, which systemd reads as a line continuation')
+    return value
+
+
+def quotable(field, value):
+    """A word that double_quote() can carry: tab and newline are escaped, other control
+    characters are refused. The value is not shown: environment values may be secrets."""
+    found = UNQUOTABLE_RE.search(value)
+    if found:
+        raise ServiceError(f'{field}: the control character {found.group()!r} cannot be passed (only tab and '
+                           'newline can)')
+    return value
+
+
+def sensitive_bind(source):
+    """The sensitive host path `source` is, or lies above; None when there is none."""
+    source = normalise_path(source)
+    for path in SENSITIVE_BIND_PATHS:
+        if path == source or path.startswith(source.rstrip('/') + '/'):
+            return path
+    return None
+
+
+def bind_entry(field, entry, allow_sensitive):
+    """(SOURCE, DESTINATION or None) from "SOURCE" or "SOURCE:DESTINATION"."""
+    parts = entry.split(':')
+    if len(parts) > 2:
+        raise ServiceError(f'{field}: {entry!r} must be SOURCE or SOURCE:DESTINATION')
+    for part in parts:
+        absolute_path(field, part)
+    source = parts[0]
+    if normalise_path(source) == '/':
+        raise ServiceError(f'{field}: {entry!r} binds the host\'s whole file system into the jail')
+    covered = sensitive_bind(source)
+    if covered and not allow_sensitive:
+        raise ServiceError(
+            f'{field}: {entry!r} exposes the host\'s {covered} to the jailed daemon; '
+            'set allow_sensitive_binds to accept it')
+    return source, parts[1] if len(parts) == 2 else None
+
+
+def validate_capabilities(capabilities):
+    for name in capabilities:
+        if not name.startswith('CAP_'):
+            raise ServiceError(f'capabilities: {name!r} must be a capability name such as CAP_NET_BIND_SERVICE')
+        if name not in CAPABILITIES:
+            raise ServiceError(f'capabilities: {name!r} is not a Linux capability')
+    return sorted(set(capabilities))
+
+
+def validate_address_families(families):
+    if not families:
+        raise ServiceError('restrict_address_families: must list at least one family (use "none" to deny all)')
+    if list(families) == ['none']:
+        return 'none'
+    for family in families:
+        if not FAMILY_RE.match(family):
+            raise ServiceError(
+                f'restrict_address_families: {family!r} must be an address family such as AF_INET, or "none" alone')
+    return ' '.join(families)
+
+
+def validate_environment(environment):
+    """[(NAME, value)] sorted by name."""
+    result = []
+    for name in sorted(environment):
+        if not ENV_NAME_RE.match(name):
+            raise ServiceError(
+                f'environment: {name!r} is not a valid variable name (letters, digits, "_"; not starting with a digit)')
+        value = environment[name]
+        if value is None:
+            raise ServiceError(f'environment: {name} has no value')
+        result.append((name, quotable(f'environment: {name}', str(value))))
+    return result
+
+
+def validate_command(command):
+    if not command:
+        raise ServiceError('command: must list at least the program path')
+    for index, word in enumerate(command):
+        quotable(f'command[{index}]', word)
+    # Also refuses systemd's command prefixes (+ ! !! - @ :), which would run it as root.
+    if not command[0].startswith('/'):
+        raise ServiceError(f'command[0]: {command[0]!r} must be an absolute path inside the jail')
+    if CONTROL_RE.search(command[0]):
+        raise ServiceError(f'command[0]: {command[0]!r} contains a control character')
+    return list(command)
+
+
+def property_text(name, value):
+    """One value of an allow-listed extra property as unit text (booleans as yes/no)."""
+    text = ('yes' if value else 'no') if isinstance(value, bool) else str(value)
+    pattern, allowed = EXTRA_PROPERTIES[name]
+    if not re.fullmatch(pattern, text):
+        raise ServiceError(f'extra_properties: {name}={text!r} is not accepted (allowed: {allowed})')
+    return text
+
+
+def validate_extra_properties(extra_properties):
+    """[(name, [values])] sorted by name; a list value gives one line per element."""
+    result = []
+    for name in sorted(extra_properties):
+        if not PROPERTY_NAME_RE.match(name):
+            raise ServiceError(f'extra_properties: {name!r} is not a systemd [Service] setting name')
+        if name in MANAGED_PROPERTIES:
+            raise ServiceError(
+                f'extra_properties: {name} is set by the module; use the {MANAGED_PROPERTIES[name]} parameter instead')
+        if name.startswith('Exec'):
+            raise ServiceError(f'extra_properties: {name} is never allowed: it runs a command, which systemd '
+                               'may run outside the jail or as root')
+        if name in FORBIDDEN_PROPERTIES:
+            raise ServiceError(f'extra_properties: {name} is never allowed: it {FORBIDDEN_PROPERTIES[name]}')
+        if name not in EXTRA_PROPERTIES:
+            raise ServiceError(f'extra_properties: {name} is not an allowed setting (allowed: '
+                               f"{', '.join(sorted(EXTRA_PROPERTIES))})")
+        value = extra_properties[name]
+        values = value if isinstance(value, list) else [value]
+        result.append((name, [property_text(name, item) for item in values]))
+    return result
+
+
+def validate_unit(params):
+    """Check the module's parameters once; a UnitSpec with its group left to the caller
+    when the parameter `group` is not given (the user's primary group, looked up on the host)."""
+    jail = absolute_path('jail', params['jail'])
+    if normalise_path(jail) == '/':
+        raise ServiceError('jail: "/" is not a jail')
+    group = params['group']
+    command = validate_command(params['command'])
+    allow_sensitive = params['allow_sensitive_binds']
+    bind = [bind_entry('bind', entry, allow_sensitive) for entry in params['bind']]
+    bind_read_only = [bind_entry('bind_read_only', entry, allow_sensitive) for entry in params['bind_read_only']]
+    if params['bind_journal']:
+        journal = [(path, None) for path in JOURNAL_SOCKETS]
+        bind_read_only = journal + [entry for entry in bind_read_only if entry not in journal]
+    # systemd resolves ReadWritePaths= on the host even with RootDirectory= (checked on 252
+    # and 257), so paths inside the jail get the jail as prefix.
+    read_write = [jail.rstrip('/') + absolute_path('read_write', path) for path in params['read_write']]
+    description = params['description']
+    if description is None:
+        description = f'{command[0]} jailed in {jail}'
+    return UnitSpec(
+        description=free_text('description', description),
+        jail=jail,
+        command=command,
+        user=validate_account('user', params['user']),
+        group=validate_account('group', group) if group is not None else None,
+        type=params['type'],
+        restart=params['restart'],
+        working_directory=absolute_path('working_directory', params['working_directory']),
+        environment=validate_environment(params['environment']),
+        capabilities=validate_capabilities(params['capabilities']),
+        bind=bind,
+        bind_read_only=bind_read_only,
+        read_write=read_write,
+        extra=validate_extra_properties(params['extra_properties']),
+        memory_deny_write_execute=params['memory_deny_write_execute'],
+        address_families=validate_address_families(params['restrict_address_families']),
+    )
+
+
+def escape_specifiers(value):
+    """systemd expands %-specifiers in most settings."""
+    return value.replace('%', '%%')
+
+
+def double_quote(text):
+    """A double-quoted systemd word with C escapes for backslash, quote, newline and tab."""
+    escaped = text.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n').replace('\t', '\\t')
+    return f'"{escaped}"'
+
+
+def quote_exec_word(word):
+    """Quote one argv element for ExecStart= (systemd.service(5), "Command lines").
+
+    systemd expands %-specifiers and $VARIABLES in command lines, so "%" and "$" are doubled;
+    a lone ";" separates commands, so it is written as "\\;"; anything else unusual goes in
+    double quotes with C escapes.
+    """
+    if word == ';':
+        return '\\;'
+    escaped = escape_specifiers(word).replace('$', '$$')
+    if SAFE_WORD_RE.match(word):
+        return escaped
+    return double_quote(escaped)
+
+
+def render_exec(command):
+    return ' '.join(quote_exec_word(word) for word in command)
+
+
+def render_environment(environment):
+    return ' '.join(double_quote(escape_specifiers(f'{name}={value}')) for name, value in environment)
+
+
+def render_binds(entries):
+    return ' '.join(escape_specifiers(source if dest is None else f'{source}:{dest}') for source, dest in entries)
+
+
+def render_unit(spec):
+    """The unit text of a validated UnitSpec whose group is known."""
+    capabilities = ' '.join(spec.capabilities)
+    lines = [
+        '# Managed by Ansible (serversec.confine.jailed_service); local edits are overwritten.',
+        '[Unit]',
+        f'Description={escape_specifiers(spec.description)}',
+        'After=network.target',
+        '',
+        '[Service]',
+        f'Type={spec.type}',
+        f'ExecStart={render_exec(spec.command)}',
+        f'Restart={spec.restart}',
+        f'RootDirectory={escape_specifiers(spec.jail)}',
+        f'WorkingDirectory={escape_specifiers(spec.working_directory)}',
+        f'User={spec.user}',
+        f'Group={spec.group}',
+    ]
+    if spec.environment:
+        lines.append(f'Environment={render_environment(spec.environment)}')
+    if spec.bind_read_only:
+        lines.append(f'BindReadOnlyPaths={render_binds(spec.bind_read_only)}')
+    if spec.bind:
+        lines.append(f'BindPaths={render_binds(spec.bind)}')
+    if spec.read_write:
+        lines.append(f"ReadWritePaths={' '.join(escape_specifiers(path) for path in spec.read_write)}")
+    lines.append(f'CapabilityBoundingSet={capabilities}')
+    lines.append(f'AmbientCapabilities={capabilities}')
+    extra = dict(spec.extra)
+    for name, value in HARDENING:
+        lines.extend(f'{name}={text}' for text in extra.pop(name, [value]))
+    lines.append(f"MemoryDenyWriteExecute={'yes' if spec.memory_deny_write_execute else 'no'}")
+    lines.append(f'RestrictAddressFamilies={spec.address_families}')
+    for name, values in spec.extra:
+        if name in extra:
+            lines.extend(f'{name}={text}' for text in values)
+    lines.extend(['', '[Install]', 'WantedBy=multi-user.target', ''])
+    return '\n'.join(lines)
