@@ -197,7 +197,7 @@ class Host:
         Each directory whose entries are taken is judged like those on a source's path.
         """
         if not allow_user_writable:
-            refuse_user_writable(naming(what, top), [(top, os.fstat(dir_fd))])
+            refuse_user_writable(what, [(top, os.fstat(dir_fd))])
         for name in sorted(os.listdir(dir_fd)):
             path = posixpath.join(top, name)
             try:
