@@ -6,7 +6,6 @@
 
 import os
 import stat
-import struct
 import tempfile
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as host_reader
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__elf import elf64
 
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
 
@@ -139,19 +139,10 @@ def test_user_owned_source_dir_is_refused_unless_accepted(run, tmp_path, base):
         assert handle.read() == b'report\n'
 
 
-def _elf64(phdrs, e_phoff=64, tail=b''):
-    """A little-endian x86_64 ET_EXEC with ``phdrs`` = [(p_type, p_offset, p_filesz)], then ``tail``."""
-    header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
-    header += struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0, e_phoff, 0, 0, 64, 56, len(phdrs), 0, 0, 0)
-    table = b''.join(struct.pack('<IIQQQQQQ', p_type, 4, offset, 0, 0, size, size, 1)
-                     for p_type, offset, size in phdrs)
-    return header + table + tail
-
-
 @pytest.mark.parametrize('content, cause', [
-    (_elf64([(3, 120, 28)], e_phoff=2 ** 63, tail=b'/lib64/ld-linux-x86-64.so.2\0'),
+    (elf64([(3, 120, 28)], e_phoff=2 ** 63, tail=b'/lib64/ld-linux-x86-64.so.2\0'),
      'program headers: 56 bytes at offset 9223372036854775808 are past the end of the file (148 bytes)'),
-    (_elf64([(3, 176, 16), (3, 192, 28)], tail=b'/tmp/evil-ld.so\0/lib64/ld-linux-x86-64.so.2\0'),
+    (elf64([(3, 176, 16), (3, 192, 28)], tail=b'/tmp/evil-ld.so\0/lib64/ld-linux-x86-64.so.2\0'),
      'more than one PT_INTERP program header'),
 ])
 def test_malformed_elf_fails_naming_the_file(run, tmp_path, base, content, cause):
