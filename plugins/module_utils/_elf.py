@@ -7,7 +7,9 @@
 
 """Read just enough of an ELF file (or a ``#!`` script) to know how it runs.
 
-Nothing here executes the inspected file: the headers are parsed from bytes.
+Nothing here executes the inspected file: the headers are parsed from bytes read with bounded
+``pread`` calls on a descriptor (``read_exec_info_fd``; ``read_exec_info`` opens a path first).
+Every offset the file gives is checked against its size, so malformed input is an ``ElfError``.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -73,7 +75,11 @@ class ExecInfo:
         return f'ExecInfo(kind={self.kind!r}, interp={self.interp!r}, dynamic={self.dynamic!r}, machine={self.machine!r})'
 
 
-def _read_at(fd, offset, size):
+def _read_at(fd, offset, size, file_size, what):
+    # offsets come from the file: bound them by its size before asking the kernel (an offset of
+    # 2**63 or more does not even fit an off_t)
+    if offset > file_size or size > file_size - offset:
+        raise ElfError(f'{what}: {size} bytes at offset {offset} are past the end of the file ({file_size} bytes)')
     data = os.pread(fd, size, offset)
     if len(data) != size:
         raise ElfError(f'truncated ELF file (wanted {size} bytes at offset {offset})')
@@ -92,21 +98,27 @@ def parse_shebang(head):
 
 
 def read_exec_info(path):
-    """Inspect ``path`` (opened without following a final symlink)."""
+    """Inspect ``path`` (opened without following a final symlink); see ``read_exec_info_fd``."""
     fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0))
     try:
-        head = os.pread(fd, MAX_SHEBANG, 0)
-        shebang = parse_shebang(head)
-        if shebang is not None:
-            return ExecInfo('script', interp=shebang[0], interp_args=shebang[1])
-        if not head.startswith(ELF_MAGIC):
-            raise ElfError('neither an ELF file nor a #! script')
-        return _read_elf(fd, head)
+        return read_exec_info_fd(fd)
     finally:
         os.close(fd)
 
 
-def _read_elf(fd, head):
+def read_exec_info_fd(fd):
+    """Inspect the file open on ``fd`` with bounded ``pread`` calls (its offset is left alone)."""
+    file_size = os.fstat(fd).st_size
+    head = os.pread(fd, MAX_SHEBANG, 0)
+    shebang = parse_shebang(head)
+    if shebang is not None:
+        return ExecInfo('script', interp=shebang[0], interp_args=shebang[1])
+    if not head.startswith(ELF_MAGIC):
+        raise ElfError('neither an ELF file nor a #! script')
+    return _read_elf(fd, head, file_size)
+
+
+def _read_elf(fd, head, file_size):
     if len(head) < 52:
         raise ElfError('truncated ELF header')
     ei_class = head[4]
@@ -129,12 +141,13 @@ def _read_elf(fd, head):
         ph_fmt = end + 'IIIIIIII'
     if e_phnum > MAX_PHNUM:
         raise ElfError(f'implausible program header count {e_phnum}')
-    if e_phnum and e_phentsize < struct.calcsize(ph_fmt):
-        raise ElfError('program header entries too small')
+    if e_phnum and e_phentsize != struct.calcsize(ph_fmt):
+        # what the kernel and ld.so insist on too
+        raise ElfError(f'program header entry size {e_phentsize} is not {struct.calcsize(ph_fmt)}')
 
     interp = None
     dynamic_seg = None
-    table = _read_at(fd, e_phoff, e_phentsize * e_phnum) if e_phnum else b''
+    table = _read_at(fd, e_phoff, e_phentsize * e_phnum, file_size, 'program headers') if e_phnum else b''
     for i in range(e_phnum):
         raw = table[i * e_phentsize:i * e_phentsize + struct.calcsize(ph_fmt)]
         fields = struct.unpack(ph_fmt, raw)
@@ -143,15 +156,18 @@ def _read_elf(fd, head):
         else:
             p_type, p_offset, _vaddr, _paddr, p_filesz = fields[:5]
         if p_type == PT_INTERP:
+            # the kernel runs the first one: a second one is only there to mislead a checker
+            if interp is not None:
+                raise ElfError('more than one PT_INTERP program header')
             if p_filesz == 0 or p_filesz > 4096:
                 raise ElfError(f'bad PT_INTERP size {p_filesz}')
-            interp = _read_at(fd, p_offset, p_filesz).split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
+            interp = _read_at(fd, p_offset, p_filesz, file_size, 'PT_INTERP').split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
         elif p_type == PT_DYNAMIC:
             dynamic_seg = (p_offset, p_filesz)
 
     needs_libs = False
     if dynamic_seg is not None:
-        needs_libs = _has_needed(fd, dynamic_seg, end, is64)
+        needs_libs = _has_needed(fd, dynamic_seg, end, is64, file_size)
     # A program with PT_INTERP is run by that loader; a shared object or
     # static-pie without it is dynamic only if it lists DT_NEEDED libraries.
     dynamic = interp is not None or needs_libs
@@ -160,12 +176,13 @@ def _read_elf(fd, head):
                     elf_class=64 if is64 else 32, elf_type=e_type)
 
 
-def _has_needed(fd, segment, end, is64):
+def _has_needed(fd, segment, end, is64, file_size):
     offset, size = segment
     fmt = end + ('qQ' if is64 else 'iI')
     entsize = struct.calcsize(fmt)
-    size = min(size, 1 << 20)
-    data = os.pread(fd, size, offset)
+    if offset > file_size:
+        raise ElfError(f'PT_DYNAMIC: offset {offset} is past the end of the file ({file_size} bytes)')
+    data = os.pread(fd, min(size, file_size - offset, 1 << 20), offset)
     for pos in range(0, len(data) - entsize + 1, entsize):
         tag, _val = struct.unpack(fmt, data[pos:pos + entsize])
         if tag == DT_NULL:

@@ -13,7 +13,9 @@ component is looked at with ``lstat`` relative to a directory it holds open, eac
 is entered with ``openat(O_NOFOLLOW | O_DIRECTORY)``, each symlink is read with ``readlink``
 relative to that held directory, ``..`` steps back to a directory already held and never
 above the root, and an absolute link restarts at the root. While the walk is open,
-``parent_fd`` and ``name`` reach the final component without any path lookup.
+``parent_fd`` and ``name`` reach the final component without any path lookup, and ``dirs``
+lists every directory the walk went through (link targets included) with the ``fstat`` of
+the descriptor it held, so a caller can judge who could have changed what they hold.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -69,7 +71,8 @@ class PathWalk:
     Use as a context manager; the held directory descriptors close on exit. Afterwards
     ``steps`` lists ``('dir', p)`` for each directory passed, ``('symlink', p, target)`` for
     each link met and ``('file', p)`` for the final component (whatever non-link it is);
-    ``real`` is the final path. Paths are relative to ``root`` (absolute, as seen inside it).
+    ``real`` is the final path; ``dirs`` lists ``(p, fstat)`` for every directory held, the
+    root first. Paths are relative to ``root`` (absolute, as seen inside it).
     ``where`` completes "does not exist ..." in errors; ``error`` is the exception raised.
     """
 
@@ -80,6 +83,7 @@ class PathWalk:
         self.where = where
         self.error = error
         self.steps = []
+        self.dirs = []
         self.real = None
         self.parent_fd = None
         self.name = None
@@ -104,9 +108,14 @@ class PathWalk:
     def _fail(self, detail):
         raise self.error(f'{naming(self.what, self.path)}{detail}')
 
+    def _hold(self, path, fd):
+        self._held.append((path, fd))
+        # the descriptor's own stat: what was entered, whatever the name pointed to before
+        self.dirs.append((path, os.fstat(fd)))
+
     def _walk(self):
         flags = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-        self._held.append(('/', os.open(self.root, flags)))
+        self._hold('/', os.open(self.root, flags))
         todo = [c for c in self.path.split('/') if c]
         hops = 0
         while todo:
@@ -141,7 +150,7 @@ class PathWalk:
                 if not stat.S_ISDIR(st.st_mode):
                     self._fail(f': {candidate} is not a directory')
                 self.steps.append(('dir', candidate))
-                self._held.append((candidate, os.open(name, flags, dir_fd=dir_fd)))
+                self._hold(candidate, os.open(name, flags, dir_fd=dir_fd))
             else:
                 self.steps.append(('file', candidate))
                 self.parent_fd, self.name = dir_fd, name

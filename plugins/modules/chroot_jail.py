@@ -37,6 +37,16 @@ description:
     files are written to a temporary name in the target directory and renamed into place.
   - All input is validated and the complete plan computed before anything is written; bad input
     fails naming the offending path and leaves the jail unchanged.
+  - Host files are read race-free. Each source path is walked one component at a time through
+    directory descriptors opened with C(O_NOFOLLOW) (symlinks are read and followed by the module
+    itself, never above C(/)), and what is copied, its owner, mode and checksum and the ELF headers
+    inspected all come from the one descriptor opened at the end of that walk. The copy opens the
+    source again the same way and fails, leaving nothing behind, if it is no longer the file the
+    plan saw (another device/inode, or changed since). Sparse files stay sparse.
+  - A source whose path passes through a directory that a user other than root owns or can write
+    (group- or world-writable, sticky ones such as C(/tmp) included) is refused, naming that
+    directory, unless O(allow_user_writable_sources=true); that user could swap what the
+    directory holds and make the module copy another file into the jail.
 options:
   path:
     description:
@@ -137,6 +147,21 @@ options:
         Files the module did not create are never touched.
     type: bool
     default: true
+  allow_user_writable_sources:
+    description:
+      - Accept sources (O(binaries), O(files), the libraries and interpreters found for them and
+        the files of O(profiles)) whose path, symlink targets included, passes through a
+        directory that a user other than root owns or can write. By default such a source is
+        refused, naming the directory, since that user could swap what it holds between the
+        module's checks and its copy.
+      - Even when accepted, a source is copied from the descriptor the module checked, with the
+        owner and mode read from it, and a source replaced during the run fails the run.
+      - Never extends to the host's dynamic loader, which runs as root to list libraries; it must
+        always be reachable through directories only root can write.
+      - On hosts using systemd-resolved, C(/etc/resolv.conf) (profile C(dns)) links into
+        C(/run/systemd/resolve), owned by the C(systemd-resolve) user; that needs this option.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -277,6 +302,7 @@ def main():
             profiles=dict(type='list', elements='str', default=[], choices=sorted(PROFILES)),
             allow_setuid=dict(type='bool', default=False),
             prune=dict(type='bool', default=True),
+            allow_user_writable_sources=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -292,7 +318,8 @@ def main():
                 devices=['null' if device in (None, '') else str(device) for device in params['devices']],
                 users=params['users'],
                 groups=params['groups'], profiles=params['profiles'],
-                allow_setuid=params['allow_setuid'], prune=params['prune'])
+                allow_setuid=params['allow_setuid'], prune=params['prune'],
+                allow_user_writable_sources=params['allow_user_writable_sources'])
             result = converge(spec, check_mode=module.check_mode)
     except JailError as exc:
         module.fail_json(msg=str(exc), path=params['path'])

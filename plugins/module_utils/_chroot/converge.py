@@ -117,18 +117,18 @@ def compare(jail, path, entry, manifest_entry):
         if st.st_size != len(data) or jail.read(path) != data:
             return 'update', 'content', facts
         return 'ok', None, facts
-    host_st = jail.host.lstat(entry['source'])
-    facts.update(size=host_st.st_size, mtime_ns=host_st.st_mtime_ns)
-    if st.st_size != host_st.st_size:
+    # the host file as the plan saw it through its descriptor, never looked up by path again
+    facts.update(size=entry['size'], mtime_ns=entry['mtime_ns'])
+    if st.st_size != entry['size']:
         return 'update', 'size', facts
     facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
     # Same size and mtime as the host file, and the jail copy untouched since we wrote
     # or last verified it (ctime cannot be set back, unlike mtime): no need to read it.
-    if st.st_mtime_ns == host_st.st_mtime_ns and manifest_entry and manifest_entry.get('sha256') \
+    if st.st_mtime_ns == entry['mtime_ns'] and manifest_entry and manifest_entry.get('sha256') \
             and manifest_entry.get('ctime_ns') == st.st_ctime_ns and manifest_entry.get('ino') == st.st_ino:
         facts['sha256'] = manifest_entry['sha256']
         return 'ok', None, facts
-    host_sum = jail.host.sha256(entry['source'])
+    host_sum = jail.host.source_sha256(entry)
     if jail.sha256(path) != host_sum:
         return 'update', 'content', facts
     facts['sha256'] = host_sum
@@ -233,7 +233,7 @@ def converge(spec, check_mode=False, host=None, runner=None, read_info=None, roo
         for path, entry in plan.entries.items():
             if entry['type'] == 'file':
                 result.files += 1
-                result.size += sizes.get(path) or host.lstat(entry['source']).st_size
+                result.size += sizes.get(path) or entry['size']
             elif entry['type'] == 'generated':
                 result.files += 1
                 result.size += len(entry['content'].encode('utf-8'))

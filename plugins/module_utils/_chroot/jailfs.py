@@ -27,10 +27,10 @@ import stat
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
-    COPY_CHUNK,
     O_CLOEXEC,
     O_DIRECTORY,
     O_NOFOLLOW,
+    copy_fd,
     read_fd,
     sha256_fd,
 )
@@ -191,7 +191,7 @@ class Jail:
                         record['sha256'] = hashlib.sha256(data).hexdigest()
                         record['size'] = len(data)
                     else:
-                        record.update(self._copy_into(fd, entry['source']))
+                        record.update(self._copy_into(fd, entry))
                         record['source'] = entry['source']
                     os.fchown(fd, entry['uid'], entry['gid'])
                     os.fchmod(fd, entry['mode'])
@@ -204,31 +204,25 @@ class Jail:
                 st = os.stat(name, dir_fd=parent, follow_symlinks=False)
                 record['ctime_ns'] = st.st_ctime_ns
                 record['ino'] = st.st_ino
-        except OSError as exc:
+        except (OSError, JailError) as exc:
             try:
                 os.unlink(tmp, dir_fd=parent)
             except OSError:
                 pass
+            if isinstance(exc, JailError):
+                raise
             raise JailError(f'{self.root}{path}: cannot write: {exc}')
         return record
 
-    def _copy_into(self, out_fd, source):
-        src = os.open(self.host.fs(source), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        try:
-            src_st = os.fstat(src)
-            digest = hashlib.sha256()
-            while True:
-                chunk = os.read(src, COPY_CHUNK)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    written = os.write(out_fd, view)
-                    view = view[written:]
-            return {'sha256': digest.hexdigest(), 'size': src_st.st_size, 'mtime_ns': src_st.st_mtime_ns}
-        finally:
-            os.close(src)
+    def _copy_into(self, out_fd, entry):
+        """Copy the planned source of ``entry`` into ``out_fd`` from a descriptor checked to be
+        the file the plan saw; holes stay holes. Returns what the state records of it."""
+        with self.host.open_planned(entry) as src:
+            sha256, copied = copy_fd(src.fd, out_fd, src.st.st_size)
+            after = os.fstat(src.fd)
+            if copied != src.st.st_size or after.st_ctime_ns != src.st.st_ctime_ns:
+                raise JailError(f"{entry['source']} changed on the host while it was copied; nothing was copied")
+            return {'sha256': sha256, 'size': copied, 'mtime_ns': src.st.st_mtime_ns}
 
     def remove(self, path, record):
         """Remove an object the manifest says we created. Returns True if gone."""

@@ -22,6 +22,7 @@ import re
 import stat
 import subprocess
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import first_user_writable
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
 
 # The dynamic loaders glibc installs at their ABI-mandated paths. Only these
@@ -129,13 +130,18 @@ class LoaderDeps:
                             f"({', '.join(candidates)})")
         for candidate in ((info.interp,) if info.interp else candidates):
             try:
-                _steps, real = self.host.resolve(candidate, 'loader')
+                # judged below whatever the play accepts: the loader runs as root
+                src = self.host.open_source(candidate, 'loader', allow_user_writable=True)
             except JailError:
                 continue
-            st = self.host.lstat(real)
-            if st.st_uid != 0 or st.st_mode & 0o022 or not stat.S_ISREG(st.st_mode):
-                raise JailError(f'{subject}: loader {real} is not a root-owned, non-writable file')
-            return real
+            with src:
+                st = src.st
+                if st.st_uid != 0 or st.st_mode & 0o022 or not stat.S_ISREG(st.st_mode):
+                    raise JailError(f'{subject}: loader {src.real} is not a root-owned, non-writable file')
+                found = first_user_writable(src.dirs)
+                if found:
+                    raise JailError(f'{subject}: loader {src.real} is run as root, but {found}')
+                return src.real
         raise JailError(f"{subject}: none of the loaders {', '.join(candidates)} exists on the host")
 
     def _ldcache_sig(self):
@@ -155,9 +161,10 @@ class LoaderDeps:
                 return None
         return entry
 
-    def list(self, path, info):
-        """``path`` is the host path of a dynamic ELF file (symlinks resolved)."""
-        sig = _stat_sig(self.host.lstat(path))
+    def list(self, path, info, st):
+        """``path`` is the host path of a dynamic ELF file (symlinks resolved), ``st`` the fstat
+        of the descriptor it was inspected through."""
+        sig = _stat_sig(st)
         entry = self._cached(path, sig)
         if entry is None:
             loader = self.trusted_loader(info, path)

@@ -23,7 +23,7 @@ import posixpath
 import re
 import stat
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host, UnsafeSource, seen
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import (
     LD_SO_CACHE,
     LIB_DIRS,
@@ -36,7 +36,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec imp
 )
 from ansible_collections.serversec.confine.plugins.module_utils._elf import (
     ElfError,
-    read_exec_info,
+    read_exec_info_fd,
 )
 
 PATH_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
@@ -90,7 +90,7 @@ class Planner:
         self.spec = spec
         self.host = host or Host()
         self.deps = deps or LoaderDeps(self.host)
-        self.read_info = read_info or read_exec_info
+        self.read_info = read_info or read_exec_info_fd
         self.plan = Plan()
         self._done_exec = set()
         self._done_real = set()
@@ -126,39 +126,46 @@ class Planner:
                     'give the service a directory of its own')
 
     # -- copies --------------------------------------------------------
-    def add_chain(self, path, why):
-        """Recreate every symlink met on ``path`` and return the real host path."""
-        steps, real = self.host.resolve(path, why)
-        for step in steps:
+    # Every source is opened once through Host.open_source: its owner, mode, identity and ELF
+    # headers come from that descriptor, and the copy checks it is still the same file.
+    def open_source(self, path, why):
+        return self.host.open_source(path, why, self.spec.allow_user_writable_sources)
+
+    def add_chain(self, src, why):
+        """Recreate every symlink met on the way to the open ``src`` and return its real host path."""
+        for step in src.steps:
             if step[0] == 'symlink':
                 self.plan.add_parents(step[1])
                 self.plan.add(step[1], {'type': 'symlink', 'target': step[2]}, why)
-        self.plan.add_parents(real)
-        return real
+        self.plan.add_parents(src.real)
+        return src.real
 
     def add_regular(self, real, st, why):
         mode = stat.S_IMODE(st.st_mode)
         if mode & (stat.S_ISUID | stat.S_ISGID) and not self.spec.allow_setuid:
             self.plan.warnings.append(f'{real}: setuid/setgid bits stripped in the jail copy (set allow_setuid to keep them)')
             mode &= ~(stat.S_ISUID | stat.S_ISGID)
-        self.plan.add(real, {'type': 'file', 'source': real, 'uid': st.st_uid, 'gid': st.st_gid, 'mode': mode}, why)
+        entry = {'type': 'file', 'source': real, 'uid': st.st_uid, 'gid': st.st_gid, 'mode': mode}
+        entry.update(seen(st))
+        self.plan.add(real, entry, why)
 
     def add_executable(self, path, why):
         if path in self._done_exec:
             return
         self._done_exec.add(path)
-        real = self.add_chain(path, why)
-        st = self.host.lstat(real)
-        if not stat.S_ISREG(st.st_mode):
-            raise JailError(f'{why}: {real} is not a regular file')
-        self.add_regular(real, st, why)
-        if real in self._done_real:
-            return
-        self._done_real.add(real)
-        try:
-            info = self.read_info(self.host.fs(real))
-        except (ElfError, OSError) as exc:
-            raise JailError(f'{why}: cannot inspect {real}: {exc}')
+        with self.open_source(path, why) as src:
+            real = self.add_chain(src, why)
+            if not stat.S_ISREG(src.st.st_mode):
+                raise JailError(f'{why}: {real} is not a regular file')
+            self.add_regular(real, src.st, why)
+            if real in self._done_real:
+                return
+            self._done_real.add(real)
+            try:
+                info = self.read_info(src.fd)
+            except (ElfError, OSError) as exc:
+                raise JailError(f'{why}: cannot inspect {real}: {exc}')
+            st = src.st
         if info.kind == 'script':
             interp = info.interp
             if not interp.startswith('/'):
@@ -169,7 +176,7 @@ class Planner:
             return
         if info.static:
             return
-        for lib in self.deps.list(real, info):
+        for lib in self.deps.list(real, info, st):
             self.add_library(lib, f'{why} (library)')
             if not STANDARD_LIB_DIR_RE.match(posixpath.dirname(lib)) and self.host.lstat(LD_SO_CACHE):
                 # found through ld.so.conf: the jail's loader needs the cache to find it too
@@ -178,11 +185,11 @@ class Planner:
             self.add_library(info.interp, f'{why} (ELF interpreter)')
 
     def add_library(self, path, why):
-        real = self.add_chain(path, why)
-        st = self.host.lstat(real)
-        if not stat.S_ISREG(st.st_mode):
-            raise JailError(f'{why}: {real} is not a regular file')
-        self.add_regular(real, st, why)
+        with self.open_source(path, why) as src:
+            real = self.add_chain(src, why)
+            if not stat.S_ISREG(src.st.st_mode):
+                raise JailError(f'{why}: {real} is not a regular file')
+            self.add_regular(real, src.st, why)
 
     def find_in_path(self, name, why):
         if '/' in name:
@@ -194,37 +201,29 @@ class Planner:
         raise JailError(f"{why}: #! interpreter {name!r} not found in {':'.join(PATH_DIRS)}")
 
     def add_file_tree(self, path, why):
-        real = self.add_chain(path, why)
-        st = self.host.lstat(real)
-        if stat.S_ISDIR(st.st_mode):
-            self.add_copied_dir(real, st, why)
-            self._walk(real, why)
-        else:
-            self.add_node(real, st, why)
+        with self.open_source(path, why) as src:
+            real = self.add_chain(src, why)
+            if not stat.S_ISDIR(src.st.st_mode):
+                self.add_node(real, src.st, why)
+                return
+            self.add_copied_dir(real, src.st, why)
+            for hpath, st, target in self.host.walk_tree(real, src.fd, why, self.spec.allow_user_writable_sources):
+                if stat.S_ISDIR(st.st_mode):
+                    self.add_copied_dir(hpath, st, why)
+                else:
+                    self.add_node(hpath, st, why, target)
 
     def add_copied_dir(self, real, st, why):
         # copied directories are root-owned and never group/world writable
         self.plan.add(real, {'type': 'dir', 'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o755 | 0o700}, why)
 
-    def _walk(self, top, why):
-        for dirpath, dirnames, filenames in os.walk(self.host.fs(top)):
-            rel_dir = dirpath if self.host.root == '/' else dirpath[len(self.host.root):]
-            for name in sorted(dirnames + filenames):
-                hpath = posixpath.join(rel_dir, name)
-                st = self.host.lstat(hpath)
-                if st is None:
-                    continue
-                if stat.S_ISDIR(st.st_mode):
-                    self.add_copied_dir(hpath, st, why)
-                else:
-                    self.add_node(hpath, st, why)
-
-    def add_node(self, real, st, why):
+    def add_node(self, real, st, why, target=None):
+        """A non-directory of a copied tree; ``target`` is a symlink's, read where it was found."""
         self.plan.add_parents(real)
         if stat.S_ISREG(st.st_mode):
             self.add_regular(real, st, why)
         elif stat.S_ISLNK(st.st_mode):
-            self.plan.add(real, {'type': 'symlink', 'target': self.host.readlink(real)}, why)
+            self.plan.add(real, {'type': 'symlink', 'target': target}, why)
         elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
             raise JailError(f'{why}: {real} is a device node; list it under devices instead')
         # sockets and FIFOs belong to running programs on the host: not copied
@@ -246,6 +245,8 @@ class Planner:
                 continue
             try:
                 self.add_file_tree(path, why)
+            except UnsafeSource:
+                raise
             except JailError:
                 # dangling links on this host layout: the profile entry is optional
                 continue

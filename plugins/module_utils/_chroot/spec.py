@@ -87,7 +87,8 @@ class JailSpec:
     """Validated module options."""
 
     def __init__(self, path, binaries=None, files=None, directories=None, devices=None,
-                 users=None, groups=None, profiles=None, allow_setuid=False, prune=True):
+                 users=None, groups=None, profiles=None, allow_setuid=False, prune=True,
+                 allow_user_writable_sources=False):
         self.path = abs_path(path, 'jail path')
         if self.path == '/':
             raise JailError("refusing to use '/' as a jail")
@@ -119,6 +120,7 @@ class JailSpec:
                 raise JailError(f"unknown profile {profile!r} (known: {', '.join(sorted(PROFILES))})")
         self.allow_setuid = bool(allow_setuid)
         self.prune = bool(prune)
+        self.allow_user_writable_sources = bool(allow_user_writable_sources)
 
 
 def check_jail_root(path, lstat=os.lstat):

@@ -21,7 +21,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs i
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec, check_jail_root
-from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info
+from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info_fd
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ldd')
 MANIFEST = '.serversec-jail.json'
@@ -106,14 +106,13 @@ class FakeRunner:
         return 0, LOADER_OUTPUT[os.path.basename(argv[2])], ''
 
 
-def fake_read_info(path):
-    with open(path, 'rb') as handle:
-        head = handle.read(64)
+def fake_read_info(fd):
+    head = os.pread(fd, 64, 0)
     if head.startswith(b'FAKEELF'):
         words = head.split()
         interp = words[2].decode() if len(words) > 2 and words[2] != b'-' else None
         return ExecInfo('elf', interp=interp, dynamic=words[1] == b'dynamic', machine='x86_64', elf_class=64)
-    return read_exec_info(path)
+    return read_exec_info_fd(fd)
 
 
 def write(root, path, content, mode=0o644):

@@ -12,6 +12,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._elf import (
     ElfError,
     parse_shebang,
     read_exec_info,
+    read_exec_info_fd,
 )
 
 
@@ -111,3 +112,65 @@ def test_copy_of_binary_reads_the_same(tmp_path):
 ])
 def test_parse_shebang(head, expected):
     assert parse_shebang(head) == expected
+
+
+# --------------------------------------------------------------------------
+# crafted 64-bit ELF files: offsets the kernel cannot even take, and two PT_INTERP entries
+
+def elf64(phdrs, e_phoff=64, tail=b''):
+    """A little-endian x86_64 ET_EXEC with ``phdrs`` = [(p_type, p_offset, p_filesz)], then ``tail``
+    (test_chroot_jail uses it too)."""
+    header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
+    header += struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0, e_phoff, 0, 0, 64, 56, len(phdrs), 0, 0, 0)
+    table = b''.join(struct.pack('<IIQQQQQQ', p_type, 4, offset, 0, 0, size, size, 1)
+                     for p_type, offset, size in phdrs)
+    return header + table + tail
+
+
+TRUSTED = b'/lib64/ld-linux-x86-64.so.2\0'
+EVIL = b'/tmp/evil-ld.so\0'
+
+
+@pytest.mark.parametrize('content, message', [
+    (elf64([(3, 120, 28)], e_phoff=2 ** 63, tail=TRUSTED),
+     'program headers: 56 bytes at offset 9223372036854775808 are past the end of the file (148 bytes)'),
+    (elf64([(3, 120, 28)], e_phoff=2 ** 64 - 1, tail=TRUSTED),
+     'program headers: 56 bytes at offset 18446744073709551615 are past the end of the file (148 bytes)'),
+    (elf64([(3, 120, 28)], e_phoff=4096, tail=TRUSTED),
+     'program headers: 56 bytes at offset 4096 are past the end of the file (148 bytes)'),
+    (elf64([(3, 2 ** 63, 28)], tail=TRUSTED),
+     'PT_INTERP: 28 bytes at offset 9223372036854775808 are past the end of the file (148 bytes)'),
+    (elf64([(2, 2 ** 63, 16)]), 'PT_DYNAMIC: offset 9223372036854775808 is past the end of the file (120 bytes)'),
+    # the kernel runs the first PT_INTERP; judging by the last let an untrusted loader through
+    (elf64([(3, 176, 16), (3, 192, 28)], tail=EVIL + TRUSTED), 'more than one PT_INTERP program header'),
+    (elf64([(3, 176, 28), (3, 204, 16)], tail=TRUSTED + EVIL), 'more than one PT_INTERP program header'),
+])
+def test_malformed_elf_is_an_elf_error(tmp_path, content, message):
+    path = tmp_path / 'odd'
+    path.write_bytes(content)
+    with pytest.raises(ElfError) as exc:
+        read_exec_info(str(path))
+    assert str(exc.value) == message
+
+
+def test_crafted_elf64_reads_its_interpreter(tmp_path):
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64([(3, 120, 28)], tail=TRUSTED))
+    info = read_exec_info(str(path))
+    assert (info.kind, info.interp, info.machine, info.elf_class, info.dynamic) == (
+        'elf', '/lib64/ld-linux-x86-64.so.2', 'x86_64', 64, True)
+
+
+def test_fd_reader_reads_the_open_file_not_the_path(tmp_path):
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64([(3, 120, 28)], tail=TRUSTED))
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        os.lseek(fd, 5, os.SEEK_SET)
+        os.unlink(str(path))
+        path.write_bytes(b'#!/bin/sh\n')
+        info = read_exec_info_fd(fd)
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 5
+    finally:
+        os.close(fd)
+    assert info.interp == '/lib64/ld-linux-x86-64.so.2'

@@ -102,3 +102,11 @@ def test_walk_holds_the_directory_it_resolved(tree, tmp_path):
             os.close(fd)
     assert walk.parent_fd is None
     assert sorted(os.listdir('/proc/self/fd')) == before
+
+
+def test_walk_lists_every_directory_it_held_with_the_descriptors_stat(tree):
+    with PathWalk(tree, '/bin/bash', 'binary /bin/bash') as walk:
+        held = [(path, (st.st_dev, st.st_ino)) for path, st in walk.dirs]
+    expected = [(path, (os.stat(tree + path).st_dev, os.stat(tree + path).st_ino))
+                for path in ('/', '/usr', '/usr/bin')]
+    assert held == expected

@@ -11,7 +11,9 @@ import tempfile
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as host_reader
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__elf import elf64
 
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
 
@@ -24,14 +26,22 @@ def safe_tmp_lstat(path):
     return st
 
 
+def trust_tmp_source_dir(path, st):
+    """The source directory check, but the system temp dir passes."""
+    return None if path in TMP_DIRS else host_reader.user_writable(path, st)
+
+
 @pytest.fixture
 def run(run_module, monkeypatch):
     """Run chroot_jail; the module rightly refuses jails under the sticky, world-writable
-    system temp dir, so these tests trust it unless ``trust_tmp`` is false."""
-    def run_jail(args, trust_tmp=True, check=False, diff=False):
+    system temp dir, so these tests trust it unless ``trust_tmp`` is false, and sources under
+    it (refused too) when ``trust_tmp_sources`` is true."""
+    def run_jail(args, trust_tmp=True, trust_tmp_sources=False, check=False, diff=False):
         with monkeypatch.context() as patch:
             if trust_tmp:
                 patch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+            if trust_tmp_sources:
+                patch.setattr(host_reader, 'source_dir_check', trust_tmp_source_dir)
             return run_module(chroot_jail, args, check=check, diff=diff)
     return run_jail
 
@@ -91,3 +101,55 @@ def test_check_diff_apply_idempotent_absent(run, tmp_path, base):
     gone = run({'path': str(jail), 'state': 'absent'})
     assert gone['changed'] and '/usr/bin/bash' in gone['removed']
     assert not jail.exists()
+
+
+# --------------------------------------------------------------------------
+# sources are read race-free (issue 9 §1): directories a non-root user could change are refused
+
+SWAP_HINT = '(a non-root user could swap what it holds); set allow_user_writable_sources to accept it'
+
+
+@pytest.mark.skipif(stat.S_IMODE(os.stat('/tmp').st_mode) & 0o002 == 0, reason='/tmp is not world-writable here')
+def test_source_under_sticky_tmp_is_refused_naming_it(run, tmp_path, base):
+    source = tmp_path / 'data' / 'app.conf'
+    source.parent.mkdir()
+    source.write_bytes(b'conf\n')
+    result = run({'path': str(base / 'jail'), 'files': [str(source)]})
+    assert result['failed']
+    mode = stat.S_IMODE(os.stat('/tmp').st_mode)
+    assert result['msg'] == f'file {source}: /tmp is group- or world-writable (mode {mode:04o}) {SWAP_HINT}'
+    assert not (base / 'jail').exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown')
+def test_user_owned_source_dir_is_refused_unless_accepted(run, tmp_path, base):
+    user_dir = tmp_path / 'data' / 'u'
+    (user_dir / 'reports').mkdir(parents=True)
+    (user_dir / 'reports' / 'x').write_bytes(b'report\n')
+    os.chown(str(user_dir), 1001, 1001)
+    source = str(user_dir / 'reports' / 'x')
+    args = {'path': str(base / 'jail'), 'files': [source]}
+    refused = run(args, trust_tmp_sources=True)
+    assert refused['failed']
+    assert refused['msg'] == f'file {source}: {user_dir} is owned by uid 1001 {SWAP_HINT}'
+    assert not (base / 'jail').exists()
+    accepted = run(dict(args, allow_user_writable_sources=True), trust_tmp_sources=True)
+    assert accepted['changed'] and source in accepted['added']
+    with open(str(base / 'jail') + source, 'rb') as handle:
+        assert handle.read() == b'report\n'
+
+
+@pytest.mark.parametrize('content, cause', [
+    (elf64([(3, 120, 28)], e_phoff=2 ** 63, tail=b'/lib64/ld-linux-x86-64.so.2\0'),
+     'program headers: 56 bytes at offset 9223372036854775808 are past the end of the file (148 bytes)'),
+    (elf64([(3, 176, 16), (3, 192, 28)], tail=b'/tmp/evil-ld.so\0/lib64/ld-linux-x86-64.so.2\0'),
+     'more than one PT_INTERP program header'),
+])
+def test_malformed_elf_fails_naming_the_file(run, tmp_path, base, content, cause):
+    binary = tmp_path / 'prog'
+    binary.write_bytes(content)
+    os.chmod(str(binary), 0o755)
+    result = run({'path': str(base / 'jail'), 'binaries': [str(binary)]}, trust_tmp_sources=True)
+    assert result['failed']
+    assert result['msg'] == f'binary {binary}: cannot inspect {binary}: {cause}'
+    assert not (base / 'jail').exists()
