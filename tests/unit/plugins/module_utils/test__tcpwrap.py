@@ -10,9 +10,11 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap as tw
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
 
 
-class FakeEnv(tw.Environment):
+class FakeEnv(Environment):
     """Host lookups without touching the machine running the tests."""
 
     def __init__(self, files=None, netgroups=None, users=('root', 'nobody'), groups=('root', 'nogroup')):
@@ -36,7 +38,7 @@ class FakeEnv(tw.Environment):
 
 def verdict(allow, deny, daemon, address=None, env=None, **kwargs):
     tables = [('allow', '/etc/hosts.allow', tw.scan_table(allow)), ('deny', '/etc/hosts.deny', tw.scan_table(deny))]
-    return tw.evaluate(tables, daemon, address=address, env=env or FakeEnv(), **kwargs)
+    return evaluate(tables, daemon, address=address, env=env or FakeEnv(), **kwargs)
 
 
 # ---------------------------------------------------------------- scanning

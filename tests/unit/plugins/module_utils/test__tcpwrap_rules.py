@@ -11,9 +11,11 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap as tw
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_rules as rules
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import policy_problems
 
 
-class FakeEnv(tw.Environment):
+class FakeEnv(Environment):
     def user_exists(self, name):
         return name in ('root', 'nobody')
 
@@ -268,5 +270,5 @@ def test_replace_swaps_the_options_of_a_rule_in_place_of_adding_a_dead_one():
                    '(the policy fails open)')]),
 ])
 def test_policy_problems_find_dead_rules(allow, deny, expected):
-    problems = rules.policy_problems('/a', tw.scan_table(allow), '/d', tw.scan_table(deny), FakeEnv())
+    problems = policy_problems('/a', tw.scan_table(allow), '/d', tw.scan_table(deny), FakeEnv())
     assert [(p['file'], p['line'], p['message']) for p in problems] == expected
