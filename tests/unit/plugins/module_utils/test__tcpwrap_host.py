@@ -128,3 +128,15 @@ def test_ssh_connection_found_in_a_parent_process(tmp_path, monkeypatch):
         (tmp_path / str(pid) / 'environ').write_bytes(environ)
         (tmp_path / str(pid) / 'stat').write_bytes(b'%d (python3 (x)) S %d 1 1' % (pid, ppid))
     assert host.ssh_connection({}, proc=str(tmp_path)) == ('2001:db8::7', '2001:db8::1')
+
+
+def test_host_file_words_read_a_pattern_file_and_match_nothing_from_what_they_cannot_read(tmp_path):
+    """libwrap matches nothing from a /file pattern it cannot open; a FIFO must not hang the read."""
+    words = tmp_path / 'trusted'
+    words.write_bytes(b'10.0.0.7 .example.org\n192.0.2.1\n')
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(str(fifo))
+    env = host.Environment()
+    assert env.host_file_words(str(words)) == ['10.0.0.7', '.example.org', '192.0.2.1']
+    assert env.host_file_words(str(tmp_path / 'missing')) == []
+    assert env.host_file_words(str(fifo)) == []
