@@ -37,6 +37,9 @@ description:
   - The write is atomic (a temporary file in the same directory, then a rename) and keeps the
     owner, mode and SELinux context of the file. A symlink at O(path) is written through to its
     target, as libwrap reads it; a directory, device or FIFO there is refused.
+  - O(mode), O(owner), O(group) and the SELinux options set those attributes of the file (of the
+    target of a symlink), whether or not its content changes. Without them an existing file
+    keeps its own and a new one gets the mode the umask leaves and the default SELinux context.
   - "Lockout guard: when O(path) is C(/etc/hosts.allow) or C(/etc/hosts.deny) and the change would
     deny the SSH connection Ansible itself uses (C(SSH_CONNECTION) on the target, also found in
     parent processes when C(become) dropped it), the module fails unless O(allow_lockout=true)."
@@ -189,6 +192,8 @@ options:
       - Change the file even when the result would deny the SSH connection Ansible uses.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.files
 attributes:
   check_mode:
     support: full
@@ -249,6 +254,15 @@ EXAMPLES = r"""
         clients: [ALL]
         state: absent
 
+- name: A table of its own, readable by root only
+  serversec.confine.tcpwrap_rule:
+    path: /etc/hosts.allow.d/ssh
+    owner: root
+    group: root
+    mode: "0600"
+    daemons: [sshd]
+    clients: [10.0.0.0/8]
+
 - name: Put a rule before the catch-all of hosts.deny
   serversec.confine.tcpwrap_rule:
     table: deny
@@ -288,7 +302,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, set_attributes, write_atomic
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
@@ -355,6 +369,9 @@ class TcpwrapRule:
             backup = write_atomic(self.module, self.path, after, backup=self.module.params['backup'], follow=True)
             if backup:
                 result['backup_file'] = backup
+        target = os.path.realpath(self.path)
+        if os.path.exists(target):
+            result['changed'] = set_attributes(self.module, target, changed)
         return result
 
     def _lockout_guard(self, before, after):
@@ -401,6 +418,7 @@ def main():
         required_one_of=[('rules', 'daemons')],
         required_together=[('daemons', 'clients')],
         required_if=[('position', 'before', ('anchor',)), ('position', 'after', ('anchor',))],
+        add_file_common_args=True,
         supports_check_mode=True,
     )
     path = module.params['path'] or SYSTEM_TABLES[module.params['table']]

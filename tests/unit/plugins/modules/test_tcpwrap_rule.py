@@ -216,3 +216,36 @@ def test_what_is_not_a_regular_file_is_refused_by_name(tmp_path, run, make):
     make(path)
     result = run(dict(path=path, daemons=['sshd'], clients=['ALL']))
     assert (result['failed'], result['msg'], result['path']) == (True, f'{path}: not a regular file', path)
+
+
+def test_file_attributes_are_set_with_or_without_a_content_change(tmp_path, run):
+    path = tmp_path / 'hosts.allow'
+    args = dict(path=str(path), daemons=['sshd'], clients=['ALL'], mode='0600')
+    assert run(args)['changed'] is True
+    assert os.stat(str(path)).st_mode & 0o7777 == 0o600
+    assert run(args)['changed'] is False
+    path.chmod(0o666)
+    result = run(args, check=True)
+    assert (result['changed'], result['added']) == (True, [])
+    assert os.stat(str(path)).st_mode & 0o7777 == 0o666
+    result = run(args)
+    assert (result['changed'], result['added']) == (True, [])
+    assert os.stat(str(path)).st_mode & 0o7777 == 0o600
+
+
+def test_file_attributes_apply_to_the_target_of_a_symlink(tmp_path, run):
+    real = tmp_path / 'policy' / 'hosts.allow'
+    real.parent.mkdir()
+    real.write_bytes(b'sshd : ALL\n')
+    real.chmod(0o644)
+    link = tmp_path / 'hosts.allow'
+    link.symlink_to(real)
+    assert run(dict(path=str(link), daemons=['sshd'], clients=['ALL'], mode='0640'))['changed'] is True
+    assert link.is_symlink() and os.stat(str(real)).st_mode & 0o7777 == 0o640
+
+
+def test_check_mode_on_a_missing_table_creates_nothing(tmp_path, run):
+    path = tmp_path / 'hosts.allow'
+    result = run(dict(path=str(path), daemons=['sshd'], clients=['ALL'], mode='0600'), check=True)
+    assert result['changed'] is True
+    assert os.listdir(str(tmp_path)) == []
