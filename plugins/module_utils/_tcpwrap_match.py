@@ -161,11 +161,11 @@ def string_match(token, string):
 
 
 def masked_match(net_token, mask_token, string):
-    return _masked_match4(net_token, mask_token, string) or _masked_match6(net_token, mask_token, string)
+    return _masked_match4(net_token, mask_token, dot_quad_addr(string)) or _masked_match6(net_token, mask_token, string)
 
 
-def _masked_match4(net_token, mask_token, string):
-    address = dot_quad_addr(string)
+def _masked_match4(net_token, mask_token, address):
+    """net/mask (dotted or a prefix length) against an IPv4 address as an int, or None."""
     if address is None:
         return False
     net = dot_quad_addr(net_token)
@@ -182,13 +182,7 @@ def _masked_match6(net_token, mask_token, string):
     if address is None:
         return False
     if address[:12] == b'\0' * 10 + b'\xff\xff':
-        net = dot_quad_addr(net_token)
-        mask = dot_quad_addr(mask_token)
-        if mask is None:
-            mask = cidr_mask(mask_token)
-        if net is None or mask is None:
-            return False
-        return (int.from_bytes(address[12:], 'big') & mask) == net
+        return _masked_match4(net_token, mask_token, int.from_bytes(address[12:], 'big'))
     if not (net_token.startswith('[') and net_token.endswith(']')):
         return False
     net6 = _ipv6_bytes(net_token[1:-1])
