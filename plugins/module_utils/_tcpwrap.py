@@ -275,4 +275,3 @@ def option_value_error(name, value, env, notes):
     elif name == 'group' and not env.group_exists(value):
         return f'unknown group: "{value}"'
     return None
-

@@ -34,6 +34,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host im
 UNKNOWN = 'unknown'
 PARANOID = 'paranoid'
 
+
 class Host:
     """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known)."""
 

@@ -21,7 +21,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match i
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import check_pattern, entry_key
 
 
-
 def _problem(path, line, severity, message):
     return {'file': path, 'line': line, 'severity': severity, 'message': message}
 
