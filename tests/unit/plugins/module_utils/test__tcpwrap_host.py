@@ -115,6 +115,18 @@ def test_daemon_warnings(tmp_path, monkeypatch):
         '(distributions such as Fedora dropped it)']
 
 
+def test_real_daemon_inspection_never_executes(tmp_path, monkeypatch):
+    """The helper reads files only: a script named like a daemon is reported, not run."""
+    script = tmp_path / 'in.fingerd'
+    script.write_bytes(b'#!/bin/sh\ntouch %s/ran\n' % str(tmp_path).encode())
+    script.chmod(0o755)
+    monkeypatch.setattr(host, 'libwrap_installed', lambda: True)
+    monkeypatch.setattr(host, 'BINARY_DIRS', [str(tmp_path)])
+    warnings = host.daemon_warnings(['in.fingerd'])
+    assert warnings == [f'daemon "in.fingerd": cannot read {script} ({script} is not an ELF file)']
+    assert not (tmp_path / 'ran').exists()
+
+
 def test_ssh_connection_from_environment():
     assert host.ssh_connection({'SSH_CONNECTION': '192.0.2.7 51000 192.0.2.1 22'}) == ('192.0.2.7', '192.0.2.1')
     assert host.ssh_connection({'SSH_CONNECTION': 'garbage'}, proc='/nonexistent') is None

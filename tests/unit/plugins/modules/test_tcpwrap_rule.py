@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_host, _tcpwrap_rules
+from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_rules
 from ansible_collections.serversec.confine.plugins.modules import tcpwrap_rule
 
 
@@ -146,18 +146,6 @@ def test_daemon_warnings_are_reported(tmp_path, monkeypatch, run, module_warning
     monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings', lambda daemons: [f'daemon "{d}": checked' for d in daemons])
     run(dict(path=str(tmp_path / 'hosts.allow'), daemons=['sshd@10.0.0.1', 'vsftpd'], clients=['ALL']))
     assert module_warnings == ['daemon "sshd": checked', 'daemon "vsftpd": checked']
-
-
-def test_real_daemon_inspection_never_executes(monkeypatch, tmp_path):
-    """The helper reads files only: a script named like a daemon is reported, not run."""
-    script = tmp_path / 'in.fingerd'
-    script.write_bytes(b'#!/bin/sh\ntouch %s/ran\n' % str(tmp_path).encode())
-    script.chmod(0o755)
-    monkeypatch.setattr(_tcpwrap_host, 'libwrap_installed', lambda: True)
-    monkeypatch.setattr(_tcpwrap_host, 'BINARY_DIRS', [str(tmp_path)])
-    warnings = _tcpwrap_host.daemon_warnings(['in.fingerd'])
-    assert warnings == [f'daemon "in.fingerd": cannot read {script} ({script} is not an ELF file)']
-    assert not (tmp_path / 'ran').exists()
 
 
 def test_hazards_already_in_the_file_are_warned_about(tmp_path, run, module_warnings):
