@@ -23,17 +23,8 @@ import os
 import pwd
 import struct
 
-from ansible_collections.serversec.confine.plugins.module_utils._elf import (
-    DT_NEEDED,
-    DT_NULL,
-    ELF_MAGIC,
-    MAX_PHNUM,
-    PT_DYNAMIC,
-    ElfError,
-    _read_at,
-    read_exec_info,
-)
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_NOFOLLOW, FileIOError, read_if_exists
+from ansible_collections.serversec.confine.plugins.module_utils._elf import ElfError, read_exec_info
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
 
 # Where a daemon's binary lives when it is not simply on PATH; sshd moved its
 # per-connection work (and the libwrap check) to sshd-session in OpenSSH 9.8.
@@ -45,77 +36,12 @@ BINARY_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/us
 LIBWRAP_GLOBS = ['/lib/libwrap.so*', '/lib64/libwrap.so*', '/usr/lib/libwrap.so*', '/usr/lib64/libwrap.so*',
                  '/lib/*-linux-gnu*/libwrap.so*', '/usr/lib/*-linux-gnu*/libwrap.so*']
 
-DT_STRTAB = 5
-PT_LOAD = 1
-MAX_DYNAMIC = 1 << 20
-MAX_NAME = 256
-
-
 def needed_libraries(path):
-    """DT_NEEDED names of the ELF file at path, in order; the file is only read, with bounds.
-
-    Adapter until _elf's ExecInfo lists DT_NEEDED itself: read_exec_info() vouches for the
-    file (an ELF with a sane header, dynamic or not); this reads the names it does not keep.
-    """
+    """DT_NEEDED names of the ELF file at path, in order; the file is only read, with bounds."""
     info = read_exec_info(path)
     if info.kind != 'elf':
         raise ElfError(f'{path} is not an ELF file')
-    if not info.dynamic:
-        return []
-    fd = os.open(path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-    try:
-        return _needed_names(fd)
-    finally:
-        os.close(fd)
-
-
-def _needed_names(fd):
-    head = _read_at(fd, 0, 64)
-    if head[:4] != ELF_MAGIC:
-        raise ElfError('the file changed while it was read')
-    is64 = head[4] == 2
-    end = '<' if head[5] == 1 else '>'
-    # e_phoff, e_phentsize, e_phnum and the fields of a program header, per ELF class
-    if is64:
-        phoff, = struct.unpack_from(end + 'Q', head, 32)
-        phentsize, phnum = struct.unpack_from(end + 'HH', head, 54)
-        ph_format, ph_fields, dyn_format = end + 'IIQQQQ', (0, 2, 3, 5), end + 'qQ'
-    else:
-        phoff, = struct.unpack_from(end + 'I', head, 28)
-        phentsize, phnum = struct.unpack_from(end + 'HH', head, 42)
-        ph_format, ph_fields, dyn_format = end + 'IIIII', (0, 1, 2, 4), end + 'iI'
-    if phnum > MAX_PHNUM or phentsize < struct.calcsize(ph_format):
-        raise ElfError('implausible program headers')
-    loads, dynamic = [], None
-    for index in range(phnum):
-        fields = struct.unpack(ph_format, _read_at(fd, phoff + index * phentsize, struct.calcsize(ph_format)))
-        p_type, p_offset, p_vaddr, p_filesz = (fields[field] for field in ph_fields)
-        if p_type == PT_LOAD:
-            loads.append((p_vaddr, p_offset, p_filesz))
-        elif p_type == PT_DYNAMIC:
-            dynamic = os.pread(fd, min(p_filesz, MAX_DYNAMIC), p_offset)
-    if dynamic is None:
-        return []
-    size = struct.calcsize(dyn_format)
-    offsets, strtab = [], None
-    for tag, value in struct.iter_unpack(dyn_format, dynamic[:len(dynamic) - len(dynamic) % size]):
-        if tag == DT_NULL:
-            break
-        if tag == DT_NEEDED:
-            offsets.append(value)
-        elif tag == DT_STRTAB:
-            strtab = value
-    file_offset = next((strtab - vaddr + offset for vaddr, offset, filesz in loads
-                        if strtab is not None and vaddr <= strtab < vaddr + filesz), None)
-    if file_offset is None:
-        raise ElfError('no string table for the dynamic section')
-    names = []
-    for offset in offsets:
-        name = os.pread(fd, MAX_NAME, file_offset + offset).split(b'\0', 1)
-        if len(name) < 2:
-            raise ElfError('unterminated library name in the string table')
-        names.append(name[0].decode('latin-1'))
-    return names
+    return info.needed
 
 
 def find_daemon_binary(daemon):

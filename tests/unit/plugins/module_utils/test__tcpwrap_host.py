@@ -12,6 +12,7 @@ import struct
 
 import pytest
 
+from ansible_collections.serversec.confine.plugins.module_utils import _elf as elf
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_host as host
 
 
@@ -23,17 +24,17 @@ def build_elf64(needed):
     dynamic = b''
     offset = 1
     for name in needed:
-        dynamic += struct.pack('<qQ', host.DT_NEEDED, offset)
+        dynamic += struct.pack('<qQ', elf.DT_NEEDED, offset)
         offset += len(name) + 1
     strtab_offset = dynamic_offset + len(dynamic) + 2 * 16
     vaddr_base = 0x400000
-    dynamic += struct.pack('<qQ', host.DT_STRTAB, vaddr_base + strtab_offset) + struct.pack('<qQ', 0, 0)
+    dynamic += struct.pack('<qQ', elf.DT_STRTAB, vaddr_base + strtab_offset) + struct.pack('<qQ', 0, 0)
     total = strtab_offset + len(strtab)
     ident = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
     elf_header = ident + struct.pack('<HHIQQQIHHHHHH', 3, 62, 1, 0, header_size, 0, 0, header_size, phdr_size,
                                      2, 64, 0, 0)
-    load = struct.pack('<IIQQQQQQ', host.PT_LOAD, 5, 0, vaddr_base, vaddr_base, total, total, 0x1000)
-    dyn = struct.pack('<IIQQQQQQ', host.PT_DYNAMIC, 6, dynamic_offset, vaddr_base + dynamic_offset,
+    load = struct.pack('<IIQQQQQQ', elf.PT_LOAD, 5, 0, vaddr_base, vaddr_base, total, total, 0x1000)
+    dyn = struct.pack('<IIQQQQQQ', elf.PT_DYNAMIC, 6, dynamic_offset, vaddr_base + dynamic_offset,
                       vaddr_base + dynamic_offset, len(dynamic), len(dynamic), 8)
     return elf_header + load + dyn + dynamic + strtab
 
@@ -61,11 +62,11 @@ ELF = build_elf64(['libwrap.so.0'])
 # offsets in build_elf64's layout: e_phnum at 56, the PT_DYNAMIC header at 120 (p_offset at 128),
 # the DT_NEEDED entry at 176 (its string offset at 184)
 MALFORMED = [
-    ('truncated-program-headers', ELF[:150], 'truncated ELF file (wanted 112 bytes at offset 64)'),
+    ('truncated-program-headers', ELF[:150], 'program headers: 112 bytes at offset 64 are past the end of the file (150 bytes)'),
     ('truncated-dynamic-section', ELF[:200], 'no string table for the dynamic section'),
     ('too-many-program-headers', _corrupt(ELF, 56, struct.pack('<H', 5000)), 'implausible program header count 5000'),
     ('program-headers-past-the-end', _corrupt(ELF, 32, struct.pack('<Q', 1 << 40)),
-     f'truncated ELF file (wanted 112 bytes at offset {1 << 40})'),
+     f'program headers: 112 bytes at offset {1 << 40} are past the end of the file (238 bytes)'),
     ('name-past-the-end', _corrupt(ELF, 184, struct.pack('<Q', 1 << 40)), 'unterminated library name in the string table'),
     ('unterminated-name', ELF[:-1] + b'x', 'unterminated library name in the string table'),
 ]
