@@ -110,32 +110,38 @@ class _TableView:
             if not bucket or bucket[-1] != position:
                 bucket.append(position)
 
-    def candidates(self, query_keys):
+    def candidates(self, address_keys):
         """Positions to try, in table order: the filed ones for this address and the rest."""
-        text, values = query_keys
+        text, prefixes, values = address_keys
         found = []
         if self.exact:
-            found.append(self.exact.get(text, ()))
+            bucket = self.exact.get(text)
+            if bucket:
+                found.append(bucket)
         if self.prefix:
-            dot = text.find('.')
-            while dot >= 0:
-                found.append(self.prefix.get(text[:dot + 1], ()))
-                dot = text.find('.', dot + 1)
+            for prefix in prefixes:
+                bucket = self.prefix.get(prefix)
+                if bucket:
+                    found.append(bucket)
         for mask, networks in self.masks.items():
             for value in values:
-                found.append(networks.get(value & mask, ()))
-        found = [bucket for bucket in found if bucket]
+                bucket = networks.get(value & mask)
+                if bucket:
+                    found.append(bucket)
         if not found:
             return self.always
+        if len(found) == 1 and not self.always:
+            return found[0]
         return heapq.merge(self.always, *found)
 
 
 def query_keys(address):
-    """What the index needs of a client address: its text as string_match() compares it, and
-    its IPv4 values as masked_match() computes them."""
+    """What the index needs of a client address: its text as string_match() compares it, the
+    prefixes of that text ending in a dot, and its IPv4 values as masked_match() computes them."""
     text = fold(address)
     if text.startswith('::ffff:') and dot_quad_addr(address[7:]) is not None:
         text = text[7:]
+    prefixes = [text[:index + 1] for index, char in enumerate(text) if char == '.']
     values = []
     value = dot_quad_addr(address)
     if value is not None:
@@ -143,7 +149,7 @@ def query_keys(address):
     raw = ipv6_bytes(address)
     if raw is not None and raw[:12] == _V4_MAPPED:
         values.append(int.from_bytes(raw[12:], 'big'))
-    return text, values
+    return text, prefixes, values
 
 
 class CompiledPolicy:
@@ -158,6 +164,7 @@ class CompiledPolicy:
                                       for position, entry in enumerate(entries) if entry.kind == 'rule'})
         self._views = {}
         self._verdicts = {}
+        self._address_keys = {}     # the same address is often asked for several daemons
 
     def _views_for(self, matcher):
         """Per table, the view of the rules whose daemon list matches this daemon and server."""
@@ -206,7 +213,9 @@ class CompiledPolicy:
         """The Verdict evaluate() gives for this query (shared between queries: do not modify)."""
         client = Host(address, hostname)
         matcher = Matcher(daemon, client, Host(server_address, server_hostname), user, self.env)
-        keys = query_keys(client.address)
+        keys = self._address_keys.get(client.address)
+        if keys is None:
+            keys = self._address_keys[client.address] = query_keys(client.address)
         for table_index, view in enumerate(self._views_for(matcher)):
             entries = self.tables[table_index][2]
             for position in view.candidates(keys):

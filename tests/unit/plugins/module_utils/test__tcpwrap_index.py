@@ -23,6 +23,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index i
     CompiledPolicy,
     address_keys,
     client_list_keys,
+    query_keys,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import Host, Matcher, evaluate
 
@@ -119,10 +120,21 @@ def test_the_index_is_used():
     tables = [('allow', 'a', scan_table(allow.encode())), ('deny', 'd', scan_table(b'ALL : ALL\n'))]
     policy = CompiledPolicy(tables, FakeEnv())
     view = policy._views_for(Matcher('sshd', Host('10.7.1.1'), Host(), None, policy.env))[0]
-    assert list(view.candidates(('10.7.1.1', [(10 << 24) | (7 << 16) | 257]))) == [7, 500]
+    assert list(view.candidates(query_keys('10.7.1.1'))) == [7, 500]
     assert policy.decide('sshd', '10.7.1.1').line == 8
     assert policy.decide('sshd', '10.200.1.1').line == 201
     assert policy.decide('sshd', '11.0.0.1').table == 'deny'
+
+
+@pytest.mark.parametrize('address, keys', [
+    ('10.1.2.3', ('10.1.2.3', ['10.', '10.1.', '10.1.2.'], [0x0A010203])),
+    ('::FFFF:10.1.2.3', ('10.1.2.3', ['10.', '10.1.', '10.1.2.'], [0x0A010203])),
+    ('010.1.2.3', ('010.1.2.3', ['010.', '010.1.', '010.1.2.'], [0x08010203])),
+    ('2001:db8::1', ('2001:db8::1', [], [])),
+    ('unknown', ('unknown', [], [])),
+])
+def test_query_keys(address, keys):
+    assert query_keys(address) == keys
 
 
 @pytest.mark.parametrize('token, keys', [
