@@ -7,7 +7,7 @@
 Run from the repository root:
 
     .venv/bin/python bench/tcpwrap_rule_scaling.py [--sizes 1000 10000] [--rounds 3]
-        [--baseline /path/to/other/checkout/.build/collections]
+        [--collections DIR] [--baseline /path/to/other/checkout/.build/collections]
 
 Each measurement is the wall clock of one module process (python -m ...tcpwrap_rule with the
 arguments in a file, as AnsiballZ runs it, without ansible-playbook around it): the first run
@@ -21,10 +21,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from tcpwrap_modrun import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE = 'ansible_collections.serversec.confine.plugins.modules.tcpwrap_rule'
@@ -44,12 +44,8 @@ def rules(count):
     return made
 
 
-def run_module(collections, args_file):
-    env = dict(os.environ, PYTHONPATH=collections)
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, '-m', MODULE, args_file], env=env, stdout=subprocess.PIPE, check=True).stdout
-    elapsed = time.perf_counter() - start
-    result = json.loads(out)
+def run(collections, args_file):
+    elapsed, result = run_module(MODULE, collections, args_file)
     if result.get('failed'):
         sys.exit('module failed: %s' % result.get('msg'))
     return elapsed, result['changed']
@@ -70,8 +66,8 @@ def measure(collections, workdir, label, count):
     own = os.path.join(workdir, 'args-%s-%d.json' % (label, count))
     with open(own, 'w') as handle:
         json.dump(payload, handle)
-    first, changed_first = run_module(collections, own)
-    again, changed_again = run_module(collections, own)
+    first, changed_first = run(collections, own)
+    again, changed_again = run(collections, own)
     if not changed_first or changed_again:
         sys.exit('%s: expected changed then unchanged, got %s then %s' % (label, changed_first, changed_again))
     with open(target, 'rb') as handle:
@@ -82,9 +78,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', type=int, nargs='+', default=[1000, 10000])
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--collections', default=os.path.join(ROOT, '.build', 'collections'),
+                        help='collections directory of the checkout to measure (default: this one)')
     parser.add_argument('--baseline', help='collections directory of the checkout to compare with')
     args = parser.parse_args()
-    checkouts = [('this', os.path.join(ROOT, '.build', 'collections'))]
+    checkouts = [('this', os.path.abspath(args.collections))]
     if args.baseline:
         checkouts.append(('baseline', os.path.abspath(args.baseline)))
     times = {}
