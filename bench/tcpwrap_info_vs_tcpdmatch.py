@@ -125,6 +125,32 @@ def bench_policy(label, allow, pairs, daemons, asked, args, tcpdmatch):
     return times, oracle.count('granted')
 
 
+def in_process(policies, pairs, rounds, sample):
+    """Matcher alone, no process: per query, the reference evaluate() (on a sample of the queries)
+    against CompiledPolicy (compiled in the timed part), alternating; medians in microseconds."""
+    from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import scan_table
+    from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index import CompiledPolicy
+    from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
+
+    print('matcher in-process, microseconds per query, median of %d alternating rounds' % rounds)
+    for label, allow in policies:
+        tables = [('allow', 'hosts.allow', scan_table(allow.encode())), ('deny', 'hosts.deny', scan_table(DENY.encode()))]
+        reference, compiled = [], []
+        for _round in range(rounds):
+            start = time.perf_counter()
+            expected = [evaluate(tables, daemon, address).as_dict() for daemon, address in pairs[:sample]]
+            reference.append((time.perf_counter() - start) / sample * 1e6)
+            start = time.perf_counter()
+            policy = CompiledPolicy(tables)
+            got = [policy.decide(daemon, address).as_dict() for daemon, address in pairs]
+            compiled.append((time.perf_counter() - start) / len(pairs) * 1e6)
+            if got[:sample] != expected:
+                sys.exit('%s: the compiled policy and evaluate() disagree' % label)
+        print('%-12s evaluate() %8.1f   compiled %6.1f   %6.1fx' % (
+            label, statistics.median(reference), statistics.median(compiled),
+            statistics.median(reference) / statistics.median(compiled)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--queries', type=int, default=10000)
@@ -132,7 +158,9 @@ def main():
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--collections', default=os.path.join(ROOT, '.build', 'collections'))
     parser.add_argument('--baseline', help='collections directory of the checkout to compare with')
+    parser.add_argument('--matcher-only', action='store_true', help='only the in-process matcher figures')
     args = parser.parse_args()
+    sys.path.insert(0, args.collections)
     tcpdmatch = shutil.which('tcpdmatch') or '/usr/sbin/tcpdmatch'
     if not os.path.exists(tcpdmatch):
         sys.exit('tcpdmatch (Debian package tcpd) is needed for this benchmark')
@@ -141,6 +169,10 @@ def main():
     asked = addresses(rng, args.queries // len(DAEMONS))
     pairs = [(daemon, address) for daemon in DAEMONS for address in asked]
     rng.shuffle(pairs)
+    policies = [('example', EXAMPLE_ALLOW), ('%d rules' % args.rules, large)]
+    in_process(policies, pairs, args.rounds, min(len(pairs), 1000))
+    if args.matcher_only:
+        return
     results = [('example', bench_policy('example', EXAMPLE_ALLOW, pairs, DAEMONS, asked, args, tcpdmatch)),
                ('%d rules' % args.rules, bench_policy('%d rules' % args.rules, large, pairs, DAEMONS, asked, args,
                                                        tcpdmatch))]

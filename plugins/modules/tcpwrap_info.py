@@ -30,6 +30,9 @@ description:
     with the file and line that decided. Verdicts agree with Debian's libwrap on well-formed
     and malformed files alike; a differential test against C(tcpdmatch) checks this.
   - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed.
+  - The files are compiled once per run - daemon lists matched once per daemon, options once
+    per rule, rules indexed by the client networks they name - so a query looks only at the
+    rules that can match it.
 options:
   allow_path:
     description:
@@ -54,7 +57,8 @@ options:
       - C(server_address) and C(server_hostname) - the server end the client connected to,
         for C(daemon@host) patterns.
       - The module checks these keys itself rather than through per-element suboptions,
-        which cost more than deciding the query.
+        which cost more than deciding the query. For thousands of decisions, O(daemons) and
+        O(addresses) are several times faster still, since their answer is smaller.
     type: list
     elements: dict
     default: []
