@@ -89,6 +89,12 @@ def client_list_keys(tokens):
     return keys
 
 
+def matches_every_client(tokens):
+    """list_match() is true for any client: an ALL pattern and no EXCEPT (ALL matches any text)."""
+    folded = [fold(token) for token in tokens]
+    return 'all' in folded and 'except' not in folded
+
+
 class _TableView:
     """The rules of one table whose daemon list matches one daemon, indexed by client address."""
 
@@ -162,6 +168,11 @@ class CompiledPolicy:
         for _table, _path, entries in tables:
             self._client_keys.append({position: client_list_keys(entry.client_tokens)
                                       for position, entry in enumerate(entries) if entry.kind == 'rule'})
+        # Per table, the rules whose client list matches every client: ALL and no EXCEPT
+        # (hosts.deny's ALL : ALL is reached by every query no grant decides).
+        self._every_client = [{position for position, entry in enumerate(entries)
+                               if entry.kind == 'rule' and matches_every_client(entry.client_tokens)}
+                              for _table, _path, entries in tables]
         self._views = {}
         self._verdicts = {}
         self._address_keys = {}     # the same address is often asked for several daemons
@@ -218,6 +229,7 @@ class CompiledPolicy:
             keys = self._address_keys[client.address] = query_keys(client.address)
         for table_index, view in enumerate(self._views_for(matcher)):
             entries = self.tables[table_index][2]
+            every_client = self._every_client[table_index]
             for position in view.candidates(keys):
                 entry = entries[position]
                 if entry.kind == 'broken':
@@ -226,6 +238,6 @@ class CompiledPolicy:
                     if self.tables[table_index][0] == 'deny' or table_index > 0:
                         return self._rule_verdict(table_index, position)
                     break
-                if matcher.list_match(entry.client_tokens, matcher.client_match):
+                if position in every_client or matcher.list_match(entry.client_tokens, matcher.client_match):
                     return self._rule_verdict(table_index, position)
         return NO_MATCH

@@ -23,6 +23,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index i
     CompiledPolicy,
     address_keys,
     client_list_keys,
+    matches_every_client,
     query_keys,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import Host, Matcher, evaluate
@@ -162,3 +163,14 @@ def test_address_keys(token, keys):
 ])
 def test_only_patterns_before_except_decide_where_a_list_is_filed(tokens, keys):
     assert client_list_keys(tokens) == keys
+
+
+@pytest.mark.parametrize('tokens, every', [
+    (('ALL',), True),
+    (('10.', 'all'), True),
+    (('ALL', 'EXCEPT', '10.'), False),
+    (('KNOWN',), False),
+    (('bob@ALL',), False),
+])
+def test_matches_every_client(tokens, every):
+    assert matches_every_client(tokens) is every
