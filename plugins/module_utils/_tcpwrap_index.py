@@ -89,10 +89,45 @@ def client_list_keys(tokens):
     return keys
 
 
-def matches_every_client(tokens):
-    """list_match() is true for any client: an ALL pattern and no EXCEPT (ALL matches any text)."""
+def _token_predicate(token):
+    """(matcher, address keys) -> bool, equal to matcher.client_match(token).
+
+    Patterns address_keys() can file are decided on the address keys alone; ALL matches any
+    client; anything else (names, user@host, wildcards, IPv6, /files) asks the matcher.
+    """
+    if split_at(token[1:], '@')[1] is not None:
+        return lambda matcher, keys: matcher.client_match(token)
+    if fold(token) == 'all':
+        return lambda matcher, keys: True
+    found = address_keys(token)
+    if found is None:
+        return lambda matcher, keys: matcher.host_match(token, matcher.client)
+    if not found:
+        return lambda matcher, keys: False
+    key = found[0]
+    if key[0] == 'exact':
+        return lambda matcher, keys: keys[0] == key[1]
+    if key[0] == 'prefix':
+        return lambda matcher, keys: keys[0].startswith(key[1])
+    return lambda matcher, keys: any(value & key[1] == key[2] for value in keys[2])
+
+
+def compile_client_list(tokens):
+    """(matcher, address keys) -> bool, equal to matcher.list_match(tokens, matcher.client_match):
+    some pattern before the first EXCEPT matches, and the list after it does not."""
     folded = [fold(token) for token in tokens]
-    return 'all' in folded and 'except' not in folded
+    exceptions = None
+    if 'except' in folded:
+        cut = folded.index('except')
+        tokens, exceptions = tokens[:cut], compile_client_list(tokens[cut + 1:])
+    predicates = [_token_predicate(token) for token in tokens]
+
+    def matches(matcher, keys):
+        for predicate in predicates:
+            if predicate(matcher, keys):
+                return exceptions is None or not exceptions(matcher, keys)
+        return False
+    return matches
 
 
 class _TableView:
@@ -168,10 +203,9 @@ class CompiledPolicy:
         for _table, _path, entries in tables:
             self._client_keys.append({position: client_list_keys(entry.client_tokens)
                                       for position, entry in enumerate(entries) if entry.kind == 'rule'})
-        # Per table, the rules whose client list matches every client: ALL and no EXCEPT
-        # (hosts.deny's ALL : ALL is reached by every query no grant decides).
-        self._every_client = [{position for position, entry in enumerate(entries)
-                               if entry.kind == 'rule' and matches_every_client(entry.client_tokens)}
+        # Per table, each rule's client list compiled into one predicate.
+        self._client_lists = [{position: compile_client_list(entry.client_tokens)
+                               for position, entry in enumerate(entries) if entry.kind == 'rule'}
                               for _table, _path, entries in tables]
         self._views = {}
         self._verdicts = {}
@@ -229,7 +263,7 @@ class CompiledPolicy:
             keys = self._address_keys[client.address] = query_keys(client.address)
         for table_index, view in enumerate(self._views_for(matcher)):
             entries = self.tables[table_index][2]
-            every_client = self._every_client[table_index]
+            client_lists = self._client_lists[table_index]
             for position in view.candidates(keys):
                 entry = entries[position]
                 if entry.kind == 'broken':
@@ -238,6 +272,6 @@ class CompiledPolicy:
                     if self.tables[table_index][0] == 'deny' or table_index > 0:
                         return self._rule_verdict(table_index, position)
                     break
-                if position in every_client or matcher.list_match(entry.client_tokens, matcher.client_match):
+                if client_lists[position](matcher, keys):
                     return self._rule_verdict(table_index, position)
         return NO_MATCH

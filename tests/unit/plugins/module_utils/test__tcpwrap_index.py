@@ -23,7 +23,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index i
     CompiledPolicy,
     address_keys,
     client_list_keys,
-    matches_every_client,
+    compile_client_list,
     query_keys,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import Host, Matcher, evaluate
@@ -165,12 +165,17 @@ def test_only_patterns_before_except_decide_where_a_list_is_filed(tokens, keys):
     assert client_list_keys(tokens) == keys
 
 
-@pytest.mark.parametrize('tokens, every', [
-    (('ALL',), True),
-    (('10.', 'all'), True),
-    (('ALL', 'EXCEPT', '10.'), False),
-    (('KNOWN',), False),
-    (('bob@ALL',), False),
+@pytest.mark.parametrize('tokens, address, hostname, expected', [
+    (('ALL',), '10.0.0.1', None, True),
+    (('10.', 'all'), '11.0.0.1', None, True),
+    (('ALL', 'EXCEPT', '10.'), '10.0.0.1', None, False),
+    (('ALL', 'EXCEPT', '10.', 'EXCEPT', '10.0.0.1'), '10.0.0.1', None, True),
+    (('EXCEPT', 'ALL'), '10.0.0.1', None, False),
+    (('10.0.0.0/8',), '::ffff:10.1.1.1', None, True),
+    (('10.0.0.0/33',), '10.0.0.0', None, False),
+    (('gw', '10.0.0.1'), '11.0.0.1', 'gw', True),
+    (('bob@10.',), '10.0.0.1', None, False),
 ])
-def test_matches_every_client(tokens, every):
-    assert matches_every_client(tokens) is every
+def test_compiled_client_list(tokens, address, hostname, expected):
+    matcher = Matcher('sshd', Host(address, hostname), Host(), None, FakeEnv())
+    assert compile_client_list(tokens)(matcher, query_keys(matcher.client.address)) is expected
