@@ -9,8 +9,8 @@ Run from the repository root:
     .venv/bin/python bench/tcpwrap_rule_scaling.py [--sizes 1000 10000] [--rounds 3]
         [--collections DIR] [--baseline /path/to/other/checkout/.build/collections]
 
-Each measurement is the wall clock of one module process (python -m ...tcpwrap_rule with the
-arguments in a file, as AnsiballZ runs it, without ansible-playbook around it): the first run
+Each measurement is the wall clock and the CPU time of one module process (python -m
+...tcpwrap_rule with the arguments in a file, as AnsiballZ runs it, no ansible-playbook): the first run
 writes N rules to a missing file, the re-run finds them all in place (changed=false). With
 --baseline, the same runs go to another checkout's collection (e.g. one of main before the
 change), alternating with this one in the same process so both see the same machine load;
@@ -45,14 +45,15 @@ def rules(count):
 
 
 def run(collections, args_file):
-    elapsed, result = run_module(MODULE, collections, args_file)
+    """((wall, CPU) seconds, changed) of one module run."""
+    elapsed, cpu, result = run_module(MODULE, collections, args_file)
     if result.get('failed'):
         sys.exit('module failed: %s' % result.get('msg'))
-    return elapsed, result['changed']
+    return (elapsed, cpu), result['changed']
 
 
 def measure(collections, workdir, label, count):
-    """(first run seconds, re-run seconds, bytes written) for one checkout."""
+    """((wall, CPU) of the first run, (wall, CPU) of the re-run, bytes written) for one checkout."""
     target = os.path.join(workdir, '%s-%d.allow' % (label, count))
     if os.path.exists(target):
         os.unlink(target)
@@ -98,18 +99,23 @@ def main():
                     times.setdefault((label, count), []).append((first, again))
                     written[label] = data
                 identical = identical and len(set(written.values())) == 1
-    print('tcpwrap_rule module process, wall clock (s), median of %d alternating rounds' % args.rounds)
-    print('%8s  %-9s %10s %10s' % ('rules', 'checkout', 'first run', 're-run'))
+    print('tcpwrap_rule module process, seconds of wall clock / CPU, median of %d alternating rounds'
+          % args.rounds)
+    print('%8s  %-9s %15s %15s' % ('rules', 'checkout', 'first run', 're-run'))
+
+    def median(runs, run, kind):
+        return statistics.median(r[run][kind] for r in runs)
+
     for count in args.sizes:
         for label, _collections in checkouts:
             runs = times[(label, count)]
-            print('%8d  %-9s %10.2f %10.2f' % (count, label, statistics.median(r[0] for r in runs),
-                                              statistics.median(r[1] for r in runs)))
+            print('%8d  %-9s %7.2f / %5.2f %7.2f / %5.2f' % (count, label, median(runs, 0, 0), median(runs, 0, 1),
+                                                             median(runs, 1, 0), median(runs, 1, 1)))
         if args.baseline:
             base, this = times[('baseline', count)], times[('this', count)]
-            print('%8d  %-9s %9.1fx %9.1fx' % (count, 'speed-up',
-                                              statistics.median(r[0] for r in base) / statistics.median(r[0] for r in this),
-                                              statistics.median(r[1] for r in base) / statistics.median(r[1] for r in this)))
+            print('%8d  %-9s %6.1fx / %4.1fx %6.1fx / %4.1fx' % (
+                count, 'speed-up', *[median(base, run, kind) / median(this, run, kind)
+                                     for run in (0, 1) for kind in (0, 1)]))
     if args.baseline:
         print('written files byte-identical between checkouts: %s' % identical)
         if not identical:
