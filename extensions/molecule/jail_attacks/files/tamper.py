@@ -8,7 +8,8 @@ no manifest (the module keeps its state elsewhere), one is planted.
 MODE steer: VICTIMS is a JSON list of {"entry": "/../victim", "type": "file" or "dir"}; add
   each entry to the managed entries, and add /etc/shadow to the cached dependency list of /bin/sh and /bin/cat. The stat
   figures the cache needs are taken on the host here; they stand for what an attacker guesses.
-MODE garbage: write a manifest with a malformed dependency cache.
+MODE garbage: write a manifest whose dependency cache is a string.
+MODE deep: write a manifest nested deeper than any JSON parser recurses.
 """
 import json
 import os
@@ -62,6 +63,8 @@ def main():
         text = json.dumps(data, sort_keys=True, indent=1)
     elif mode == "garbage":
         text = json.dumps({"version": 1, "jail": jail, "managed": {}, "deps": "not a cache"})
+    elif mode == "deep":
+        text = '{"version": 1, "managed": {}, "deps": {}, "x": ' + "[" * 100000 + "]" * 100000 + "}"
     else:
         sys.exit(f"unknown mode {mode}")
     subprocess.run(
