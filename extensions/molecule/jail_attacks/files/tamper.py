@@ -9,7 +9,7 @@ MODE steer: VICTIMS is a JSON list of {"entry": "/../victim", "type": "file" or 
   each entry to the managed entries, and add /etc/shadow to the cached dependency list of /bin/sh and /bin/cat. The stat
   figures the cache needs are taken on the host here; they stand for what an attacker guesses.
 MODE garbage: write a manifest whose dependency cache is a string.
-MODE deep: write a manifest nested deeper than any JSON parser recurses.
+MODE deep: write a manifest nested 20000 deep, deeper than Python's parser recurses.
 """
 import json
 import os
@@ -64,7 +64,7 @@ def main():
     elif mode == "garbage":
         text = json.dumps({"version": 1, "jail": jail, "managed": {}, "deps": "not a cache"})
     elif mode == "deep":
-        text = '{"version": 1, "managed": {}, "deps": {}, "x": ' + "[" * 100000 + "]" * 100000 + "}"
+        text = '{"version": 1, "managed": {}, "deps": {}, "x": ' + "[" * 20000 + "]" * 20000 + "}"
     else:
         sys.exit(f"unknown mode {mode}")
     subprocess.run(
