@@ -30,7 +30,7 @@ def read_manifest(jail):
     found = subprocess.run(["chroot", jail, "/bin/cat", MANIFEST], capture_output=True, check=False)
     try:
         data = json.loads(found.stdout.decode())
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         data = {}
