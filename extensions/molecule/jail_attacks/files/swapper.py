@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The racing user: swap DIR/NAME (a real directory) with a symlink to TARGET, as fast as it can.
+"""The racing user: swap DIR/NAME (a real directory) with a symlink to TARGET, thousands of times a second.
 
 Runs as the unprivileged owner of DIR (systemd-run -p User=...). Every renameat2(RENAME_EXCHANGE)
 flips which of the two the path NAME is, so a reader that checks NAME and opens it later sees
@@ -9,10 +9,14 @@ import ctypes
 import os
 import signal
 import sys
+import time
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
 DECOY = ".swap"
+# A pause far shorter than a module run (so each run meets either state at random) that leaves
+# the CPU to the module under attack.
+PAUSE = 0.0002
 
 directory, name, target = sys.argv[1:4]
 os.chdir(directory)
@@ -33,6 +37,7 @@ swaps = 0
 while not stopping:
     exchange()
     swaps += 1
+    time.sleep(PAUSE)
 if os.path.islink(name):
     exchange()
 print(f"swaps: {swaps}", flush=True)
