@@ -27,7 +27,12 @@ def leaks(host, secret):
     """Copies of secret 1 (the vault's) or 2 (mallory's shadow hash) the scans found in a jail."""
     found = host.file(f"{EVIDENCE}/leaks.jsonl")
     hits = [json.loads(line) for line in found.content_string.splitlines()] if found.exists else []
-    return [hit for hit in hits if hit["secret"] == secret]
+    # the same copy is found by every later scan: report each path once, with the first scan
+    first = {}
+    for hit in hits:
+        if hit["secret"] == secret:
+            first.setdefault(hit["path"], hit)
+    return list(first.values())
 
 
 def evidence(host, name):
