@@ -10,7 +10,9 @@
 ``Planner.run()`` turns a ``JailSpec`` into a ``Plan``: jail path -> entry (dir, file,
 symlink, device or generated content), with every symlink met on the way recreated, each
 executable's interpreter and libraries, the profiles, the listed directories and devices,
-and passwd/group for the listed accounts.
+and passwd/group for the listed accounts. Dangerous content is refused here unless the spec
+accepts it: sensitive host files (password hashes, SSH host keys, /root), special files
+(FIFOs, sockets, device nodes) in ``files``, and block devices.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -38,11 +40,33 @@ from ansible_collections.serversec.confine.plugins.module_utils._elf import (
     ElfError,
     read_exec_info,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._paths import naming
 
 PATH_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
 # Directories the loader searches without /etc/ld.so.cache (glibc's defaults plus
 # Debian's multiarch ones); a library elsewhere needs the cache in the jail.
 STANDARD_LIB_DIR_RE = re.compile(r'^/(usr/)?lib(32|64|x32)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$')
+# Host files whose copy would hand a jailed process the host's secrets.
+PASSWORD_FILES = ('/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd')
+SSH_HOST_KEY_RE = re.compile(r'/etc/ssh/ssh_host_[^/]*key')
+
+
+def sensitive_reason(path):
+    """Why copying the host path ``path`` discloses a secret, or None."""
+    if path in PASSWORD_FILES:
+        return 'holds password hashes'
+    if SSH_HOST_KEY_RE.fullmatch(path):
+        return 'is an SSH host private key'
+    if path == '/root' or path.startswith('/root/'):
+        return "lies in root's home directory /root"
+    return None
+
+
+def device_entry(st):
+    """A device node in the jail with the host node's numbers, root-owned."""
+    return {'type': 'device', 'kind': 'char' if stat.S_ISCHR(st.st_mode) else 'block',
+            'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev),
+            'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o777}
 
 
 def _implicit_dir():
@@ -125,11 +149,25 @@ class Planner:
                     f"own files live in it ({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''}); "
                     'give the service a directory of its own')
 
+    # -- dangerous content ----------------------------------------------
+    def check_sensitive(self, path, why):
+        """Refuse to copy a host secret unless ``allow_sensitive_files`` says so."""
+        reason = sensitive_reason(path)
+        if reason and not self.spec.allow_sensitive_files:
+            raise JailError(f'{naming(why, path)} {reason}; set allow_sensitive_files to copy it knowingly')
+
     # -- copies --------------------------------------------------------
     def add_chain(self, path, why):
-        """Recreate every symlink met on ``path`` and return the real host path."""
+        """Recreate every symlink met on ``path`` and return the real host path.
+
+        The given path, every link on the way and the real path are each judged sensitive
+        or not: a link must not launder a secret.
+        """
+        self.check_sensitive(path, why)
         steps, real = self.host.resolve(path, why)
         for step in steps:
+            if step[0] != 'dir':
+                self.check_sensitive(step[1], why)
             if step[0] == 'symlink':
                 self.plan.add_parents(step[1])
                 self.plan.add(step[1], {'type': 'symlink', 'target': step[2]}, why)
@@ -214,6 +252,7 @@ class Planner:
                 st = self.host.lstat(hpath)
                 if st is None:
                     continue
+                self.check_sensitive(hpath, why)
                 if stat.S_ISDIR(st.st_mode):
                     self.add_copied_dir(hpath, st, why)
                 else:
@@ -225,9 +264,23 @@ class Planner:
             self.add_regular(real, st, why)
         elif stat.S_ISLNK(st.st_mode):
             self.plan.add(real, {'type': 'symlink', 'target': self.host.readlink(real)}, why)
-        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-            raise JailError(f'{why}: {real} is a device node; list it under devices instead')
-        # sockets and FIFOs belong to running programs on the host: not copied
+        elif stat.S_ISBLK(st.st_mode):
+            missing = [option for option in ('allow_special_files', 'allow_block_devices')
+                       if not getattr(self.spec, option)]
+            if missing:
+                raise JailError(f"{naming(why, real)} is a block device (a disk); set {' and '.join(missing)} "
+                                'to copy it knowingly')
+            self.plan.add(real, device_entry(st), why)
+        elif stat.S_ISCHR(st.st_mode):
+            if not self.spec.allow_special_files:
+                raise JailError(f'{naming(why, real)} is a device node; list it under devices, '
+                                'or set allow_special_files to copy it knowingly')
+            self.plan.add(real, device_entry(st), why)
+        elif not self.spec.allow_special_files:
+            # a copy would not reach the program that serves it on the host: never copied
+            kind = 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket'
+            raise JailError(f'{naming(why, real)} is {kind}, which cannot be copied; '
+                            'set allow_special_files to leave it out knowingly')
 
     def add_profile(self, profile):
         why = f'profile {profile}'
@@ -266,11 +319,11 @@ class Planner:
             raise JailError(f'{why}: {host_path} does not exist on the host')
         if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
             raise JailError(f'{why}: {host_path} is not a device node on the host')
+        if stat.S_ISBLK(st.st_mode) and not self.spec.allow_block_devices:
+            raise JailError(f'{why}: {host_path} is a block device (a disk); '
+                            'set allow_block_devices to create it knowingly')
         self.plan.add_parents(host_path)
-        self.plan.add(host_path, {
-            'type': 'device', 'kind': 'char' if stat.S_ISCHR(st.st_mode) else 'block',
-            'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev),
-            'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o777}, why)
+        self.plan.add(host_path, device_entry(st), why)
 
     def add_accounts(self):
         spec = self.spec
