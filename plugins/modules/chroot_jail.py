@@ -151,7 +151,7 @@ options:
       - Each path is judged as given, at every symlink on the way and as the real path it
         resolves to, and inside copied directories; this holds for O(binaries) and their
         libraries too.
-      - A jail where C(su) checks passwords needs C(/etc/shadow): possible, but only on purpose.
+      - A jail where C(su) checks passwords needs C(/etc/shadow); that stays possible, but only on purpose.
     type: bool
     default: false
   allow_special_files:
