@@ -8,8 +8,9 @@
 """What a jail is asked to hold, validated before anything is read or written.
 
 ``JailError`` (the engine's one error class), ``JailSpec`` (the module options checked and
-normalised), the ``PROFILES`` data (what ldd cannot see) and ``check_jail_root``, which
-refuses a jail path that OpenSSH's ChrootDirectory would refuse.
+normalised: paths, ids in range, names, modes, device names and list shapes, so that nothing
+malformed reaches the plan or a write), the ``PROFILES`` data (what ldd cannot see) and
+``check_jail_root``, which refuses a jail path that OpenSSH's ChrootDirectory would refuse.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -141,7 +142,7 @@ def _directory(item):
         'path': dpath,
         'owner': parse_id(item.get('owner'), 'owner', 'user', what),
         'group': parse_id(item.get('group'), 'group', 'group', what),
-        'mode': parse_mode(item.get('mode') or '0755', what),
+        'mode': parse_mode('0755' if item.get('mode') in (None, '') else item['mode'], what),
     }
 
 

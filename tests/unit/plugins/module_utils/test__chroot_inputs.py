@@ -99,6 +99,7 @@ def test_spec_invalid(kwargs, message):
     ({'path': '/var/x', 'owner': '', 'group': None, 'mode': ''}, {'path': '/var/x', 'owner': 'root', 'group': 'root', 'mode': 0o755}),
     ({'path': '/var/x', 'owner': '0', 'group': '4294967294', 'mode': '750'},
      {'path': '/var/x', 'owner': 0, 'group': 4294967294, 'mode': 0o750}),
+    ({'path': '/var/x', 'mode': 0}, {'path': '/var/x', 'owner': 'root', 'group': 'root', 'mode': 0}),
     ({'path': '/var/x', 'owner': '00990', 'group': 990, 'mode': 0o1770},
      {'path': '/var/x', 'owner': 990, 'group': 990, 'mode': 0o1770}),
     ({'path': '/var/x', 'owner': 'www-data', 'group': 'Domain_Users$', 'mode': '02750'},
