@@ -149,7 +149,8 @@ options:
         C(/etc/shadow), C(/etc/gshadow) (and their C(-) backups), C(/etc/security/opasswd),
         SSH host private keys (C(/etc/ssh/ssh_host_*key)) and anything under C(/root).
       - Each path is judged as given, at every symlink on the way and as the real path it
-        resolves to, and inside copied directories; this holds for O(binaries) and their
+        resolves to, and inside copied directories; a hard link or bind mount of one of these
+        files (or of C(/root)) is recognised by its inode. This holds for O(binaries) and their
         libraries too.
       - A jail where C(su) checks passwords needs C(/etc/shadow); that stays possible, but only on purpose.
     type: bool

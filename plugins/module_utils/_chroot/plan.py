@@ -118,6 +118,7 @@ class Planner:
         self.plan = Plan()
         self._done_exec = set()
         self._done_real = set()
+        self._secrets = None
 
     def run(self):
         spec = self.spec
@@ -150,11 +151,31 @@ class Planner:
                     'give the service a directory of its own')
 
     # -- dangerous content ----------------------------------------------
-    def check_sensitive(self, path, why):
-        """Refuse to copy a host secret unless ``allow_sensitive_files`` says so."""
+    def check_sensitive(self, path, why, st=None):
+        """Refuse to copy a host secret unless ``allow_sensitive_files`` says so.
+
+        ``st``, the object about to be copied, is also compared with the secrets themselves:
+        a hard link or a bind mount of one is the same secret under another name.
+        """
+        if self.spec.allow_sensitive_files:
+            return
         reason = sensitive_reason(path)
-        if reason and not self.spec.allow_sensitive_files:
+        if reason is None and st is not None:
+            same = self._secret_ids().get((st.st_dev, st.st_ino))
+            if same is not None:
+                reason = f'is {same} under another name (a hard link or a bind mount)'
+        if reason:
             raise JailError(f'{naming(why, path)} {reason}; set allow_sensitive_files to copy it knowingly')
+
+    def _secret_ids(self):
+        """(device, inode) -> path of each secret present on the host."""
+        if self._secrets is None:
+            self._secrets = {}
+            for path in PASSWORD_FILES + tuple(self.host.glob('/etc/ssh/ssh_host_*key')) + ('/root',):
+                st = self.host.lstat(path)
+                if st is not None and not stat.S_ISLNK(st.st_mode):
+                    self._secrets[(st.st_dev, st.st_ino)] = path
+        return self._secrets
 
     # -- copies --------------------------------------------------------
     def add_chain(self, path, why):
@@ -175,6 +196,7 @@ class Planner:
         return real
 
     def add_regular(self, real, st, why):
+        self.check_sensitive(real, why, st)
         mode = stat.S_IMODE(st.st_mode)
         if mode & (stat.S_ISUID | stat.S_ISGID) and not self.spec.allow_setuid:
             self.plan.warnings.append(f'{real}: setuid/setgid bits stripped in the jail copy (set allow_setuid to keep them)')
@@ -241,6 +263,7 @@ class Planner:
             self.add_node(real, st, why)
 
     def add_copied_dir(self, real, st, why):
+        self.check_sensitive(real, why, st)
         # copied directories are root-owned and never group/world writable
         self.plan.add(real, {'type': 'dir', 'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o755 | 0o700}, why)
 

@@ -198,6 +198,9 @@ def secrets(fedora):
     link(root, '/root/hosts-link', '/etc/hosts')
     link(root, '/srv/conf/shadow-link', '../../etc/shadow')
     write(root, '/srv/conf/app.conf', b'x=1\n')
+    os.makedirs(root + '/srv/pub')
+    os.link(root + '/etc/shadow', root + '/srv/pub/users.txt')
+    os.link(root + '/etc/ssh/ssh_host_ed25519_key', root + '/srv/pub/id')
     return fedora
 
 
@@ -218,6 +221,11 @@ def secrets(fedora):
     # inside a copied directory tree
     (['/etc/ssh'], f'file /etc/ssh: /etc/ssh/ssh_host_ed25519_key is an SSH host private key; {SHADOW_HINT}'),
     (['/etc'], f'file /etc: /etc/gshadow holds password hashes; {SHADOW_HINT}'),
+    # a hard link is the same secret under another name
+    (['/srv/pub/users.txt'], f'file /srv/pub/users.txt is /etc/shadow under another name (a hard link or a bind mount); '
+     f'{SHADOW_HINT}'),
+    (['/srv/pub'], f'file /srv/pub: /srv/pub/id is /etc/ssh/ssh_host_ed25519_key under another name '
+     f'(a hard link or a bind mount); {SHADOW_HINT}'),
 ])
 def test_sensitive_files_refused(secrets, files, message):
     with pytest.raises(JailError) as exc:
