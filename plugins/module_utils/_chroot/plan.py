@@ -178,17 +178,19 @@ class Planner:
         return self._secrets
 
     # -- copies --------------------------------------------------------
-    def add_chain(self, path, why):
-        """Recreate every symlink met on ``path`` and return the real host path.
-
-        The given path, every link on the way and the real path are each judged sensitive
-        or not: a link must not launder a secret.
-        """
+    def check_sensitive_walk(self, path, steps, why):
+        """Judge the given ``path``, every link met on the way and the real path: a link must not
+        launder a secret."""
         self.check_sensitive(path, why)
-        steps, real = self.host.resolve(path, why)
         for step in steps:
             if step[0] != 'dir':
                 self.check_sensitive(step[1], why)
+
+    def add_chain(self, path, why):
+        """Recreate every symlink met on ``path`` and return the real host path."""
+        steps, real = self.host.resolve(path, why)
+        self.check_sensitive_walk(path, steps, why)
+        for step in steps:
             if step[0] == 'symlink':
                 self.plan.add_parents(step[1])
                 self.plan.add(step[1], {'type': 'symlink', 'target': step[2]}, why)
@@ -275,7 +277,6 @@ class Planner:
                 st = self.host.lstat(hpath)
                 if st is None:
                     continue
-                self.check_sensitive(hpath, why)
                 if stat.S_ISDIR(st.st_mode):
                     self.add_copied_dir(hpath, st, why)
                 else:
@@ -286,6 +287,7 @@ class Planner:
         if stat.S_ISREG(st.st_mode):
             self.add_regular(real, st, why)
         elif stat.S_ISLNK(st.st_mode):
+            self.check_sensitive(real, why)
             self.plan.add(real, {'type': 'symlink', 'target': self.host.readlink(real)}, why)
         elif stat.S_ISBLK(st.st_mode):
             missing = [option for option in ('allow_special_files', 'allow_block_devices')
