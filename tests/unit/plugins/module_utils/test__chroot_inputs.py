@@ -350,6 +350,8 @@ def test_device_nodes_created_on_purpose(specials):
 
 @pytest.fixture
 def run_jail(run_module, monkeypatch):
+    """chroot_jail trusting the system temp dir as a jail ancestor. Runs that get past the spec
+    are made in check mode: they plan on the real host and write nothing, anywhere."""
     monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
     return lambda args, check=False: run_module(chroot_jail, args, check=check)
 
@@ -381,7 +383,7 @@ def test_module_refuses_before_writing(run_jail, base, args, message):
 @pytest.mark.skipif(not os.path.isfile('/etc/shadow'), reason='needs a host /etc/shadow')
 def test_module_sensitive_option_reaches_the_engine(run_jail, base):
     jail = base / 'j'
-    refused = run_jail({'path': str(jail), 'files': ['/etc/shadow']})
+    refused = run_jail({'path': str(jail), 'files': ['/etc/shadow']}, check=True)
     assert refused['failed'] and refused['msg'] == f'file /etc/shadow holds password hashes; {SHADOW_HINT}'
     accepted = run_jail({'path': str(jail), 'files': ['/etc/shadow'], 'allow_sensitive_files': True}, check=True)
     assert accepted['changed'] and '/etc/shadow' in accepted['added']
@@ -392,7 +394,7 @@ def test_module_special_option_reaches_the_engine(run_jail, base, tmp_path):
     fifo = tmp_path / 'app.fifo'
     os.mkfifo(str(fifo))
     jail = base / 'j'
-    refused = run_jail({'path': str(jail), 'files': [str(fifo)]})
+    refused = run_jail({'path': str(jail), 'files': [str(fifo)]}, check=True)
     assert refused['failed'] and refused['msg'] == (
         f'file {fifo} is a FIFO, which cannot be copied; set allow_special_files to leave it out knowingly')
     accepted = run_jail({'path': str(jail), 'files': [str(fifo)], 'allow_special_files': True}, check=True)
@@ -411,7 +413,7 @@ def _host_block_device():
 def test_module_block_device_option_reaches_the_engine(run_jail, base):
     name = _host_block_device()
     jail = base / 'j'
-    refused = run_jail({'path': str(jail), 'devices': [name]})
+    refused = run_jail({'path': str(jail), 'devices': [name]}, check=True)
     assert refused['failed'] and refused['msg'] == (
         f'device {name}: /dev/{name} is a block device (a disk); set allow_block_devices to create it knowingly')
     accepted = run_jail({'path': str(jail), 'devices': [name], 'allow_block_devices': True}, check=True)
