@@ -36,7 +36,8 @@ description:
     file descriptors opened with C(O_NOFOLLOW), so nothing is ever written through a symlink;
     files are written to a temporary name in the target directory and renamed into place.
   - All input is validated and the complete plan computed before anything is written; bad input
-    fails naming the offending path and leaves the jail unchanged.
+    (a malformed path, mode, id, name or device, an out-of-range uid or gid) fails naming the
+    offending field and leaves the jail unchanged.
   - Host files are read race-free. Each source path is walked one component at a time through
     directory descriptors opened with C(O_NOFOLLOW) (symlinks are read and followed by the module
     itself, never above C(/)), and what is copied, its owner, mode and checksum and the ELF headers
@@ -73,6 +74,8 @@ options:
     description:
       - Absolute host paths of extra files or directories, copied as they are (directories
         recursively; directories in the jail stay root-owned and not group/world-writable).
+      - Host secrets are refused unless O(allow_sensitive_files=true), and FIFOs, sockets and
+        device nodes unless O(allow_special_files=true), also when met inside a listed directory.
     type: list
     elements: str
     default: []
@@ -91,11 +94,13 @@ options:
         type: str
         required: true
       owner:
-        description: Owner name (looked up on the host) or numeric uid.
+        description:
+          - Owner name (looked up on the host) or numeric uid from V(0) to V(4294967294).
+            V(4294967295) is refused, since C(chown) reads it as "leave unchanged".
         type: str
         default: root
       group:
-        description: Group name (looked up on the host) or numeric gid.
+        description: Group name (looked up on the host) or numeric gid from V(0) to V(4294967294).
         type: str
         default: root
       mode:
@@ -107,6 +112,7 @@ options:
       - Device nodes to create in the jail's C(/dev), by name (C(null), C(zero), C(full),
         C(random), C(urandom), C(tty), ...), with the host device's own major/minor numbers.
       - An unquoted YAML C(null) parses as a null value; it is taken to mean the C(null) device.
+      - A block device (a disk) is refused unless O(allow_block_devices=true).
     type: list
     elements: raw
     default: []
@@ -160,6 +166,34 @@ options:
         always be reachable through directories only root can write.
       - On hosts using systemd-resolved, C(/etc/resolv.conf) (profile C(dns)) links into
         C(/run/systemd/resolve), owned by the C(systemd-resolve) user; that needs this option.
+    type: bool
+    default: false
+  allow_sensitive_files:
+    description:
+      - Copy host secrets knowingly. By default the module refuses, naming the path, to copy
+        C(/etc/shadow), C(/etc/gshadow) (and their C(-) backups), C(/etc/security/opasswd),
+        SSH host private keys (C(/etc/ssh/ssh_host_*key)) and anything under C(/root).
+      - Each path is judged as given, at every symlink on the way and as the real path it
+        resolves to, and inside copied directories; a hard link or bind mount of one of these
+        files (or of C(/root)) is recognised by its inode. This holds for O(binaries) and their
+        libraries too.
+      - A jail where C(su) checks passwords needs C(/etc/shadow); that stays possible, but only on purpose.
+    type: bool
+    default: false
+  allow_special_files:
+    description:
+      - Accept FIFOs, sockets and device nodes found in O(files) (given, or met inside a listed
+        directory). By default they are refused, naming the path.
+      - When accepted, character device nodes are created with the host's major/minor numbers,
+        root-owned (block devices also need O(allow_block_devices=true)); FIFOs and sockets are
+        left out of the jail, since a copy would not reach the program that serves them.
+    type: bool
+    default: false
+  allow_block_devices:
+    description:
+      - Create block device nodes (disks and partitions, which give raw access to file systems
+        from inside the jail), from O(devices) or from O(files) with O(allow_special_files=true).
+        By default they are refused, naming the device.
     type: bool
     default: false
 attributes:
@@ -303,6 +337,9 @@ def main():
             allow_setuid=dict(type='bool', default=False),
             prune=dict(type='bool', default=True),
             allow_user_writable_sources=dict(type='bool', default=False),
+            allow_sensitive_files=dict(type='bool', default=False),
+            allow_special_files=dict(type='bool', default=False),
+            allow_block_devices=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -315,11 +352,14 @@ def main():
                 params['path'], binaries=params['binaries'], files=params['files'],
                 directories=params['directories'],
                 # YAML reads an unquoted `null` as None (ansible-core 2.19 turns it into '')
-                devices=['null' if device in (None, '') else str(device) for device in params['devices']],
+                devices=['null' if device in (None, '') else device for device in params['devices']],
                 users=params['users'],
                 groups=params['groups'], profiles=params['profiles'],
                 allow_setuid=params['allow_setuid'], prune=params['prune'],
-                allow_user_writable_sources=params['allow_user_writable_sources'])
+                allow_user_writable_sources=params['allow_user_writable_sources'],
+                allow_sensitive_files=params['allow_sensitive_files'],
+                allow_special_files=params['allow_special_files'],
+                allow_block_devices=params['allow_block_devices'])
             result = converge(spec, check_mode=module.check_mode)
     except JailError as exc:
         module.fail_json(msg=str(exc), path=params['path'])
