@@ -25,10 +25,12 @@ def safe_tmp_lstat(path):
 
 
 @pytest.fixture
-def run(run_module, monkeypatch):
-    """Run chroot_jail; the module rightly refuses jails under the sticky, world-writable
-    system temp dir, so these tests trust it unless ``trust_tmp`` is false."""
+def run(run_module, monkeypatch, tmp_path):
+    """Run chroot_jail with its state in the test's temp dir; the module rightly refuses jails
+    and state directories under the sticky, world-writable system temp dir, so these tests
+    trust it unless ``trust_tmp`` is false."""
     def run_jail(args, trust_tmp=True, check=False, diff=False):
+        args = dict({'state_dir': str(tmp_path / 'state')}, **args)
         with monkeypatch.context() as patch:
             if trust_tmp:
                 patch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
