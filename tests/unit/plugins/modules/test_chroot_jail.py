@@ -4,6 +4,7 @@
 
 """chroot_jail end to end, run in-process through the harness of tests/unit/conftest.py."""
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -93,3 +94,26 @@ def test_check_diff_apply_idempotent_absent(run, tmp_path, base):
     gone = run({'path': str(jail), 'state': 'absent'})
     assert gone['changed'] and '/usr/bin/bash' in gone['removed']
     assert not jail.exists()
+
+
+def test_state_dir_inside_the_jail_is_refused(run, base):
+    jail = str(base / 'j')
+    result = run({'path': jail, 'binaries': ['/bin/bash'], 'state_dir': jail + '/var/lib/state'})
+    assert result['failed'] and result['msg'] == (
+        f'state_dir {jail}/var/lib/state is inside the jail {jail}; a jailed process could edit the state: '
+        'choose a directory outside every jail')
+    assert not (base / 'j').exists()
+
+
+@pytest.mark.parametrize('state', ['absent', 'present'])
+def test_malformed_state_fails_without_traceback(run, base, tmp_path, state):
+    state_dir = tmp_path / 'state'
+    state_dir.mkdir(mode=0o700)
+    (base / 'j').mkdir()
+    # STEM.HASH.json: the jail path with '/' as '-' (34 characters at most), 24 hex of its SHA-256
+    jail = str(base / 'j')
+    state_file = state_dir / f"{jail.strip('/').replace('/', '-')[:34]}.{hashlib.sha256(jail.encode()).hexdigest()[:24]}.json"
+    state_file.write_text('[' * 100000 + ']' * 100000)
+    os.chmod(str(state_file), 0o600)
+    result = run({'path': str(base / 'j'), 'state': state, 'profiles': ['nss']})
+    assert result['failed'] and result['msg'] == f'{state_file}: nested too deeply to be a state file'
