@@ -40,7 +40,7 @@ description:
     on the same jail take turns on a lock in O(state_dir) (C(flock); check mode takes it shared);
     a run that waits more than 10 minutes fails.
   - Earlier versions kept a manifest inside the jail, C(/.serversec-jail.json), where a jailed
-    process could edit it. When O(state_dir) holds no state for the jail, that file is migrated:
+    process could edit it. When O(state_dir) holds no state for the jail, that file is migrated;
     only the path and type of each entry are taken (never its checksums or dependency cache), and
     only if every entry is a normalised absolute path inside the jail with a known type; otherwise
     the run fails naming the file and the entry, and changes nothing. After a successful run the
@@ -160,7 +160,7 @@ options:
       - Created root-owned with mode C(0700) when missing (outside check mode). It and every
         ancestor must be owned by root and not group- or world-writable, and it must be neither
         inside the jail nor contain it; anything else is refused.
-      - Keep it on persistent storage: without its state the module no longer knows what it
+      - Keep it on persistent storage; without its state the module no longer knows what it
         created in a jail.
     type: path
     default: /var/lib/serversec-confine/jails

@@ -36,7 +36,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec imp
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import (
     LEGACY_PATH,
     JailState,
-    StateStore,
+    locked_state,
 )
 
 # The lstat that judges the jail path's ancestors. Only unit tests replace it (to trust the
@@ -74,7 +74,7 @@ def _owner_mode(st):
     return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
 
 
-def compare(jail, path, entry, manifest_entry):
+def compare(jail, path, entry, record):
     """Return ``(status, detail, facts)``: status in ok/add/update.
 
     ``facts`` holds what was learned about a copied file (host size and mtime, the jail
@@ -89,7 +89,7 @@ def compare(jail, path, entry, manifest_entry):
         if not stat.S_ISDIR(st.st_mode):
             return 'update', 'not a directory', facts
         # an existing directory we did not create: only insist on safety
-        if entry.get('implicit') and (path == '/' or manifest_entry is None) \
+        if entry.get('implicit') and (path == '/' or record is None) \
                 and st.st_uid == 0 and not st.st_mode & 0o022:
             return 'ok', None, facts
         if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
@@ -124,9 +124,9 @@ def compare(jail, path, entry, manifest_entry):
     facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
     # Same size and mtime as the host file, and the jail copy untouched since we wrote
     # or last verified it (ctime cannot be set back, unlike mtime): no need to read it.
-    if st.st_mtime_ns == host_st.st_mtime_ns and manifest_entry and manifest_entry.get('sha256') \
-            and manifest_entry.get('ctime_ns') == st.st_ctime_ns and manifest_entry.get('ino') == st.st_ino:
-        facts['sha256'] = manifest_entry['sha256']
+    if st.st_mtime_ns == host_st.st_mtime_ns and record and record.get('sha256') \
+            and record.get('ctime_ns') == st.st_ctime_ns and record.get('ino') == st.st_ino:
+        facts['sha256'] = record['sha256']
         return 'ok', None, facts
     host_sum = jail.host.sha256(entry['source'])
     if jail.sha256(path) != host_sum:
@@ -135,9 +135,9 @@ def compare(jail, path, entry, manifest_entry):
     return 'ok', None, facts
 
 
-def kept_record(entry, manifest_entry, facts):
+def kept_record(entry, record, facts):
     """The state record of an entry found as planned: the old one refreshed with ``facts``."""
-    record = dict(manifest_entry or {})
+    record = dict(record or {})
     record['type'] = entry['type']
     for key in ('source', 'target'):
         if key in entry:
@@ -177,8 +177,10 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     host = host or Host()
     root_lstat = root_lstat or jail_root_lstat
     result = JailResult()
-    missing_root = check_jail_root(spec.path, root_lstat)
-    with StateStore(state_dir, spec.path, check_mode, root_lstat) as store:
+    check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
+    with locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
+        # again under the lock: a run that held it may have created the jail meanwhile
+        missing_root = check_jail_root(spec.path, root_lstat)
         jail = Jail(spec.path, host)
         try:
             _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result)
@@ -287,7 +289,7 @@ def remove_jail(path, state_dir, check_mode=False, root_lstat=None):
         if not stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
             raise JailError(f'{path} is not a directory')
         check_jail_root(path, root_lstat)
-    with StateStore(state_dir, path, check_mode, root_lstat) as store:
+    with locked_state(state_dir, path, check_mode, root_lstat) as store:
         jail = Jail(path)
         try:
             state = store.load(jail if st is not None else None)

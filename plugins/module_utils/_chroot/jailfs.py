@@ -68,6 +68,21 @@ def inside_jail(path):
         return False
 
 
+def make_root_dirs(missing, mode):
+    """Create the host directories ``missing`` (parents first), root-owned with ``mode``.
+
+    Only for paths whose existing ancestors were checked root-owned and not writable by others.
+    """
+    for directory in missing:
+        try:
+            os.mkdir(directory, mode)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise JailError(f'{directory}: cannot create: {exc}')
+        os.chown(directory, 0, 0)
+        os.chmod(directory, mode)
+
+
 def remove_created_dirs(paths):
     """rmdir the host directories ``paths`` deepest first, each through its parent's descriptor.
 
@@ -193,14 +208,7 @@ class Jail:
                 raise JailError(f'{self.root}{path}: a directory is in the way and cannot be removed: {exc}')
 
     def make_root(self, missing):
-        for directory in missing:
-            try:
-                os.mkdir(directory, 0o755)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise JailError(f'{directory}: cannot create: {exc}')
-            os.chown(directory, 0, 0)
-            os.chmod(directory, 0o755)
+        make_root_dirs(missing, 0o755)
 
     def write(self, path, entry):
         """Create or replace ``path`` atomically; returns its state record (what the manifest keeps)."""

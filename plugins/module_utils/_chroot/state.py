@@ -31,6 +31,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -42,6 +43,7 @@ import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
     inside_jail,
+    make_root_dirs,
     tmp_leftovers,
     tmp_name,
 )
@@ -81,11 +83,10 @@ def state_name(jail_path):
 class JailState:
     """What the module knows about one jail (pending intent already folded into ``managed``)."""
 
-    def __init__(self, managed=None, created=None, deps=None, legacy=False):
+    def __init__(self, managed=None, created=None, deps=None):
         self.managed = managed or {}
         self.created = created or []
         self.deps = deps or {}
-        self.legacy = legacy
 
 
 # -- validation -------------------------------------------------------------
@@ -98,7 +99,8 @@ def _is_sig(value):
 
 
 def _host_path(value):
-    return isinstance(value, str) and inside_jail(value)
+    # host paths come from the trusted loader and are walked safely when used; they may hold '..'
+    return isinstance(value, str) and value.startswith('/') and '\0' not in value
 
 
 def _records(data, key, where, fields):
@@ -140,7 +142,7 @@ def _created(data, where, jail_path):
     if not isinstance(created, list):
         raise JailError(f"{where}: 'created' is not a list")
     for path in created:
-        if not (_host_path(path) and (path == jail_path or jail_path.startswith(path + '/'))):
+        if not (isinstance(path, str) and inside_jail(path) and (path == jail_path or jail_path.startswith(path + '/'))):
             raise JailError(f'{where}: created directory {path!r} is neither the jail nor one of its parents')
     return created
 
@@ -182,7 +184,7 @@ def validate_legacy(data, where):
                 'known type; it was kept inside the jail, where a jailed process can edit it, so it is not '
                 'trusted. Check the jail, then remove this file: the module then starts a fresh state')
         managed[path] = {'type': record['type']}
-    return JailState(managed, legacy=True)
+    return JailState(managed)
 
 
 def read_capped(fd, where):
@@ -199,23 +201,31 @@ def read_capped(fd, where):
         chunks.append(chunk)
 
 
-def read_legacy(jail):
-    """The legacy in-jail manifest of ``jail`` (a ``jailfs.Jail``) as a ``JailState``, or None."""
-    where = jail.root + LEGACY_PATH
+def read_root_file(opener, where, what):
+    """Bytes of the file ``opener()`` opens (O_NOFOLLOW), None if it is missing.
+
+    Refused unless it is a regular file owned by root that nobody else can write.
+    """
     try:
-        fd = jail.open_read(LEGACY_PATH)
+        fd = opener()
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
-        raise JailError(f'{where}: cannot read the legacy manifest: {exc}')
+        raise JailError(f'{where}: cannot read the {what}: {exc}')
     try:
         st = os.fstat(fd)
-        if st.st_uid != 0 or st.st_mode & 0o077 or not stat.S_ISREG(st.st_mode):
-            raise JailError(f'{where}: legacy manifest is not a root-only file; refusing to trust it')
-        raw = read_capped(fd, where)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+            raise JailError(f'{where}: the {what} is not a regular file only root can write; refusing to trust it')
+        return read_capped(fd, where)
     finally:
         os.close(fd)
-    return validate_legacy(parse_state(raw, where), where)
+
+
+def read_legacy(jail):
+    """The legacy in-jail manifest of ``jail`` (a ``jailfs.Jail``) as a ``JailState``, or None."""
+    where = jail.root + LEGACY_PATH
+    raw = read_root_file(lambda: jail.open_read(LEGACY_PATH), where, 'legacy manifest')
+    return None if raw is None else validate_legacy(parse_state(raw, where), where)
 
 
 # -- the state directory ------------------------------------------------------
@@ -230,8 +240,19 @@ def check_state_dir(state_dir, jail_path):
     return state_dir
 
 
+@contextlib.contextmanager
+def locked_state(state_dir, jail_path, check_mode=False, lstat=os.lstat):
+    """The ``StateStore`` of a jail, its lock held until the block ends."""
+    store = StateStore(state_dir, jail_path, check_mode, lstat)
+    try:
+        store.open()
+        yield store
+    finally:
+        store.close()
+
+
 class StateStore:
-    """The state and lock files of one jail in ``state_dir``; a context manager holding the lock.
+    """The state and lock files of one jail in ``state_dir``; ``open()`` takes the lock, ``close()`` drops it.
 
     Outside check mode the directory is created (root-owned, 0700) and the lock taken
     exclusively, and temporaries a killed run left for this jail's state are removed. In
@@ -249,21 +270,13 @@ class StateStore:
         self.lock_fd = None
         self.text = None
 
-    def __enter__(self):
-        try:
-            self._open_dir()
-            if self.dir_fd is not None:
-                self._lock()
-                if not self.check_mode:
-                    for leftover in tmp_leftovers(self.dir_fd, [self.name + '.json']):
-                        os.unlink(leftover, dir_fd=self.dir_fd)
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+    def open(self):
+        self._open_dir()
+        if self.dir_fd is not None:
+            self._lock()
+            if not self.check_mode:
+                for leftover in tmp_leftovers(self.dir_fd, [self.name + '.json']):
+                    os.unlink(leftover, dir_fd=self.dir_fd)
 
     def close(self):
         for fd in (self.lock_fd, self.dir_fd):
@@ -275,14 +288,7 @@ class StateStore:
         missing = check_jail_root(self.state_dir, self.lstat, what='state_dir')
         if missing and self.check_mode:
             return
-        for directory in missing:
-            try:
-                os.mkdir(directory, 0o700)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise JailError(f'{directory}: cannot create the state directory: {exc}')
-            os.chown(directory, 0, 0)
-            os.chmod(directory, 0o700)
+        make_root_dirs(missing, 0o700)
         fd = os.open(self.state_dir, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         st = os.fstat(fd)
         if st.st_uid != 0 or st.st_mode & 0o022:
@@ -344,19 +350,9 @@ class StateStore:
     def _read(self):
         if self.dir_fd is None:
             return None
-        try:
-            fd = os.open(self.name + '.json', os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC, dir_fd=self.dir_fd)
-        except OSError as exc:
-            if exc.errno == errno.ENOENT:
-                return None
-            raise JailError(f'{self.where}: cannot read the state: {exc}')
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
-                raise JailError(f'{self.where}: not a regular file owned by root and writable only by root')
-            return read_capped(fd, self.where)
-        finally:
-            os.close(fd)
+        return read_root_file(
+            lambda: os.open(self.name + '.json', os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC, dir_fd=self.dir_fd),
+            self.where, 'state')
 
     def save(self, state, pending=None):
         """Write ``state`` (and the paths about to be made, ``pending``) if it differs from the file."""

@@ -257,7 +257,7 @@ GOOD = {'version': 2, 'jail': None, 'managed': {}, 'pending': {}, 'created': [],
     (dict(GOOD, managed={'/x': {'type': 'file', 'size': '12'}}), "entry /x has a bad field 'size'"),
     (dict(GOOD, managed={'/x': {'type': 'file', 'ino': True}}), "entry /x has a bad field 'ino'"),
     (dict(GOOD, managed={'/x': {'type': 'file', 'owner': 0}}), "entry /x has a bad field 'owner'"),
-    (dict(GOOD, managed={'/x': {'type': 'file', 'source': '/etc/../shadow'}}), "entry /x has a bad field 'source'"),
+    (dict(GOOD, managed={'/x': {'type': 'file', 'source': 'etc/shadow'}}), "entry /x has a bad field 'source'"),
     (dict(GOOD, managed={'/x': {'type': 'file', 'sha256': 'abc'}}), "entry /x has a bad field 'sha256'"),
     (dict(GOOD, pending={'/x': {'type': 'file', 'sha256': 'a' * 64}}), "entry /x has a bad field 'sha256'"),
     (dict(GOOD, created='/srv'), "'created' is not a list"),
@@ -266,7 +266,7 @@ GOOD = {'version': 2, 'jail': None, 'managed': {}, 'pending': {}, 'created': [],
     (dict(GOOD, deps=[]), "'deps' is not an object"),
     (dict(GOOD, deps={'/usr/bin/bash': {'sig': [1, 2], 'ldcache': None, 'deps': [], 'dep_sigs': []}}),
      "dependency cache entry '/usr/bin/bash' is malformed"),
-    (dict(GOOD, deps={'/usr/bin/bash': {'sig': [1, 2, 3], 'ldcache': None, 'deps': ['/etc/../etc/shadow'],
+    (dict(GOOD, deps={'/usr/bin/bash': {'sig': [1, 2, 3], 'ldcache': None, 'deps': ['lib/libc.so.6'],
                                         'dep_sigs': [[1, 2, 3]]}}),
      "dependency cache entry '/usr/bin/bash' is malformed"),
     (dict(GOOD, deps={'/usr/bin/bash': {'sig': [1, 2, 3], 'ldcache': None, 'deps': ['/lib/x'], 'dep_sigs': []}}),
@@ -298,7 +298,7 @@ def test_oversized_or_loose_state_file_is_refused(fedora, monkeypatch):
     os.chmod(state_file, 0o622)
     with pytest.raises(JailError) as exc:
         run(fedora, binaries=BASH)
-    assert str(exc.value) == f'{state_file}: not a regular file owned by root and writable only by root'
+    assert str(exc.value) == f'{state_file}: the state is not a regular file only root can write; refusing to trust it'
 
 
 @pytest.mark.parametrize('text, problem', [
@@ -532,3 +532,17 @@ def test_a_lock_file_removed_by_absent_is_not_shared_with_a_waiter(fedora):
     os.close(fd)
     worker.join(10)
     assert outcome and os.path.exists(lock_file)
+
+
+def test_state_the_module_writes_is_accepted_back():
+    """Loader output may name libraries through '..' ($ORIGIN/../lib): the host state keeps them."""
+    data = {'version': 2, 'jail': '/srv/jails/app', 'pending': {'/opt/app/lib': {'type': 'dir'}},
+            'managed': {'/opt/app/lib/libfoo.so': {'type': 'file', 'source': '/opt/app/lib/libfoo.so', 'size': 3,
+                                                   'sha256': 'a' * 64, 'mtime_ns': -5, 'ctime_ns': 7, 'ino': 9}},
+            'created': ['/srv/jails', '/srv/jails/app'],
+            'deps': {'/opt/app/bin/app': {'sig': [1, 2, 3], 'ldcache': None,
+                                          'deps': ['/opt/app/bin/../lib/libfoo.so'], 'dep_sigs': [[4, 5, 6]]}}}
+    loaded = state.validate_state(data, 'state.json', '/srv/jails/app')
+    assert loaded.managed == {'/opt/app/lib/libfoo.so': data['managed']['/opt/app/lib/libfoo.so'],
+                              '/opt/app/lib': {'type': 'dir'}}
+    assert (loaded.created, loaded.deps) == (['/srv/jails', '/srv/jails/app'], data['deps'])
