@@ -37,8 +37,9 @@ description:
   - Crash-safe. What a run is about to create is recorded in the state before it is created, so
     a run that is killed leaves nothing that a later run, or O(state=absent), does not know about;
     the next run removes the temporary files (C(.NAME.sjtmpXXXXXXXX)) a killed run left. Two runs
-    on the same jail take turns on a lock in O(state_dir) (C(flock); check mode takes it shared);
-    a run that waits more than 10 minutes fails.
+    on the same jail take turns on a lock in O(state_dir) (C(flock)); a run that waits more than
+    10 minutes fails. Check mode shares the lock and creates nothing, so before the first real run
+    it runs unlocked.
   - Earlier versions kept a manifest inside the jail, C(/.serversec-jail.json), where a jailed
     process could edit it. When O(state_dir) holds no state for the jail, that file is migrated;
     only the path and type of each entry are taken (never its checksums or dependency cache), and

@@ -168,8 +168,8 @@ def fedora(tmp_path):
         'jail': str(jail_base / 'jail'),
         'state_dir': str(tmp_path / 'state'),
         'host': Host(root, lookup_user=USERS.__getitem__, lookup_group=GROUPS.__getitem__,
-                        lookup_uid=lambda uid: {p.pw_uid: p for p in USERS.values()}[uid],
-                        lookup_gid=lambda gid: {g.gr_gid: g for g in GROUPS.values()}[gid]),
+                     lookup_uid=lambda uid: {p.pw_uid: p for p in USERS.values()}[uid],
+                     lookup_gid=lambda gid: {g.gr_gid: g for g in GROUPS.values()}[gid]),
         'runner': FakeRunner(root),
     }
 

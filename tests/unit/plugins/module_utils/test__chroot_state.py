@@ -382,6 +382,8 @@ def test_killed_run_leftovers_are_removed_by_the_next_run(fedora, monkeypatch):
     monkeypatch.undo()
     leftovers = [p for p in jail_tree(fedora) if '.sjtmp' in p]
     assert len(leftovers) == 1 and leftovers[0].startswith('/usr/lib64/.')
+    checked = run(fedora, check_mode=True, binaries=BASH)
+    assert leftovers[0] in checked.removed and [p for p in jail_tree(fedora) if '.sjtmp' in p] == leftovers
     result = run(fedora, binaries=BASH)
     assert leftovers[0] in result.removed
     assert not [p for p in jail_tree(fedora) if '.sjtmp' in p]
