@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import stat
 import threading
 import time
@@ -402,6 +403,35 @@ def test_killed_run_is_undone_by_absent(fedora, tmp_path, monkeypatch):
     result = remove(fedora)
     assert {'/', '/data/app', str(tmp_path / 'srv' / 'new')} <= set(result.removed)
     assert os.listdir(str(tmp_path / 'srv')) == [], 'jail, its created parent and every leftover are gone'
+
+
+def test_sigkill_during_populate_is_undone_by_absent(fedora, tmp_path):
+    """A real SIGKILL while a file waits to be renamed into place, then state=absent."""
+    ready = tmp_path / 'killed-here'
+    pid = os.fork()
+    if pid == 0:  # the run to kill
+        try:
+            real_rename = os.rename
+
+            def rename(src, dst, **kwargs):
+                if dst == 'libc.so.6':
+                    ready.write_bytes(b'')
+                    time.sleep(60)
+                return real_rename(src, dst, **kwargs)
+            os.rename = rename
+            run(fedora, binaries=BASH)
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert [p for p in jail_tree(fedora) if '.sjtmp' in p] == [
+        next(p for p in jail_tree(fedora) if p.startswith('/usr/lib64/.libc.so.6.sjtmp'))]
+    result = remove(fedora)
+    assert '/' in result.removed and not os.path.exists(fedora['jail'])
+    assert os.listdir(fedora['state_dir']) == []
 
 
 def test_intent_is_recorded_before_anything_is_made(fedora, monkeypatch):
