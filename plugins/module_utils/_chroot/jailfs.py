@@ -10,7 +10,9 @@
 ``Jail`` reaches every jail path through directory descriptors opened component by
 component with O_NOFOLLOW, so nothing is ever read or written through a symlink. Writes
 are atomic (a temporary name in the same directory, then rename); removals only take
-empty directories. What to write or remove is decided elsewhere.
+empty directories and normalised paths inside the jail. Temporary names follow one pattern,
+so the temporaries a killed run left are found again (``leftovers``). What to write or
+remove is decided elsewhere.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
