@@ -191,8 +191,8 @@ class JailSpec:
         self.allow_block_devices = bool(allow_block_devices)
 
 
-def check_jail_root(path, lstat=os.lstat):
-    """Refuse jails that OpenSSH's ChrootDirectory would refuse.
+def check_jail_root(path, lstat=os.lstat, what='jail path'):
+    """Refuse jails that OpenSSH's ChrootDirectory would refuse (also used for the state directory).
 
     Returns the list of missing components that would have to be created.
     """
@@ -211,13 +211,13 @@ def check_jail_root(path, lstat=os.lstat):
             if missing:
                 raise JailError(f'{current} appeared while checking the jail path')
             if stat.S_ISLNK(st.st_mode):
-                raise JailError(f'jail path component {current} is a symlink; use the real path')
+                raise JailError(f'{what} component {current} is a symlink; use the real path')
             if not stat.S_ISDIR(st.st_mode):
-                raise JailError(f'jail path component {current} is not a directory')
+                raise JailError(f'{what} component {current} is not a directory')
             if st.st_uid != 0:
-                raise JailError(f'jail path component {current} is not owned by root (uid {st.st_uid})')
+                raise JailError(f'{what} component {current} is not owned by root (uid {st.st_uid})')
             if st.st_mode & 0o022:
-                raise JailError(f'jail path component {current} is group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})')
+                raise JailError(f'{what} component {current} is group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})')
         if name is None:
             break
         current = posixpath.join(current, name)

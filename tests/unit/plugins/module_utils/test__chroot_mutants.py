@@ -50,7 +50,7 @@ def test_audit_reports_setuid_and_setgid_files_it_did_not_make(fedora):
 
 
 # --------------------------------------------------------------------------
-# the state trust check: only a regular file that only root can write is believed
+# the state trust check: only a regular file that only root can read and write is believed
 
 def state_file(env):
     """Where the engine keeps this jail's state: a file in ``state_dir`` (or, before the state
