@@ -25,7 +25,11 @@ import os
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, remove_created_dirs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
+    Jail,
+    remove_created_dirs,
+    reserve_descriptors,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
@@ -200,6 +204,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
     deps = LoaderDeps(host, cache=state.deps, runner=runner)
     plan = Planner(spec, host=host, deps=deps, read_info=read_info).run()
     result.warnings.extend(plan.warnings)
+    reserve_descriptors(sum(1 for entry in plan.entries.values() if entry['type'] == 'dir'))
 
     todo = []
     new_managed = {}

@@ -25,6 +25,7 @@ import hashlib
 import os
 import posixpath
 import re
+import resource
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
@@ -110,6 +111,26 @@ def remove_created_dirs(paths):
             os.close(parent)
         removed.append(path)
     return removed
+
+
+# Descriptors a run needs beyond one per jail directory: the host walks, copies, state and lock.
+SPARE_DESCRIPTORS = 64
+
+
+def reserve_descriptors(directories, limits=resource):
+    """Make room for one open descriptor per jail directory, or refuse before anything is written.
+
+    ``Jail`` holds every directory it reaches open for the whole run (that is what keeps planted
+    symlinks out); raises the soft open-file limit up to the hard one when that is not enough.
+    """
+    need = directories + SPARE_DESCRIPTORS
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or need <= soft:
+        return
+    if hard != limits.RLIM_INFINITY and need > hard:
+        raise JailError(f'the jail holds {directories} directories, and this process may open only {hard} files '
+                        '(hard limit); raise the open-file limit (ulimit -n) of the managed host\'s Ansible user')
+    limits.setrlimit(limits.RLIMIT_NOFILE, (need, hard))
 
 
 class Jail:

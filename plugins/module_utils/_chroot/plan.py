@@ -62,8 +62,17 @@ def sensitive_reason(path):
     return None
 
 
-def device_entry(st):
+# Character devices that reach the host's memory and I/O ports (mem, kmem, port): whoever can
+# open one inside the jail is outside it. No option creates them.
+HOST_MEMORY_DEVICES = {(1, 1): 'mem', (1, 2): 'kmem', (1, 4): 'port'}
+
+
+def device_entry(st, why, path):
     """A device node in the jail with the host node's numbers, root-owned."""
+    if stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) in HOST_MEMORY_DEVICES:
+        name = HOST_MEMORY_DEVICES[(os.major(st.st_rdev), os.minor(st.st_rdev))]
+        raise JailError(f'{naming(why, path)} is /dev/{name}, raw access to the host\'s memory or I/O ports; '
+                        'it is never created in a jail')
     return {'type': 'device', 'kind': 'char' if stat.S_ISCHR(st.st_mode) else 'block',
             'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev),
             'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o777}
@@ -291,12 +300,12 @@ class Planner:
             if missing:
                 raise JailError(f"{naming(why, real)} is a block device (a disk); set {' and '.join(missing)} "
                                 'to copy it knowingly')
-            self.plan.add(real, device_entry(st), why)
+            self.plan.add(real, device_entry(st, why, real), why)
         elif stat.S_ISCHR(st.st_mode):
             if not self.spec.allow_special_files:
                 raise JailError(f'{naming(why, real)} is a device node; list it under devices, '
                                 'or set allow_special_files to copy it knowingly')
-            self.plan.add(real, device_entry(st), why)
+            self.plan.add(real, device_entry(st, why, real), why)
         elif not self.spec.allow_special_files:
             # a copy would not reach the program that serves it on the host: never copied
             kind = 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket'
@@ -346,7 +355,7 @@ class Planner:
             raise JailError(f'{why}: {host_path} is a block device (a disk); '
                             'set allow_block_devices to create it knowingly')
         self.plan.add_parents(host_path)
-        self.plan.add(host_path, device_entry(st), why)
+        self.plan.add(host_path, device_entry(st, why, host_path), why)
 
     def add_accounts(self):
         spec = self.spec

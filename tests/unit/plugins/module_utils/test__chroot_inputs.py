@@ -333,6 +333,24 @@ def test_device_nodes_refused(specials, kwargs, message):
 
 
 @needs_root
+@pytest.mark.parametrize('kwargs, path', [
+    ({'devices': ['mem']}, 'device mem: /dev/mem'),
+    ({'devices': ['port'], 'allow_block_devices': True}, 'device port: /dev/port'),
+    ({'files': ['/dev/kmem'], 'allow_special_files': True}, 'file /dev/kmem'),
+    ({'files': ['/dev/memory'], 'allow_special_files': True}, 'file /dev/memory'),
+])
+def test_host_memory_devices_are_never_created(specials, kwargs, path):
+    """No option opens the host's memory or I/O ports to the jail, whatever the node is called."""
+    for name, minor in (('mem', 1), ('kmem', 2), ('port', 4), ('memory', 1)):
+        _mknod(specials, name, stat.S_IFCHR, 1, minor, 0o640)
+    with pytest.raises(JailError) as exc:
+        plan(specials, **kwargs)
+    name = {'mem': 'mem', 'port': 'port', 'kmem': 'kmem', 'memory': 'mem'}[path.rsplit('/', 1)[1]]
+    assert str(exc.value) == (f"{path} is /dev/{name}, raw access to the host's memory or I/O ports; "
+                              'it is never created in a jail')
+
+
+@needs_root
 def test_device_nodes_created_on_purpose(specials):
     _mknod(specials, 'tty9', stat.S_IFCHR, 4, 9)
     _mknod(specials, 'sda', stat.S_IFBLK, 8, 0)
