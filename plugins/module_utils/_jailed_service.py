@@ -8,10 +8,13 @@
 """Bringing a jailed service to the state a play asks for.
 
 ``plan_actions`` is the pure table of steps (install, enable, start...) from the wanted and
-the current state. The account checks (no root, no supplementary groups but those accepted)
-and the jail checks (the program, the working directory and the writable paths exist inside
-the jail) read the host but never change it. ``JailedService`` runs systemctl and
-systemd-analyze for the module; the unit text comes from _systemd_unit.
+the current state. The account checks (no root, no supplementary groups but those accepted),
+the jail checks (the program, the working directory and the writable paths exist inside the
+jail) and the bind source checks read the host but never change it; every path is followed
+with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
+that systemd resolves on the host is refused when a non-root user could swap it (the chroot
+engine's rule for sources). ``JailedService`` runs systemctl and systemd-analyze for the
+module; the unit text comes from _systemd_unit.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -145,6 +148,9 @@ def stat_in_jail(jail, path, what, seen=None):
         with walk:
             st = os.stat(walk.name, dir_fd=walk.parent_fd, follow_symlinks=False)
             return st, walk.steps, [(jail + held if held != '/' else jail, held_st) for held, held_st in walk.dirs]
+    except OSError as exc:
+        # A directory replaced while it was walked, or one that cannot be entered.
+        raise ServiceError(f'{what}: {path} cannot be followed in the jail {jail}: {exc.strerror}') from None
     finally:
         if seen is not None:
             seen.extend(walk.steps)
@@ -245,6 +251,8 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable):
             except PrerequisiteError as exc:
                 missing.append(str(exc))
                 continue
+            except OSError as exc:
+                raise ServiceError(f'{what} cannot be followed on this host: {exc.strerror}') from None
             covered = sensitive_bind(target)
             if covered and not allow_sensitive:
                 raise ServiceError(f"{what} leads to {target} on this host, which exposes the host's "

@@ -369,3 +369,29 @@ def test_bind_source_below_a_group_writable_directory_is_refused(links):
         check_bind_sources(jail_spec('/srv/jail', bind_read_only=[(source, None)]), False, False)
     assert str(excinfo.value) == (f"bind_read_only: {source}: {links / 'shared'} is group- or world-writable "
                                   f'(mode 0775) {SWAP_HINT}')
+
+
+@pytest.fixture
+def no_entering(monkeypatch):
+    """os.open refuses every directory below the walk's root, as for an unreadable one."""
+    real_open = os.open
+
+    def refuse(path, flags, *args, **kwargs):
+        if kwargs.get('dir_fd') is not None:
+            raise PermissionError(13, 'Permission denied')
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', refuse)
+
+
+def test_bind_source_that_cannot_be_walked_is_a_clear_error(links, no_entering):
+    source = str(links / 'data')
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(jail_spec('/srv/jail', bind=[(source, None)]), False, False)
+    assert str(excinfo.value) == f'bind: {source} cannot be followed on this host: Permission denied'
+
+
+def test_jail_path_that_cannot_be_walked_is_a_clear_error(jail, no_entering):
+    with pytest.raises(ServiceError) as excinfo:
+        stat_in_jail(jail, '/usr/sbin/daemon', 'command[0]')
+    assert str(excinfo.value) == f'command[0]: /usr/sbin/daemon cannot be followed in the jail {jail}: Permission denied'
