@@ -61,7 +61,7 @@ def main():
     tcpdmatch = shutil.which('tcpdmatch') or '/usr/sbin/tcpdmatch'
     if not os.path.exists(tcpdmatch):
         sys.exit('tcpdmatch (Debian package tcpd) is needed for this benchmark')
-    from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap
+    from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap, _tcpwrap_match
 
     rng = random.Random(7)
     allow, deny = policy(rng)
@@ -84,7 +84,7 @@ def main():
         start = time.perf_counter()
         tables = [('allow', 'hosts.allow', _tcpwrap.scan_table(allow.encode())),
                   ('deny', 'hosts.deny', _tcpwrap.scan_table(deny.encode()))]
-        logic_verdicts = [_tcpwrap.evaluate(tables, q['daemon'], address=q['address']).access for q in asked]
+        logic_verdicts = [_tcpwrap_match.evaluate(tables, q['daemon'], address=q['address']).access for q in asked]
         logic_seconds = time.perf_counter() - start
 
         start = time.perf_counter()

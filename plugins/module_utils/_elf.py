@@ -21,10 +21,12 @@ import os
 import struct
 
 ELF_MAGIC = b'\x7fELF'
+PT_LOAD = 1
 PT_DYNAMIC = 2
 PT_INTERP = 3
 DT_NULL = 0
 DT_NEEDED = 1
+DT_STRTAB = 5
 ET_EXEC = 2
 ET_DYN = 3
 
@@ -42,6 +44,8 @@ MACHINES = {
 
 MAX_SHEBANG = 256
 MAX_PHNUM = 4096
+MAX_DYNAMIC = 1 << 20
+MAX_NAME = 256  # longest library name read from DT_STRTAB
 
 
 class ElfError(Exception):
@@ -53,12 +57,12 @@ class ExecInfo:
 
     ``kind`` is ``elf`` or ``script``; for ELF files ``interp`` is PT_INTERP
     (or None), ``dynamic`` tells whether the runtime loader must resolve
-    DT_NEEDED libraries; for scripts ``interp`` is the ``#!`` interpreter and
+    DT_NEEDED libraries, named in ``needed`` (in order); for scripts ``interp`` is the ``#!`` interpreter and
     ``interp_args`` the rest of that line.
     """
 
     def __init__(self, kind, interp=None, dynamic=False, machine=None,
-                 elf_class=None, elf_type=None, interp_args=None):
+                 elf_class=None, elf_type=None, interp_args=None, needed=None):
         self.kind = kind
         self.interp = interp
         self.dynamic = dynamic
@@ -66,6 +70,7 @@ class ExecInfo:
         self.elf_class = elf_class
         self.elf_type = elf_type
         self.interp_args = interp_args or []
+        self.needed = needed or []
 
     @property
     def static(self):
@@ -147,14 +152,15 @@ def _read_elf(fd, head, file_size):
 
     interp = None
     dynamic_seg = None
+    loads = []
     table = _read_at(fd, e_phoff, e_phentsize * e_phnum, file_size, 'program headers') if e_phnum else b''
     for i in range(e_phnum):
         raw = table[i * e_phentsize:i * e_phentsize + struct.calcsize(ph_fmt)]
         fields = struct.unpack(ph_fmt, raw)
         if is64:
-            p_type, _flags, p_offset, _vaddr, _paddr, p_filesz = fields[:6]
+            p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = fields[:6]
         else:
-            p_type, p_offset, _vaddr, _paddr, p_filesz = fields[:5]
+            p_type, p_offset, p_vaddr, _paddr, p_filesz = fields[:5]
         if p_type == PT_INTERP:
             # the kernel runs the first one: a second one is only there to mislead a checker
             if interp is not None:
@@ -162,31 +168,49 @@ def _read_elf(fd, head, file_size):
             if p_filesz == 0 or p_filesz > 4096:
                 raise ElfError(f'bad PT_INTERP size {p_filesz}')
             interp = _read_at(fd, p_offset, p_filesz, file_size, 'PT_INTERP').split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
+        elif p_type == PT_LOAD:
+            loads.append((p_vaddr, p_offset, p_filesz))
         elif p_type == PT_DYNAMIC:
             dynamic_seg = (p_offset, p_filesz)
 
-    needs_libs = False
-    if dynamic_seg is not None:
-        needs_libs = _has_needed(fd, dynamic_seg, end, is64, file_size)
+    needed = _needed_names(fd, dynamic_seg, loads, end, is64, file_size) if dynamic_seg is not None else []
     # A program with PT_INTERP is run by that loader; a shared object or
     # static-pie without it is dynamic only if it lists DT_NEEDED libraries.
-    dynamic = interp is not None or needs_libs
+    dynamic = interp is not None or bool(needed)
     return ExecInfo('elf', interp=interp, dynamic=dynamic,
                     machine=MACHINES.get(e_machine, f'machine-{e_machine}'),
-                    elf_class=64 if is64 else 32, elf_type=e_type)
+                    elf_class=64 if is64 else 32, elf_type=e_type, needed=needed)
 
 
-def _has_needed(fd, segment, end, is64, file_size):
+def _needed_names(fd, segment, loads, end, is64, file_size):
+    """DT_NEEDED names of the dynamic section, in order, read from DT_STRTAB with bounds."""
     offset, size = segment
     fmt = end + ('qQ' if is64 else 'iI')
     entsize = struct.calcsize(fmt)
     if offset > file_size:
         raise ElfError(f'PT_DYNAMIC: offset {offset} is past the end of the file ({file_size} bytes)')
-    data = os.pread(fd, min(size, file_size - offset, 1 << 20), offset)
+    data = os.pread(fd, min(size, file_size - offset, MAX_DYNAMIC), offset)
+    name_offsets, strtab = [], None
     for pos in range(0, len(data) - entsize + 1, entsize):
-        tag, _val = struct.unpack(fmt, data[pos:pos + entsize])
+        tag, value = struct.unpack(fmt, data[pos:pos + entsize])
         if tag == DT_NULL:
             break
         if tag == DT_NEEDED:
-            return True
-    return False
+            name_offsets.append(value)
+        elif tag == DT_STRTAB:
+            strtab = value
+    if not name_offsets:
+        return []
+    # DT_STRTAB is an address: the PT_LOAD segment that maps it gives its place in the file
+    strtab_offset = next((strtab - vaddr + seg_offset for vaddr, seg_offset, filesz in loads
+                          if strtab is not None and vaddr <= strtab < vaddr + filesz), None)
+    if strtab_offset is None:
+        raise ElfError('no string table for the dynamic section')
+    names = []
+    for name_offset in name_offsets:
+        start = strtab_offset + name_offset
+        name = os.pread(fd, MAX_NAME, start).split(b'\0', 1) if start < file_size else [b'']
+        if len(name) < 2:
+            raise ElfError('unterminated library name in the string table')
+        names.append(name[0].decode('utf-8', 'surrogateescape'))
+    return names

@@ -20,6 +20,8 @@ __metaclass__ = type  # noqa: UP001
 import errno
 import hashlib
 import os
+import stat
+import tempfile
 
 O_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
@@ -115,3 +117,88 @@ def _pwrite_all(fd, data, offset):
         written = os.pwrite(fd, view, offset)
         view = view[written:]
         offset += written
+
+
+# ---------------------------------------------------------------------------
+# Host paths: what every module reads and writes through (lineinfile's write path)
+# ---------------------------------------------------------------------------
+
+class FileIOError(Exception):
+    """A host file could not be read or written; the message names the path and the cause."""
+
+
+def read_if_exists(path):
+    """Bytes of the regular file at path, or None when nothing is there.
+
+    Only ENOENT means absent; any other failure raises. Opened non-blocking so that a FIFO
+    put in place of the file is refused instead of hanging the module.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileIOError(f'{path}: not a regular file')
+    with os.fdopen(fd, 'rb') as handle:
+        return handle.read()
+
+
+def write_atomic(module, path, data, backup=False, validate=None, follow=False, create_mode=None):
+    """Replace the content of path with data in one rename; return the backup's name or None.
+
+    The temporary file is made in the target's directory, written, synced, then given to
+    validate(temporary path), which raises to refuse it. module.atomic_move keeps the owner,
+    mode and SELinux context of an existing file and gives a new one the default context.
+    With follow, a symlink at path is written through to its target (as libwrap and
+    lineinfile read it); whatever is replaced must be a regular file. A file this call creates
+    gets create_mode when given (atomic_move would derive it from the umask). The temporary
+    file never outlives a failure.
+    """
+    target = os.path.realpath(path) if follow else path
+    directory = os.path.dirname(target) or '.'
+    if not os.path.isdir(directory):
+        raise FileIOError(f'{path}: directory {directory} does not exist')
+    try:
+        existing = os.lstat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise FileIOError(f'{path}: {target} is not a regular file, refusing to replace it')
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(target)}.', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if validate is not None:
+            validate(tmp)
+        backup_file = _module_call(path, module.backup_local, target) if backup else None
+        _module_call(path, module.atomic_move, tmp, target,
+                     unsafe_writes=module.params.get('unsafe_writes', False))
+        if existing is None and create_mode is not None:
+            os.chmod(target, create_mode)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+    return backup_file or None
+
+
+def _module_call(path, method, *args, **kwargs):
+    # AnsibleModule raises a bare Exception when a backup or rename fails.
+    try:
+        return method(*args, **kwargs)
+    except Exception as exc:
+        raise FileIOError(f'{path}: {exc}') from exc
+
+
+def set_attributes(module, path, changed, diff=None):
+    """Owner, group, mode, SELinux context and attributes of path as the module's file options ask.
+
+    For modules built with add_file_common_args; works in check mode (nothing is changed,
+    the answer says what would be). Returns changed, or True when an attribute differed.
+    """
+    file_args = module.load_file_common_arguments(module.params, path=path)
+    return module.set_fs_attributes_if_different(file_args, changed, diff)

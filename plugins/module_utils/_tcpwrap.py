@@ -1,24 +1,24 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# PRIVATE to the serversec.confine collection: not a public API, it may change
-# without notice.  Pure logic for hosts_access(5) / hosts_options(5) tables:
-#  * scan_table()  reads a table the way libwrap's xgets()/table_match() does
-#    and keeps every byte, so unmanaged lines survive an edit untouched;
-#  * Rule          a rule given by a user, validated and rendered so that
-#    libwrap reads exactly what was meant;
-#  * evaluate()    decides access exactly like Debian's libwrap 7.6.q
-#    (hosts.allow first, then hosts.deny, first match wins, no match grants).
-# Nothing here touches AnsibleModule; modules wrap it.
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
 
-from __future__ import absolute_import, division, print_function
+"""The hosts_access(5) language as libwrap reads it: tables and option fields.
 
-__metaclass__ = type
+scan_table() splits a table the way libwrap's xgets()/table_match() do and keeps every byte,
+so unmanaged lines survive an edit untouched; option_fields()/split_option() cut options like
+options.c, and option_value_error() names a value libwrap rejects. TcpwrapError is the one
+error of the tcpwrap area. Matching lives in _tcpwrap_match, user rules in _tcpwrap_rules.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
 
 import re
-import socket
 from functools import lru_cache
 
 # libwrap reads a logical line into char[2048] with fgets(): 2046 bytes of
@@ -27,8 +27,6 @@ BUFLEN = 2048
 MAX_LINE_TEXT = BUFLEN - 2
 LIST_SEPARATORS = ', \t\r\n'
 WHITESPACE = ' \t\r\n'
-UNKNOWN = 'unknown'
-PARANOID = 'paranoid'
 
 # hosts_options(5) keywords: (needs a value, accepts a value, must be last)
 OPTION_TABLE = {
@@ -51,7 +49,7 @@ SYSLOG_FACILITIES = ('kern', 'user', 'mail', 'daemon', 'auth', 'lpr', 'news', 'u
                      'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7')
 SYSLOG_LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
 
-_ASCII_FOLD = dict((c, c + 32) for c in range(ord('A'), ord('Z') + 1))
+_ASCII_FOLD = {c: c + 32 for c in range(ord('A'), ord('Z') + 1)}
 _INT_RE = re.compile(r'^[+-]?[0-9]+$')
 _OCTAL_RE = re.compile(r'^[+-]?[0-7]+$')
 
@@ -60,12 +58,12 @@ class TcpwrapError(ValueError):
     """Input that libwrap would misread; the message names the field."""
 
 
-def _cached(func):
+def cached(func):
     """Memoise a pure function of strings: evaluating 10,000 queries reuses every pattern."""
     return lru_cache(maxsize=65536)(func)
 
 
-@_cached
+@cached
 def fold(text):
     """strcasecmp() semantics: ASCII letters only, as in the C locale."""
     return text.translate(_ASCII_FOLD)
@@ -75,7 +73,7 @@ def fold(text):
 # Reading a table
 # ---------------------------------------------------------------------------
 
-class Entry(object):
+class Entry:
     """One logical line of a table with the exact bytes it came from.
 
     kind is one of: blank, comment, rule, malformed (libwrap skips it with a
@@ -100,10 +98,10 @@ class Entry(object):
             self.client_tokens = tuple(tokens_of(self.clients))
 
     def __repr__(self):
-        return 'Entry(%s, lines %d-%d, %r)' % (self.kind, self.first_line, self.last_line, self.raw)
+        return f'Entry({self.kind}, lines {self.first_line}-{self.last_line}, {self.raw!r})'
 
 
-@_cached
+@cached
 def split_at(text, delimiter):
     """libwrap split_at(): first delimiter outside [brackets]; (head, tail|None)."""
     if '[' not in text and ']' not in text:
@@ -169,8 +167,8 @@ def scan_table(data):
             raw = data[start:pos]
             line += 1
             entries.append(Entry(raw, first, line, 'broken', text,
-                                 'line too long (%d bytes or more): libwrap stops reading this file here '
-                                 'and fails closed' % (BUFLEN - 1)))
+                                 f'line too long ({BUFLEN - 1} bytes or more): libwrap stops reading this file '
+                                 'here and fails closed'))
             if pos < len(data):
                 rest = data[pos:]
                 entries.append(Entry(rest, line + 1, line + rest.count(b'\n') + (not rest.endswith(b'\n')),
@@ -201,244 +199,8 @@ def scan_table(data):
     return entries
 
 
-# ---------------------------------------------------------------------------
-# Matching (hosts_access.c)
-# ---------------------------------------------------------------------------
-
-class Host(object):
-    """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known)."""
-
-    def __init__(self, address=None, name=None):
-        self.address = canonical_address(address) if address else UNKNOWN
-        self.name = name or UNKNOWN
-
-
-@_cached
-def canonical_address(address):
-    """The text libwrap gets from inet_ntop() for an address."""
-    if ':' in address:
-        try:
-            return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address))
-        except (OSError, ValueError):
-            return address
-    return address
-
-
-@_cached
-def hostname_known(name):
-    folded = fold(name)
-    return folded != UNKNOWN and folded != PARANOID
-
-
-@_cached
-def not_inaddr(token):
-    """NOT_INADDR(): the token contains something besides digits, dots and slashes."""
-    return any(char not in '0123456789./' for char in token)
-
-
-def inet_aton(text):
-    """glibc inet_aton() for the four-part form only (what dot_quad_addr() accepts); int or None."""
-    parts = text.split('.')
-    if len(parts) != 4 or any(part == '' for part in parts):
-        return None
-    value = 0
-    for part in parts:
-        number = _c_number(part)
-        if number is None or number > 255:
-            return None
-        value = (value << 8) | number
-    return value
-
-
-def _c_number(part):
-    if not part[0].isdigit():
-        return None
-    if part[:2].lower() == '0x':
-        digits = part[2:]
-        if digits and not all(c in '0123456789abcdefABCDEF' for c in digits):
-            return None
-        return int(digits, 16) if digits else 0
-    if part.startswith('0'):
-        return int(part, 8) if all(c in '01234567' for c in part) else None
-    return int(part) if part.isdigit() else None
-
-
-@_cached
-def dot_quad_addr(text):
-    """libwrap dot_quad_addr(): 4 runs of non-dots, then inet_addr(); 255.255.255.255 fails."""
-    runs = [run for run in text.split('.') if run]
-    if len(runs) != 4:
-        return None
-    value = inet_aton(text)
-    if value == 0xFFFFFFFF:
-        return None
-    return value
-
-
-def c_atoi(text):
-    match = re.match(r'^[ \t\n\v\f\r]*([+-]?[0-9]+)', text)
-    return int(match.group(1)) if match else 0
-
-
-@_cached
-def cidr_mask(text):
-    bits = c_atoi(text)
-    if bits < 1 or bits > 32:
-        return None
-    return (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF
-
-
-@_cached
-def _wildcard_regex(pattern):
-    regex = ''.join('.*' if c == '*' else '.' if c == '?' else re.escape(c) for c in pattern)
-    return re.compile('(?s)' + regex + r'\Z')
-
-
-def wildcard_match(string, pattern):
-    """Debian's match_pattern_ylo(): '*' and '?' over the whole string (case folded)."""
-    return _wildcard_regex(pattern).match(string) is not None
-
-
-@_cached
-def _ipv6_bytes(text):
-    try:
-        return socket.inet_pton(socket.AF_INET6, text)
-    except (OSError, ValueError):
-        return None
-
-
-@_cached
-def string_match(token, string):
-    token_f, string_f = fold(token), fold(string)
-    if string_f.startswith('::ffff:') and dot_quad_addr(string[7:]) is not None:
-        string_f = string_f[7:]
-        string = string[7:]
-    if '*' in token or '?' in token:
-        return wildcard_match(string_f, token_f)
-    if token.startswith('.'):
-        extra = len(string) - len(token)
-        return extra > 0 and string_f[extra:] == token_f
-    if token_f == 'all':
-        return True
-    if token_f == 'known':
-        return string_f != UNKNOWN
-    if token.endswith('.'):
-        return string_f.startswith(token_f)
-    if token.startswith('[') and token.endswith(']') and len(token) > 1:
-        pattern = _ipv6_bytes(token[1:-1])
-        candidate = _ipv6_bytes(string)
-        return pattern is not None and candidate is not None and pattern == candidate
-    return token_f == string_f
-
-
-def masked_match(net_token, mask_token, string):
-    return _masked_match4(net_token, mask_token, string) or _masked_match6(net_token, mask_token, string)
-
-
-def _masked_match4(net_token, mask_token, string):
-    address = dot_quad_addr(string)
-    if address is None:
-        return False
-    net = dot_quad_addr(net_token)
-    mask = dot_quad_addr(mask_token)
-    if mask is None:
-        mask = cidr_mask(mask_token)
-    if net is None or mask is None:
-        return False
-    return (address & mask) == net
-
-
-def _masked_match6(net_token, mask_token, string):
-    address = _ipv6_bytes(string)
-    if address is None:
-        return False
-    if address[:12] == b'\0' * 10 + b'\xff\xff':
-        net = dot_quad_addr(net_token)
-        mask = dot_quad_addr(mask_token)
-        if mask is None:
-            mask = cidr_mask(mask_token)
-        if net is None or mask is None:
-            return False
-        return (int.from_bytes(address[12:], 'big') & mask) == net
-    if not (net_token.startswith('[') and net_token.endswith(']')):
-        return False
-    net6 = _ipv6_bytes(net_token[1:-1])
-    if net6 is None:
-        return False
-    bits = c_atoi(mask_token)
-    if bits < 0 or bits > 128:
-        return False
-    full, rest = divmod(bits, 8)
-    if address[:full] != net6[:full]:
-        return False
-    if rest == 0:
-        return True
-    mask = (0xFF << (8 - rest)) & 0xFF
-    return (address[full] & mask) == (net6[full] & mask)
-
-
-class Matcher(object):
-    """Pattern matching against one request; env supplies host-dependent lookups."""
-
-    def __init__(self, daemon, client, server, user, env):
-        self.daemon = daemon or UNKNOWN
-        self.client = client
-        self.server = server
-        self.user = user or UNKNOWN
-        self.env = env
-
-    def list_match(self, tokens, match_fn):
-        for index, token in enumerate(tokens):
-            if fold(token) == 'except':
-                return False
-            if match_fn(token):
-                rest = tokens[index + 1:]
-                folded = [fold(t) for t in rest]
-                if 'except' not in folded:
-                    return True
-                return not self.list_match(rest[folded.index('except') + 1:], match_fn)
-        return False
-
-    def daemons_match(self, tokens):
-        """Daemon lists do not depend on the client: decide each once per daemon and server."""
-        cache = self.env.__dict__.setdefault('_daemon_matches', {})
-        key = (tokens, self.daemon, self.server.address, self.server.name)
-        if key not in cache:
-            cache[key] = self.list_match(tokens, self.server_match)
-        return cache[key]
-
-    def server_match(self, token):
-        head, host = split_at(token[1:], '@')
-        if host is None:
-            return string_match(token, self.daemon)
-        return string_match(token[0] + head, self.daemon) and self.host_match(host, self.server)
-
-    def client_match(self, token):
-        head, host = split_at(token[1:], '@')
-        if host is None:
-            return self.host_match(token, self.client)
-        return self.host_match(host, self.client) and string_match(token[0] + head, self.user)
-
-    def host_match(self, token, host):
-        if token.startswith('@'):
-            return self.env.innetgr(token[1:], host.name)
-        if token.startswith('/'):
-            for word in self.env.host_file_words(token):
-                if self.host_match(word, host):
-                    return True
-            return False
-        folded = fold(token)
-        if folded == 'known':
-            return host.address != UNKNOWN and hostname_known(host.name)
-        if folded == 'local':
-            return '.' not in host.name and hostname_known(host.name)
-        net, mask = split_at(token, '/')
-        if mask is not None:
-            return masked_match(net, mask, host.address)
-        return string_match(token, host.address) or (not_inaddr(token) and string_match(token, host.name))
-
-
 def tokens_of(text):
+    """The patterns of a daemon or client list, split where libwrap splits them."""
     return [t for t in re.split('[' + re.escape(LIST_SEPARATORS) + ']+', text or '') if t]
 
 
@@ -486,167 +248,30 @@ def split_option(field):
     return key, (value or None)
 
 
-class OptionOutcome(object):
-    def __init__(self, verdict=None, delegated=False, error=None, notes=None):
-        self.verdict = verdict          # True (allow), False (deny), None: no decision
-        self.delegated = delegated      # twist: the connection goes to a shell command
-        self.error = error              # what made libwrap deny ("bad option name" ...)
-        self.notes = notes or []
-
-
-def process_options(text, env):
-    """Run options like libwrap in dry-run mode; never executes anything."""
-    notes = []
-    fields = option_fields(text)
-    delegated = False
-    for position, field in enumerate(fields):
-        key, value = split_option(field)
-        is_last = position == len(fields) - 1
-        if key == '':
-            return OptionOutcome(False, delegated, 'missing option name', notes)
-        spec = OPTION_TABLE.get(fold(key))
-        if spec is None:
-            return OptionOutcome(False, delegated, 'bad option name: "%s"' % key, notes)
-        needs, permits, last = spec
-        name = fold(key)
-        if value is None and needs:
-            return OptionOutcome(False, delegated, 'option "%s" requires value' % key, notes)
-        if value is not None and not permits:
-            return OptionOutcome(False, delegated, 'option "%s" requires no value' % key, notes)
-        if not is_last and last:
-            return OptionOutcome(False, delegated, 'option "%s" must be at end' % key, notes)
-        error = option_value_error(name, value, env, notes)
-        if error:
-            return OptionOutcome(False, delegated, error, notes)
-        if name == 'allow':
-            return OptionOutcome(True, delegated, None, notes)
-        if name == 'deny':
-            return OptionOutcome(False, delegated, None, notes)
-        if name == 'twist':
-            delegated = True
-    return OptionOutcome(None, delegated, None, notes)
-
-
 def option_value_error(name, value, env, notes):
     if name == 'umask':
         if not _OCTAL_RE.match(value):
-            return 'bad umask value: "%s"' % value
+            return f'bad umask value: "{value}"'
         mask = int(value, 8) & 0xFFFFFFFF
         if mask & 0o777 != mask:
-            return 'bad umask value: "%s"' % value
+            return f'bad umask value: "{value}"'
     elif name in ('linger', 'nice') and value is not None and not _INT_RE.match(value):
-        return 'bad %s value: "%s"' % (name, value)
+        return f'bad {name} value: "{value}"'
     elif name == 'rfc931' and value is not None and (not _INT_RE.match(value) or int(value) <= 0):
-        return 'bad rfc931 timeout: "%s"' % value
+        return f'bad rfc931 timeout: "{value}"'
     elif name == 'severity':
         facility, level = split_at(value, '.')
         names = [(SYSLOG_LEVELS, value)] if level is None else [(SYSLOG_FACILITIES, facility), (SYSLOG_LEVELS, level)]
         for table, word in names:
             if fold(word) not in table:
-                return 'bad syslog facility or severity: "%s"' % word
+                return f'bad syslog facility or severity: "{word}"'
     elif name == 'user':
         user, group = split_at(value, '.')
         if not env.user_exists(user):
-            return 'unknown user: "%s"' % user
+            return f'unknown user: "{user}"'
         if group and not env.group_exists(group):
-            return 'unknown group: "%s"' % group
-        notes.append('the "user" option switches to %s: checked against this host\'s passwd only' % value)
+            return f'unknown group: "{group}"'
+        notes.append(f'the "user" option switches to {value}: checked against this host\'s passwd only')
     elif name == 'group' and not env.group_exists(value):
-        return 'unknown group: "%s"' % value
+        return f'unknown group: "{value}"'
     return None
-
-
-# ---------------------------------------------------------------------------
-# Evaluation (hosts_access())
-# ---------------------------------------------------------------------------
-
-class Environment(object):
-    """Host-dependent lookups; the defaults read the local system."""
-
-    def host_file_words(self, path):
-        try:
-            with open(path, 'rb') as handle:
-                return handle.read().decode('latin-1').split()
-        except (IOError, OSError):
-            return []
-
-    def innetgr(self, netgroup, hostname):
-        # No portable netgroup lookup from Python: libwrap without NIS says no.
-        return False
-
-    def user_exists(self, name):
-        import pwd
-        try:
-            pwd.getpwnam(name)
-            return True
-        except KeyError:
-            return False
-
-    def group_exists(self, name):
-        import grp
-        try:
-            grp.getgrnam(name)
-            return True
-        except KeyError:
-            return False
-
-
-class Verdict(object):
-    def __init__(self, granted, table=None, path=None, line=None, delegated=False, reason=None, notes=None):
-        self.granted = granted
-        self.table = table
-        self.path = path
-        self.line = line
-        self.delegated = delegated
-        self.reason = reason
-        self.notes = notes or []
-
-    @property
-    def access(self):
-        return 'granted' if self.granted and not self.delegated else 'denied'
-
-    def as_dict(self):
-        return {
-            'access': self.access,
-            'delegated': self.delegated,
-            'table': self.table,
-            'file': self.path,
-            'line': self.line,
-            'reason': self.reason,
-            'notes': self.notes,
-        }
-
-
-def rule_matches(entry, matcher):
-    return matcher.daemons_match(entry.daemon_tokens) and matcher.list_match(entry.client_tokens, matcher.client_match)
-
-
-def evaluate(tables, daemon, address=None, hostname=None, user=None,
-             server_address=None, server_hostname=None, env=None):
-    """tables: [('allow', path, entries), ('deny', path, entries)] in that order."""
-    env = env or Environment()
-    matcher = Matcher(daemon, Host(address, hostname), Host(server_address, server_hostname), user, env)
-    for position, (table, path, entries) in enumerate(tables):
-        for entry in entries:
-            if entry.kind == 'broken':
-                # table_match() returns ERR: hosts_access() wants YES from
-                # hosts.allow and NO from hosts.deny, so an error denies there.
-                if table == 'deny' or position > 0:
-                    return Verdict(False, table, path, entry.last_line,
-                                   reason='denied by libwrap: %s (%s line %d)' % (entry.problem, path, entry.last_line))
-                break
-            if entry.kind != 'rule' or not rule_matches(entry, matcher):
-                continue
-            table_verdict = position == 0
-            if entry.options is None:
-                return Verdict(table_verdict, table, path, entry.last_line,
-                               reason='matched %s line %d' % (path, entry.last_line))
-            outcome = process_options(entry.options, env)
-            if outcome.error:
-                return Verdict(False, table, path, entry.last_line, outcome.delegated,
-                               'denied by libwrap: %s (%s line %d)' % (outcome.error, path, entry.last_line),
-                               outcome.notes)
-            granted = table_verdict if outcome.verdict is None else outcome.verdict
-            return Verdict(granted, table, path, entry.last_line, outcome.delegated,
-                           'matched %s line %d' % (path, entry.last_line), outcome.notes)
-    return Verdict(True, reason='no rule matched: access granted')

@@ -1,21 +1,30 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# PRIVATE to the serversec.confine collection: not a public API, it may change
-# without notice.  Facts about the managed host that TCP wrappers depend on:
-# which daemons link libwrap (read from ELF DT_NEEDED, the binary is never
-# executed), whether libwrap exists at all, and the SSH connection Ansible
-# itself uses.
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
 
-from __future__ import absolute_import, division, print_function
+"""Facts about the managed host that TCP wrappers depend on.
 
-__metaclass__ = type
+Which daemons link libwrap (DT_NEEDED, read from the ELF file: the binary is never run),
+whether libwrap exists at all, the SSH connection Ansible itself uses, and the Environment of
+host lookups (users, groups, netgroups, /file patterns) the matcher and the rule checks ask.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
 
 import glob
+import grp
 import os
+import pwd
 import struct
+
+from ansible_collections.serversec.confine.plugins.module_utils._elf import ElfError, read_exec_info
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
 
 # Where a daemon's binary lives when it is not simply on PATH; sshd moved its
 # per-connection work (and the libwrap check) to sshd-session in OpenSSH 9.8.
@@ -27,67 +36,12 @@ BINARY_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/us
 LIBWRAP_GLOBS = ['/lib/libwrap.so*', '/lib64/libwrap.so*', '/usr/lib/libwrap.so*', '/usr/lib64/libwrap.so*',
                  '/lib/*-linux-gnu*/libwrap.so*', '/usr/lib/*-linux-gnu*/libwrap.so*']
 
-DT_NEEDED = 1
-DT_STRTAB = 5
-PT_LOAD = 1
-PT_DYNAMIC = 2
-
-
-class ElfError(ValueError):
-    pass
-
-
-def elf_needed(path):
-    """DT_NEEDED entries of an ELF file, read from its program headers."""
-    with open(path, 'rb') as handle:
-        data = handle.read()
-    if data[:4] != b'\x7fELF':
-        raise ElfError('%s is not an ELF file' % path)
-    is64 = data[4] == 2
-    endian = '<' if data[5] == 1 else '>'
-    if is64:
-        phoff, = struct.unpack_from(endian + 'Q', data, 0x20)
-        phentsize, phnum = struct.unpack_from(endian + 'HH', data, 0x36)
-    else:
-        phoff, = struct.unpack_from(endian + 'I', data, 0x1C)
-        phentsize, phnum = struct.unpack_from(endian + 'HH', data, 0x2A)
-    loads = []
-    dynamic = None
-    for index in range(phnum):
-        base = phoff + index * phentsize
-        if is64:
-            p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(endian + 'IIQQQQ', data, base)
-        else:
-            p_type, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(endian + 'IIIII', data, base)
-        if p_type == PT_LOAD:
-            loads.append((p_vaddr, p_offset, p_filesz))
-        elif p_type == PT_DYNAMIC:
-            dynamic = (p_offset, p_filesz)
-    if dynamic is None:
-        return []
-    entry_format, entry_size = (endian + 'qQ', 16) if is64 else (endian + 'iI', 8)
-    needed_offsets = []
-    strtab = None
-    offset, size = dynamic
-    for position in range(offset, offset + size, entry_size):
-        tag, value = struct.unpack_from(entry_format, data, position)
-        if tag == 0:
-            break
-        if tag == DT_NEEDED:
-            needed_offsets.append(value)
-        elif tag == DT_STRTAB:
-            strtab = value
-    if strtab is None:
-        raise ElfError('%s has no string table for its dynamic section' % path)
-    for vaddr, file_offset, filesz in loads:
-        if vaddr <= strtab < vaddr + filesz:
-            strtab = strtab - vaddr + file_offset
-            break
-    names = []
-    for name_offset in needed_offsets:
-        start = strtab + name_offset
-        names.append(data[start:data.index(b'\0', start)].decode('latin-1'))
-    return names
+def needed_libraries(path):
+    """DT_NEEDED names of the ELF file at path, in order; the file is only read, with bounds."""
+    info = read_exec_info(path)
+    if info.kind != 'elf':
+        raise ElfError(f'{path} is not an ELF file')
+    return info.needed
 
 
 def find_daemon_binary(daemon):
@@ -101,6 +55,7 @@ def find_daemon_binary(daemon):
 
 
 def libwrap_installed():
+    """Whether a libwrap shared library is in one of the usual places."""
     return any(glob.glob(pattern) for pattern in LIBWRAP_GLOBS)
 
 
@@ -116,17 +71,17 @@ def daemon_warnings(daemons):
             continue
         binary = find_daemon_binary(daemon)
         if binary is None:
-            warnings.append('daemon "%s": no binary found on this host, cannot tell whether it honours TCP wrappers'
-                            % daemon)
+            warnings.append(f'daemon "{daemon}": no binary found on this host, cannot tell whether it honours '
+                            'TCP wrappers')
             continue
         try:
-            needed = elf_needed(binary)
-        except (IOError, OSError, ElfError, struct.error, ValueError) as exc:
-            warnings.append('daemon "%s": cannot read %s (%s)' % (daemon, binary, exc))
+            # The binary may be a symlink; the file it names is what the daemon runs.
+            needed = needed_libraries(os.path.realpath(binary))
+        except (OSError, ElfError, struct.error) as exc:
+            warnings.append(f'daemon "{daemon}": cannot read {binary} ({exc})')
             continue
         if not any(name.startswith('libwrap.so') for name in needed):
-            warnings.append('daemon "%s": %s does not link libwrap, so it ignores TCP wrappers rules'
-                            % (daemon, binary))
+            warnings.append(f'daemon "{daemon}": {binary} does not link libwrap, so it ignores TCP wrappers rules')
     return warnings
 
 
@@ -142,14 +97,12 @@ def ssh_connection(environ=None, proc='/proc'):
     while not value and pid > 1 and pid not in seen:
         seen.add(pid)
         try:
-            with open('%s/%d/environ' % (proc, pid), 'rb') as handle:
-                for item in handle.read().split(b'\0'):
-                    if item.startswith(b'SSH_CONNECTION='):
-                        value = item.split(b'=', 1)[1].decode('latin-1')
-                        break
-            with open('%s/%d/stat' % (proc, pid), 'rb') as handle:
-                pid = int(handle.read().rsplit(b')', 1)[1].split()[1])
-        except (IOError, OSError, ValueError, IndexError):
+            for item in (read_if_exists(f'{proc}/{pid}/environ') or b'').split(b'\0'):
+                if item.startswith(b'SSH_CONNECTION='):
+                    value = item.split(b'=', 1)[1].decode('latin-1')
+                    break
+            pid = int(read_if_exists(f'{proc}/{pid}/stat').rsplit(b')', 1)[1].split()[1])
+        except (OSError, FileIOError, AttributeError, ValueError, IndexError):
             break
     if not value:
         return None
@@ -157,3 +110,32 @@ def ssh_connection(environ=None, proc='/proc'):
     if len(parts) < 3:
         return None
     return parts[0], parts[2]
+
+
+class Environment:
+    """Host-dependent lookups of the matcher and the rule checks; the defaults read this host."""
+
+    def host_file_words(self, path):
+        # libwrap matches nothing from a /file pattern it cannot read
+        try:
+            return (read_if_exists(path) or b'').decode('latin-1').split()
+        except (OSError, FileIOError):
+            return []
+
+    def innetgr(self, netgroup, hostname):
+        # No portable netgroup lookup from Python: libwrap without NIS says no.
+        return False
+
+    def user_exists(self, name):
+        try:
+            pwd.getpwnam(name)
+            return True
+        except KeyError:
+            return False
+
+    def group_exists(self, name):
+        try:
+            grp.getgrnam(name)
+            return True
+        except KeyError:
+            return False

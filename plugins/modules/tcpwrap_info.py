@@ -7,9 +7,10 @@
 # Ansible modules keep their imports after DOCUMENTATION, EXAMPLES and RETURN.
 # ruff: noqa: E402
 
-from __future__ import absolute_import, division, print_function
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
 
-__metaclass__ = type
+__metaclass__ = type  # noqa: UP001
 
 DOCUMENTATION = r"""
 ---
@@ -21,11 +22,11 @@ author:
 description:
   - Parses C(/etc/hosts.allow) and C(/etc/hosts.deny) (or the files O(allow_path) and
     O(deny_path) name) and changes nothing.
-  - Reports C(problems) - what tcpdchk would report, shadowed or dead rules, and every line
+  - Reports RV(problems) - what tcpdchk would report, shadowed or dead rules, and every line
     libwrap misreads in a way that fails open or fails closed (a missing final newline, an
     over-long line, a shell command where options are expected, a NUL byte, a bad mask).
   - Evaluates O(queries) the way C(tcpdmatch) does - hosts.allow first, then hosts.deny, the
-    first matching rule decides, no match grants - and returns one verdict per query, in order,
+    first matching rule decides, no match grants - and returns one verdict per query in RV(verdicts), in order,
     with the file and line that decided. Verdicts agree with Debian's libwrap on well-formed
     and malformed files alike; a differential test against C(tcpdmatch) checks this.
   - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed.
@@ -185,28 +186,24 @@ rules:
       type: str
 """
 
-import errno
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
-    Environment,
-    evaluate,
-    scan_table,
-    tokens_of,
-)
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import policy_problems
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import scan_table, tokens_of
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import policy_problems
 
 
 def read_table(module, path):
+    """The entries of a table; a missing file reads as empty, as in libwrap."""
     try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return b''
-        module.fail_json(msg='%s: cannot read: %s' % (path, to_native(exc)), path=path)
+        return scan_table(read_if_exists(path) or b'')
+    except FileIOError as exc:
+        module.fail_json(msg=to_native(exc), path=path)
+    except OSError as exc:
+        module.fail_json(msg=f'{path}: cannot read: {to_native(exc)}', path=path)
 
 
 def main():
@@ -226,8 +223,7 @@ def main():
         supports_check_mode=True,
     )
     allow_path, deny_path = module.params['allow_path'], module.params['deny_path']
-    allow = scan_table(read_table(module, allow_path))
-    deny = scan_table(read_table(module, deny_path))
+    allow, deny = read_table(module, allow_path), read_table(module, deny_path)
     env = Environment()
     tables = [('allow', allow_path, allow), ('deny', deny_path, deny)]
     verdicts = []

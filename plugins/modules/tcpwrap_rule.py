@@ -7,9 +7,10 @@
 # Ansible modules keep their imports after DOCUMENTATION, EXAMPLES and RETURN.
 # ruff: noqa: E402
 
-from __future__ import absolute_import, division, print_function
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
 
-__metaclass__ = type
+__metaclass__ = type  # noqa: UP001
 
 DOCUMENTATION = r"""
 ---
@@ -34,7 +35,11 @@ description:
     prefixes, and options libwrap would reject are refused with a message naming the field;
     the file is then left byte-identical.
   - The write is atomic (a temporary file in the same directory, then a rename) and keeps the
-    owner, mode and SELinux context of the file.
+    owner, mode and SELinux context of the file. A symlink at O(path) is written through to its
+    target, as libwrap reads it; a directory, device or FIFO there is refused.
+  - O(mode), O(owner), O(group) and the SELinux options set those attributes of the file (of the
+    target of a symlink), whether or not its content changes. Without them an existing file
+    keeps its own and a new one gets the mode the umask leaves and the default SELinux context.
   - "Lockout guard: when O(path) is C(/etc/hosts.allow) or C(/etc/hosts.deny) and the change would
     deny the SSH connection Ansible itself uses (C(SSH_CONNECTION) on the target, also found in
     parent processes when C(become) dropped it), the module fails unless O(allow_lockout=true)."
@@ -187,6 +192,8 @@ options:
       - Change the file even when the result would deny the SSH connection Ansible uses.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.files
 attributes:
   check_mode:
     support: full
@@ -247,6 +254,15 @@ EXAMPLES = r"""
         clients: [ALL]
         state: absent
 
+- name: A table of its own, readable by root only
+  serversec.confine.tcpwrap_rule:
+    path: /etc/hosts.allow.d/ssh
+    owner: root
+    group: root
+    mode: "0600"
+    daemons: [sshd]
+    clients: [10.0.0.0/8]
+
 - name: Put a rule before the catch-all of hosts.deny
   serversec.confine.tcpwrap_rule:
     table: deny
@@ -282,61 +298,58 @@ backup_file:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
-    Environment,
-    TcpwrapError,
-    evaluate,
-    scan_table,
-)
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import daemon_warnings, ssh_connection
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, set_attributes, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
 
 SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
-RULE_KEYS = ('daemons', 'except_daemons', 'clients', 'except_clients', 'options', 'command', 'comment',
-             'position', 'anchor', 'state', 'replace')
 SSH_DAEMON = 'sshd'
+# One rule's options: the suboptions of rules, and the top-level options of a single rule.
+RULE_OPTIONS = dict(
+    daemons=dict(type='list', elements='str', required=True),
+    except_daemons=dict(type='list', elements='str'),
+    clients=dict(type='list', elements='str', required=True),
+    except_clients=dict(type='list', elements='str'),
+    options=dict(type='list', elements='str'),
+    command=dict(type='str'),
+    comment=dict(type='str'),
+    position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
+    anchor=dict(type='str'),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    replace=dict(type='bool', default=False),
+)
 
 
-def read_bytes(path):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        if getattr(exc, 'errno', None) == 2:
-            return None
-        raise
-
-
-class TcpwrapRule(object):
+class TcpwrapRule:
     """Compute the new table, then write it unless in check mode."""
 
     def __init__(self, module):
         self.module = module
-        params = module.params
-        self.path = params['path'] or SYSTEM_TABLES[params['table']]
+        self.path = module.params['path'] or SYSTEM_TABLES[module.params['table']]
         self.env = Environment()
 
     def _rule_specs(self):
         params = self.module.params
         if params['rules'] is not None:
-            return [('rules[%d]' % index, spec) for index, spec in enumerate(params['rules'])]
-        return [('', dict((key, params[key]) for key in RULE_KEYS))]
+            return [(f'rules[{index}]', spec) for index, spec in enumerate(params['rules'])]
+        return [('', {key: params[key] for key in RULE_OPTIONS})]
 
     def execute(self):
         rules = [Rule(spec, field, self.env) for field, spec in self._rule_specs()]
-        before = read_bytes(self.path)
+        before = read_if_exists(self.path)
         edit = TableEdit(before or b'', self.path)
         changed = False
         for rule in rules:
             changed = edit.apply(rule) or changed
         after = edit.verify(rules) if changed else edit.before
         for line, problem in edit.hazards():
-            self.module.warn('%s line %d: %s' % (self.path, line, problem))
+            self.module.warn(f'{self.path} line {line}: {problem}')
         named = []
         for rule in rules:
             if rule.state == 'present':
@@ -349,12 +362,16 @@ class TcpwrapRule(object):
         if self.module._diff:
             result['diff'] = dict(before=(before or b'').decode('utf-8', 'replace'),
                                   after=after.decode('utf-8', 'replace'),
-                                  before_header='%s (content)' % self.path,
-                                  after_header='%s (content)' % self.path)
+                                  before_header=f'{self.path} (content)',
+                                  after_header=f'{self.path} (content)')
         if changed and not self.module.check_mode:
-            backup = self._write(after, before is not None)
+            # Written through a symlink to its target, as libwrap reads it.
+            backup = write_atomic(self.module, self.path, after, backup=self.module.params['backup'], follow=True)
             if backup:
                 result['backup_file'] = backup
+        target = os.path.realpath(self.path)
+        if os.path.exists(target):
+            result['changed'] = set_attributes(self.module, target, changed)
         return result
 
     def _lockout_guard(self, before, after):
@@ -370,80 +387,47 @@ class TcpwrapRule(object):
         def verdict(kind_data):
             tables = []
             for kind in ('allow', 'deny'):
-                data = kind_data if kind in kinds else (read_bytes(SYSTEM_TABLES[kind]) or b'')
+                data = kind_data if kind in kinds else (read_if_exists(SYSTEM_TABLES[kind]) or b'')
                 tables.append((kind, SYSTEM_TABLES[kind], scan_table(data)))
             return evaluate(tables, SSH_DAEMON, address=client, server_address=server, env=self.env)
 
         old, new = verdict(before), verdict(after)
         if old.access == 'granted' and new.access == 'denied':
             self.module.fail_json(
-                msg='refusing to change %s: it would deny the SSH connection Ansible is using (%s to %s from %s: %s). '
-                    'Grant that client first, or set allow_lockout=true if you really mean it'
-                    % (self.path, SSH_DAEMON, server, client, new.reason),
+                msg=f'refusing to change {self.path}: it would deny the SSH connection Ansible is using '
+                    f'({SSH_DAEMON} to {server} from {client}: {new.reason}). '
+                    'Grant that client first, or set allow_lockout=true if you really mean it',
                 path=self.path)
-
-    def _write(self, data, existed):
-        # Write through a symlink (as libwrap reads through it) rather than replace it.
-        target = os.path.realpath(self.path)
-        directory = os.path.dirname(target)
-        if not os.path.isdir(directory):
-            self.module.fail_json(msg='%s: directory %s does not exist' % (self.path, directory), path=self.path)
-        backup = None
-        if existed and self.module.params['backup']:
-            backup = self.module.backup_local(target)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), dir=directory)
-        try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(data)
-            self.module.atomic_move(tmp, target, unsafe_writes=False)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return backup
 
 
 def main():
-    rule_options = dict(
-        daemons=dict(type='list', elements='str', required=True),
-        except_daemons=dict(type='list', elements='str'),
-        clients=dict(type='list', elements='str', required=True),
-        except_clients=dict(type='list', elements='str'),
-        options=dict(type='list', elements='str'),
-        command=dict(type='str'),
-        comment=dict(type='str'),
-        position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
-        anchor=dict(type='str'),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        replace=dict(type='bool', default=False),
-    )
     # A single rule is given with the same keys at the top level, where none is required.
     single_rule = dict((name, dict((key, value) for key, value in spec.items() if key != 'required'))
-                       for name, spec in rule_options.items())
+                       for name, spec in RULE_OPTIONS.items())
     module = AnsibleModule(
         argument_spec=dict(
             table=dict(type='str', choices=['allow', 'deny'], default='allow'),
             path=dict(type='path'),
-            rules=dict(type='list', elements='dict', options=rule_options),
+            rules=dict(type='list', elements='dict', options=RULE_OPTIONS),
             backup=dict(type='bool', default=False),
             allow_lockout=dict(type='bool', default=False),
             **single_rule
         ),
-        mutually_exclusive=[
-            ('rules', 'daemons'), ('rules', 'clients'), ('rules', 'except_daemons'), ('rules', 'except_clients'),
-            ('rules', 'options'), ('rules', 'command'), ('rules', 'comment'), ('rules', 'anchor'),
-        ],
+        # Rule keys without a default cannot be given next to rules.
+        mutually_exclusive=[('rules', name) for name, spec in RULE_OPTIONS.items() if 'default' not in spec],
         required_one_of=[('rules', 'daemons')],
         required_together=[('daemons', 'clients')],
         required_if=[('position', 'before', ('anchor',)), ('position', 'after', ('anchor',))],
+        add_file_common_args=True,
         supports_check_mode=True,
     )
+    path = module.params['path'] or SYSTEM_TABLES[module.params['table']]
     try:
         result = TcpwrapRule(module).execute()
-    except TcpwrapError as exc:
-        module.fail_json(msg=to_native(exc), path=module.params['path'] or SYSTEM_TABLES[module.params['table']])
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='%s: %s' % (module.params['path'] or SYSTEM_TABLES[module.params['table']],
-                                         to_native(exc)))
+    except (TcpwrapError, FileIOError) as exc:
+        module.fail_json(msg=to_native(exc), path=path)
+    except OSError as exc:
+        module.fail_json(msg=f'{path}: {to_native(exc)}', path=path)
     module.exit_json(**result)
 
 

@@ -20,7 +20,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import scan_table
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
 
 TCPDMATCH = shutil.which('tcpdmatch') or ('/usr/sbin/tcpdmatch' if os.path.exists('/usr/sbin/tcpdmatch') else None)
 SEED = 20261128
@@ -132,9 +133,9 @@ def _tcpdmatch(workdir, daemon, client):
 
 
 def _ours(allow, deny, daemon, address, user):
-    tables = [('allow', 'hosts.allow', _tcpwrap.scan_table(allow)),
-              ('deny', 'hosts.deny', _tcpwrap.scan_table(deny))]
-    verdict = _tcpwrap.evaluate(tables, daemon, address=address, user=user)
+    tables = [('allow', 'hosts.allow', scan_table(allow)),
+              ('deny', 'hosts.deny', scan_table(deny))]
+    verdict = evaluate(tables, daemon, address=address, user=user)
     if verdict.delegated:
         return 'delegated'
     return verdict.access

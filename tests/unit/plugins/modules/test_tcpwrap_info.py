@@ -8,26 +8,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-import pytest
-from ansible.module_utils import basic
+import os
 
-from ansible_collections.serversec.confine.tests.unit.plugins.modules.module_harness import (
-    ExitJson,
-    FailJson,
-    exit_json,
-    fail_json,
-    module_args,
-)
+import pytest
+
 from ansible_collections.serversec.confine.plugins.modules import tcpwrap_info
 
 
-def run(args, monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as excinfo:
-            tcpwrap_info.main()
-    return excinfo.value.args[0]
+@pytest.fixture
+def run(run_module):
+    return lambda args: run_module(tcpwrap_info, args)
 
 
 SEED_ALLOW = b'sshd : ALL\nin.telnetd : LOCAL\nin.telnetd : 192.168.* 127.0.0.1\n'
@@ -42,7 +32,7 @@ def tables(tmp_path):
     return str(allow), str(deny)
 
 
-def test_verdicts_in_query_order_with_file_and_line(tables, monkeypatch):
+def test_verdicts_in_query_order_with_file_and_line(tables, run):
     allow, deny = tables
     result = run(dict(allow_path=allow, deny_path=deny, queries=[
         dict(daemon='sshd', address='192.0.2.7'),
@@ -50,7 +40,7 @@ def test_verdicts_in_query_order_with_file_and_line(tables, monkeypatch):
         dict(daemon='in.telnetd', address='10.0.0.1', hostname='lab1'),
         dict(daemon='in.telnetd', address='10.0.0.1', hostname='www.example.com'),
         dict(daemon='vsftpd', address='2001:db8::1'),
-    ]), monkeypatch)
+    ]))
     assert result['changed'] is False
     summary = [(v['access'], v['table'], v['file'], v['line']) for v in result['verdicts']]
     assert summary == [
@@ -62,12 +52,12 @@ def test_verdicts_in_query_order_with_file_and_line(tables, monkeypatch):
     ]
     assert result['verdicts'][0]['query'] == dict(daemon='sshd', address='192.0.2.7')
     assert result['verdicts'][4]['reason'] == (
-        'denied by libwrap: bad option name: "/bin/echo" (%s line 1)' % deny)
+        f'denied by libwrap: bad option name: "/bin/echo" ({deny} line 1)')
 
 
-def test_no_rule_matched_gives_null_file_and_line(tmp_path, monkeypatch):
+def test_no_rule_matched_gives_null_file_and_line(tmp_path, run):
     result = run(dict(allow_path=str(tmp_path / 'none.allow'), deny_path=str(tmp_path / 'none.deny'),
-                      queries=[dict(daemon='sshd', address='192.0.2.7')]), monkeypatch)
+                      queries=[dict(daemon='sshd', address='192.0.2.7')]))
     verdict = result['verdicts'][0]
     assert (verdict['access'], verdict['file'], verdict['line'], verdict['table']) == ('granted', None, None, None)
     assert result['problems'] == [dict(file=str(tmp_path / 'none.deny'), line=None, severity='info',
@@ -75,12 +65,12 @@ def test_no_rule_matched_gives_null_file_and_line(tmp_path, monkeypatch):
                                                'are granted (the policy fails open)')]
 
 
-def test_problems_name_hazards(tables, monkeypatch):
+def test_problems_name_hazards(tables, run):
     allow, deny = tables
     with open(allow, 'ab') as handle:
         handle.write(b'sshd : ALL\nsshd : 2001:db8::1\nvsftpd : 10.0.0.1/8\nin.telnetd : 127.0.0.1 : deny\n'
                      b'ftpd : ALL : echo hi')
-    result = run(dict(allow_path=allow, deny_path=deny), monkeypatch)
+    result = run(dict(allow_path=allow, deny_path=deny))
     messages = [(p['file'] == allow, p['line'], p['severity'], p['message']) for p in result['problems']]
     assert messages == [
         (True, 4, 'warning', 'dead rule: same meaning as line 1, which matches first'),
@@ -99,3 +89,19 @@ def test_problems_name_hazards(tables, monkeypatch):
     ]
     assert [r['line'] for r in result['rules']] == [1, 2, 3, 4, 5, 6, 7, 1]
     assert result['rules'][2]['clients'] == ['192.168.*', '127.0.0.1']
+
+
+def test_a_table_that_is_not_a_regular_file_is_refused_by_name(tables, run):
+    allow, _deny = tables
+    os.unlink(allow)
+    os.mkfifo(allow)
+    result = run(dict(allow_path=allow, deny_path=str(os.path.dirname(allow))))
+    assert (result['failed'], result['msg'], result['path']) == (True, f'{allow}: not a regular file', allow)
+
+
+def test_an_unreadable_path_is_not_taken_for_a_missing_table(tables, run):
+    """Only a missing file reads as empty: a path through a regular file is an error."""
+    allow, deny = tables
+    result = run(dict(allow_path=allow, deny_path=os.path.join(deny, 'hosts.deny')))
+    assert result['failed'] is True
+    assert result['msg'] == f'{deny}/hosts.deny: cannot read: [Errno 20] Not a directory: \'{deny}/hosts.deny\''

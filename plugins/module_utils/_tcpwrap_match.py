@@ -1,0 +1,372 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""Deciding access exactly like Debian's libwrap 7.6.q (hosts_access.c and options.c).
+
+evaluate() reads hosts.allow first, then hosts.deny; the first matching rule decides and no
+match grants. Options are run in dry-run mode, as tcpdmatch does: nothing is executed.
+Host-dependent lookups come from an Environment (_tcpwrap_host).
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import re
+import socket
+
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    OPTION_TABLE,
+    cached,
+    fold,
+    option_fields,
+    option_value_error,
+    split_at,
+    split_option,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
+
+UNKNOWN = 'unknown'
+PARANOID = 'paranoid'
+
+
+class Host:
+    """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known)."""
+
+    def __init__(self, address=None, name=None):
+        self.address = canonical_address(address) if address else UNKNOWN
+        self.name = name or UNKNOWN
+
+
+@cached
+def canonical_address(address):
+    """The text libwrap gets from inet_ntop() for an address."""
+    if ':' in address:
+        try:
+            return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address))
+        except (OSError, ValueError):
+            return address
+    return address
+
+
+@cached
+def hostname_known(name):
+    folded = fold(name)
+    return folded != UNKNOWN and folded != PARANOID
+
+
+@cached
+def not_inaddr(token):
+    """NOT_INADDR(): the token contains something besides digits, dots and slashes."""
+    return any(char not in '0123456789./' for char in token)
+
+
+def inet_aton(text):
+    """glibc inet_aton() for the four-part form only (what dot_quad_addr() accepts); int or None."""
+    parts = text.split('.')
+    if len(parts) != 4 or any(part == '' for part in parts):
+        return None
+    value = 0
+    for part in parts:
+        number = _c_number(part)
+        if number is None or number > 255:
+            return None
+        value = (value << 8) | number
+    return value
+
+
+def _c_number(part):
+    if not part[0].isdigit():
+        return None
+    if part[:2].lower() == '0x':
+        digits = part[2:]
+        if digits and not all(c in '0123456789abcdefABCDEF' for c in digits):
+            return None
+        return int(digits, 16) if digits else 0
+    if part.startswith('0'):
+        return int(part, 8) if all(c in '01234567' for c in part) else None
+    return int(part) if part.isdigit() else None
+
+
+@cached
+def dot_quad_addr(text):
+    """libwrap dot_quad_addr(): 4 runs of non-dots, then inet_addr(); 255.255.255.255 fails."""
+    runs = [run for run in text.split('.') if run]
+    if len(runs) != 4:
+        return None
+    value = inet_aton(text)
+    if value == 0xFFFFFFFF:
+        return None
+    return value
+
+
+def c_atoi(text):
+    match = re.match(r'^[ \t\n\v\f\r]*([+-]?[0-9]+)', text)
+    return int(match.group(1)) if match else 0
+
+
+@cached
+def cidr_mask(text):
+    bits = c_atoi(text)
+    if bits < 1 or bits > 32:
+        return None
+    return (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF
+
+
+@cached
+def _wildcard_regex(pattern):
+    regex = ''.join('.*' if c == '*' else '.' if c == '?' else re.escape(c) for c in pattern)
+    return re.compile('(?s)' + regex + r'\Z')
+
+
+def wildcard_match(string, pattern):
+    """Debian's match_pattern_ylo(): '*' and '?' over the whole string (case folded)."""
+    return _wildcard_regex(pattern).match(string) is not None
+
+
+@cached
+def _ipv6_bytes(text):
+    try:
+        return socket.inet_pton(socket.AF_INET6, text)
+    except (OSError, ValueError):
+        return None
+
+
+@cached
+def string_match(token, string):
+    token_f, string_f = fold(token), fold(string)
+    if string_f.startswith('::ffff:') and dot_quad_addr(string[7:]) is not None:
+        string_f = string_f[7:]
+        string = string[7:]
+    if '*' in token or '?' in token:
+        return wildcard_match(string_f, token_f)
+    if token.startswith('.'):
+        extra = len(string) - len(token)
+        return extra > 0 and string_f[extra:] == token_f
+    if token_f == 'all':
+        return True
+    if token_f == 'known':
+        return string_f != UNKNOWN
+    if token.endswith('.'):
+        return string_f.startswith(token_f)
+    if token.startswith('[') and token.endswith(']') and len(token) > 1:
+        pattern = _ipv6_bytes(token[1:-1])
+        candidate = _ipv6_bytes(string)
+        return pattern is not None and candidate is not None and pattern == candidate
+    return token_f == string_f
+
+
+def masked_match(net_token, mask_token, string):
+    return _masked_match4(net_token, mask_token, dot_quad_addr(string)) or _masked_match6(net_token, mask_token, string)
+
+
+def _masked_match4(net_token, mask_token, address):
+    """net/mask (dotted or a prefix length) against an IPv4 address as an int, or None."""
+    if address is None:
+        return False
+    net = dot_quad_addr(net_token)
+    mask = dot_quad_addr(mask_token)
+    if mask is None:
+        mask = cidr_mask(mask_token)
+    if net is None or mask is None:
+        return False
+    return (address & mask) == net
+
+
+def _masked_match6(net_token, mask_token, string):
+    address = _ipv6_bytes(string)
+    if address is None:
+        return False
+    if address[:12] == b'\0' * 10 + b'\xff\xff':
+        return _masked_match4(net_token, mask_token, int.from_bytes(address[12:], 'big'))
+    if not (net_token.startswith('[') and net_token.endswith(']')):
+        return False
+    net6 = _ipv6_bytes(net_token[1:-1])
+    if net6 is None:
+        return False
+    bits = c_atoi(mask_token)
+    if bits < 0 or bits > 128:
+        return False
+    full, rest = divmod(bits, 8)
+    if address[:full] != net6[:full]:
+        return False
+    if rest == 0:
+        return True
+    mask = (0xFF << (8 - rest)) & 0xFF
+    return (address[full] & mask) == (net6[full] & mask)
+
+
+class Matcher:
+    """Pattern matching against one request; env supplies host-dependent lookups."""
+
+    def __init__(self, daemon, client, server, user, env):
+        self.daemon = daemon or UNKNOWN
+        self.client = client
+        self.server = server
+        self.user = user or UNKNOWN
+        self.env = env
+
+    def list_match(self, tokens, match_fn):
+        for index, token in enumerate(tokens):
+            if fold(token) == 'except':
+                return False
+            if match_fn(token):
+                rest = tokens[index + 1:]
+                folded = [fold(t) for t in rest]
+                if 'except' not in folded:
+                    return True
+                return not self.list_match(rest[folded.index('except') + 1:], match_fn)
+        return False
+
+    def daemons_match(self, tokens):
+        """Daemon lists do not depend on the client: decide each once per daemon and server."""
+        cache = self.env.__dict__.setdefault('_daemon_matches', {})
+        key = (tokens, self.daemon, self.server.address, self.server.name)
+        if key not in cache:
+            cache[key] = self.list_match(tokens, self.server_match)
+        return cache[key]
+
+    def server_match(self, token):
+        head, host = split_at(token[1:], '@')
+        if host is None:
+            return string_match(token, self.daemon)
+        return string_match(token[0] + head, self.daemon) and self.host_match(host, self.server)
+
+    def client_match(self, token):
+        head, host = split_at(token[1:], '@')
+        if host is None:
+            return self.host_match(token, self.client)
+        return self.host_match(host, self.client) and string_match(token[0] + head, self.user)
+
+    def host_match(self, token, host):
+        if token.startswith('@'):
+            return self.env.innetgr(token[1:], host.name)
+        if token.startswith('/'):
+            for word in self.env.host_file_words(token):
+                if self.host_match(word, host):
+                    return True
+            return False
+        folded = fold(token)
+        if folded == 'known':
+            return host.address != UNKNOWN and hostname_known(host.name)
+        if folded == 'local':
+            return '.' not in host.name and hostname_known(host.name)
+        net, mask = split_at(token, '/')
+        if mask is not None:
+            return masked_match(net, mask, host.address)
+        return string_match(token, host.address) or (not_inaddr(token) and string_match(token, host.name))
+
+
+# ---------------------------------------------------------------------------
+# Options, run dry (options.c)
+# ---------------------------------------------------------------------------
+
+class OptionOutcome:
+    def __init__(self, verdict=None, delegated=False, error=None, notes=None):
+        self.verdict = verdict          # True (allow), False (deny), None: no decision
+        self.delegated = delegated      # twist: the connection goes to a shell command
+        self.error = error              # what made libwrap deny ("bad option name" ...)
+        self.notes = notes or []
+
+
+def process_options(text, env):
+    """Run options like libwrap in dry-run mode; never executes anything."""
+    notes = []
+    fields = option_fields(text)
+    delegated = False
+    for position, field in enumerate(fields):
+        key, value = split_option(field)
+        is_last = position == len(fields) - 1
+        if key == '':
+            return OptionOutcome(False, delegated, 'missing option name', notes)
+        spec = OPTION_TABLE.get(fold(key))
+        if spec is None:
+            return OptionOutcome(False, delegated, f'bad option name: "{key}"', notes)
+        needs, permits, last = spec
+        name = fold(key)
+        if value is None and needs:
+            return OptionOutcome(False, delegated, f'option "{key}" requires value', notes)
+        if value is not None and not permits:
+            return OptionOutcome(False, delegated, f'option "{key}" requires no value', notes)
+        if not is_last and last:
+            return OptionOutcome(False, delegated, f'option "{key}" must be at end', notes)
+        error = option_value_error(name, value, env, notes)
+        if error:
+            return OptionOutcome(False, delegated, error, notes)
+        if name == 'allow':
+            return OptionOutcome(True, delegated, None, notes)
+        if name == 'deny':
+            return OptionOutcome(False, delegated, None, notes)
+        if name == 'twist':
+            delegated = True
+    return OptionOutcome(None, delegated, None, notes)
+
+
+# ---------------------------------------------------------------------------
+# Evaluation (hosts_access())
+# ---------------------------------------------------------------------------
+
+class Verdict:
+    def __init__(self, granted, table=None, path=None, line=None, delegated=False, reason=None, notes=None):
+        self.granted = granted
+        self.table = table
+        self.path = path
+        self.line = line
+        self.delegated = delegated
+        self.reason = reason
+        self.notes = notes or []
+
+    @property
+    def access(self):
+        return 'granted' if self.granted and not self.delegated else 'denied'
+
+    def as_dict(self):
+        return {
+            'access': self.access,
+            'delegated': self.delegated,
+            'table': self.table,
+            'file': self.path,
+            'line': self.line,
+            'reason': self.reason,
+            'notes': self.notes,
+        }
+
+
+def rule_matches(entry, matcher):
+    return matcher.daemons_match(entry.daemon_tokens) and matcher.list_match(entry.client_tokens, matcher.client_match)
+
+
+def evaluate(tables, daemon, address=None, hostname=None, user=None,
+             server_address=None, server_hostname=None, env=None):
+    """tables: [('allow', path, entries), ('deny', path, entries)] in that order."""
+    env = env or Environment()
+    matcher = Matcher(daemon, Host(address, hostname), Host(server_address, server_hostname), user, env)
+    for position, (table, path, entries) in enumerate(tables):
+        for entry in entries:
+            if entry.kind == 'broken':
+                # table_match() returns ERR: hosts_access() wants YES from
+                # hosts.allow and NO from hosts.deny, so an error denies there.
+                if table == 'deny' or position > 0:
+                    return Verdict(False, table, path, entry.last_line,
+                                   reason=f'denied by libwrap: {entry.problem} ({path} line {entry.last_line})')
+                break
+            if entry.kind != 'rule' or not rule_matches(entry, matcher):
+                continue
+            table_verdict = position == 0
+            if entry.options is None:
+                return Verdict(table_verdict, table, path, entry.last_line,
+                               reason=f'matched {path} line {entry.last_line}')
+            outcome = process_options(entry.options, env)
+            if outcome.error:
+                return Verdict(False, table, path, entry.last_line, outcome.delegated,
+                               f'denied by libwrap: {outcome.error} ({path} line {entry.last_line})',
+                               outcome.notes)
+            granted = table_verdict if outcome.verdict is None else outcome.verdict
+            return Verdict(granted, table, path, entry.last_line, outcome.delegated,
+                           f'matched {path} line {entry.last_line}', outcome.notes)
+    return Verdict(True, reason='no rule matched: access granted')

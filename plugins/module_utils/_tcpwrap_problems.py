@@ -1,0 +1,106 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""Problems of existing tables: what tcpdchk reports, dead rules, and lines libwrap misreads.
+
+policy_problems() reads hosts.allow then hosts.deny as libwrap does and says, per line, what
+fails open or closed; tcpwrap_info returns it.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, fold, tokens_of
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import process_options
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import check_pattern, entry_key
+
+
+def _problem(path, line, severity, message):
+    return {'file': path, 'line': line, 'severity': severity, 'message': message}
+
+
+def _is_catch_all(key):
+    """ALL : ALL matches every request, so nothing after it is ever reached, whatever its options."""
+    return key[0] == (frozenset(['all']),) and key[1] == (frozenset(['all']),)
+
+
+def _covers(earlier, later):
+    """Whether every request the later rule matches is matched by the earlier one.
+
+    Only lists without EXCEPT are compared, pattern by pattern (ALL covers anything): a
+    conservative test, so a rule reported dead really is dead.
+    """
+    for position in (0, 1):
+        wide, narrow = earlier[position], later[position]
+        if len(wide) != 1 or len(narrow) != 1:
+            return False
+        if 'all' not in wide[0] and not narrow[0] <= wide[0]:
+            return False
+    return True
+
+
+def _shadow_message(key, line, earlier, path):
+    for earlier_path, earlier_line, earlier_key in earlier:
+        where = f'line {earlier_line}' if earlier_path == path else f'{earlier_path} line {earlier_line}'
+        if earlier_key == key:
+            return f'dead rule: same meaning as {where}, which matches first'
+        if _is_catch_all(earlier_key):
+            return f'dead rule: "ALL : ALL" on {where} matches first'
+        if _covers(earlier_key, key):
+            return f'dead rule: {where} matches every request this rule matches, and first'
+    return None
+
+
+def table_problems(table, path, entries, env, earlier):
+    """Problems of one table; earlier lists (path, line, key) of every rule read before it."""
+    problems = []
+    for entry in entries:
+        if entry.problem:
+            severity = 'error' if entry.kind in ('broken', 'ignored') else 'warning'
+            problems.append(_problem(path, entry.first_line, severity, entry.problem))
+        if entry.kind != 'rule':
+            continue
+        line = entry.last_line
+        if entry.text.startswith('\ufeff') or entry.raw.startswith(b'\xef\xbb\xbf'):
+            problems.append(_problem(path, line, 'warning',
+                                     'byte order mark: libwrap reads it as part of the first daemon pattern'))
+        if '\r' in entry.text:
+            problems.append(_problem(path, line, 'warning', 'carriage return (DOS line ending) in the rule'))
+        for name, text, daemon in (('daemon', entry.daemons, True), ('client', entry.clients, False)):
+            for token in tokens_of(text):
+                if fold(token) == 'except':
+                    continue
+                try:
+                    check_pattern(token, f'{name} pattern "{token}"', daemon=daemon)
+                except TcpwrapError as exc:
+                    problems.append(_problem(path, line, 'warning', str(exc)))
+        if entry.options is not None:
+            outcome = process_options(entry.options, env)
+            if outcome.error:
+                consequence = ('denies the clients it is meant to allow' if table == 'allow'
+                               else 'still denies, but nothing in its options runs')
+                problems.append(_problem(path, line, 'error',
+                                         f'libwrap rejects this rule\'s options ({outcome.error}): the rule {consequence}. '
+                                         'A shell command must be written as "spawn <command>"'))
+        key = entry_key(entry)
+        message = _shadow_message(key, line, earlier, path)
+        if message:
+            problems.append(_problem(path, line, 'warning', message))
+        earlier.append((path, line, key))
+    return problems
+
+
+def policy_problems(allow_path, allow_entries, deny_path, deny_entries, env):
+    earlier = []
+    problems = table_problems('allow', allow_path, allow_entries, env, earlier)
+    problems.extend(table_problems('deny', deny_path, deny_entries, env, earlier))
+    if not any(_is_catch_all(key) for _path, _line, key in earlier):
+        problems.append(_problem(deny_path, None, 'info', 'no "ALL : ALL" rule in hosts.deny: connections no rule '
+                                                          'matches are granted (the policy fails open)'))
+    return problems
