@@ -30,7 +30,11 @@ import stat
 import tempfile
 import time
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import UnsafeSource, refuse_user_writable
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import (
+    UnsafeSource,
+    refuse_user_links,
+    refuse_user_writable,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
     parse_exposure,
@@ -156,13 +160,14 @@ def stat_in_jail(jail, path, what, seen=None):
             seen.extend(walk.steps)
 
 
-def refuse_user_writable_dirs(subject, dirs, allow_user_writable):
-    """The chroot engine's rule for sources, applied to what systemd resolves on the host when
-    the unit starts: a directory a non-root user could change lets that user swap the path."""
-    if allow_user_writable:
-        return
+def refuse_swappable(subject, dirs, links, allow_user_writable):
+    """The chroot engine's rules for sources, applied to what systemd resolves on the host when
+    the unit starts: a directory a non-root user could change lets that user swap the path, and
+    a link in such a directory is never followed, even when the play accepts the directory."""
     try:
-        refuse_user_writable(subject, dirs)
+        if not allow_user_writable:
+            refuse_user_writable(subject, dirs)
+        refuse_user_links(subject, links)
     except UnsafeSource as exc:
         raise ServiceError(str(exc)) from None
 
@@ -201,7 +206,8 @@ def check_read_write(jail, path, allow_user_writable):
         raise ServiceError(f'{what} goes through a symbolic link in the jail {jail}')
     if info is None:
         return missing
-    refuse_user_writable_dirs(what, dirs, allow_user_writable)
+    # Any link was refused above.
+    refuse_swappable(what, dirs, [], allow_user_writable)
     if not stat.S_ISDIR(info.st_mode):
         return f'{what} is not a directory in the jail {jail}'
     return None
@@ -247,7 +253,7 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable):
             what = f'{field}: {source}'
             try:
                 with PathWalk('/', source, what, error=walk_failure) as walk:
-                    target, dirs = walk.real, walk.dirs
+                    target, dirs, links = walk.real, walk.dirs, walk.links
             except PrerequisiteError as exc:
                 missing.append(str(exc))
                 continue
@@ -257,7 +263,7 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable):
             if covered and not allow_sensitive:
                 raise ServiceError(f"{what} leads to {target} on this host, which exposes the host's "
                                    f'{covered} to the jailed daemon')
-            refuse_user_writable_dirs(what, dirs, allow_user_writable)
+            refuse_swappable(what, dirs, links, allow_user_writable)
     return missing
 
 

@@ -361,6 +361,18 @@ def test_bind_source_through_a_user_owned_directory_is_refused(user_dir, field, 
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
+def test_link_in_a_user_owned_directory_is_never_followed(user_dir):
+    # Accepting the user's directory accepts the user's files, not a pointer to any host path.
+    os.symlink(str(user_dir / 'data'), str(user_dir / 'srv' / 'u' / 'elsewhere'))
+    source = str(user_dir / 'srv' / 'u' / 'elsewhere')
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(jail_spec('/srv/jail', bind=[(source, '/data')]), False, True)
+    assert str(excinfo.value) == (
+        f"bind: {source}: {source} is a symbolic link and {user_dir / 'srv' / 'u'} is owned by uid {USER}; "
+        'a link a non-root user controls is never followed, even with allow_user_writable_sources')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
 def test_bind_source_below_a_group_writable_directory_is_refused(links):
     (links / 'shared' / 'data').mkdir(parents=True)
     os.chmod(str(links / 'shared'), 0o775)
