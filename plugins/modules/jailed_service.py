@@ -149,7 +149,7 @@ options:
         O(allow_sensitive_binds=true); so is a source that is a symbolic link to one.
       - systemd looks the source up each time the unit starts. A source whose path passes
         through a directory that a non-root user owns or can write is refused, naming that
-        directory, unless O(allow_user_writable_sources=true): that user could swap the path
+        directory, unless O(allow_user_writable_sources=true), because that user could swap the path
         for a symbolic link to anything on the host after the module has run.
       - A source that does not exist yet is a missing prerequisite (only a warning in check mode).
     type: list
@@ -178,7 +178,7 @@ options:
       - Written as C(ReadWritePaths=) with the jail as prefix, because systemd looks these paths
         up on the host even with C(RootDirectory=). They must exist, for example created with
         the O(serversec.confine.chroot_jail#module:directories) option of M(serversec.confine.chroot_jail).
-      - They are also written as C(NoExecPaths=): what the daemon can write, it cannot execute.
+      - They are also written as C(NoExecPaths=), so what the daemon can write, it cannot execute.
         A path that holds the daemon's program or libraries therefore stops it from starting;
         see O(allow_exec_in_read_write).
       - A path that goes through a symbolic link in the jail, or through a directory that a
@@ -190,7 +190,7 @@ options:
   allow_exec_in_read_write:
     description:
       - Let the daemon execute files in the O(read_write) paths (no C(NoExecPaths=)).
-      - Leave it off unless the daemon really runs programs from where it writes: a daemon that
+      - Leave it off unless the daemon really runs programs from where it writes; a daemon that
         can write and then execute what it wrote can be made to run an attacker's code.
     type: bool
     default: false
