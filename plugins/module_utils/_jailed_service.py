@@ -35,6 +35,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.host imp
     refuse_user_links,
     refuse_user_writable,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
     parse_exposure,
@@ -268,36 +269,21 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable):
 
 
 def read_unit(path):
-    """Text of the unit file, or None when there is none.
-
-    TODO(_fileio): switch to the I/O layer's read-if-exists once it has one.
-    """
+    """Text of the unit file, or None when there is none."""
     try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ServiceError(f'cannot read {path}: {exc}')
+        data = read_if_exists(path)
+    except FileIOError as exc:
+        raise ServiceError(str(exc))
+    return None if data is None else data.decode('utf-8', 'surrogateescape')
 
 
 def write_unit(module, path, text):
-    """Replace the unit file atomically, mode 0644.
-
-    TODO(_fileio): switch to the I/O layer's atomic write once it has one.
-    """
-    unit_dir = os.path.dirname(path)
-    if not os.path.isdir(unit_dir):
-        raise ServiceError(f'unit_dir: {unit_dir} does not exist')
-    fd, tmp_path = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', dir=unit_dir)
+    """Replace the unit file atomically through the I/O layer; always mode 0644."""
     try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-        module.atomic_move(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-    # atomic_move keeps the old file's mode, or applies the umask to a new one.
+        write_atomic(module, path, text.encode('utf-8'), create_mode=UNIT_MODE)
+    except FileIOError as exc:
+        raise ServiceError(f'unit_dir: {exc}')
+    # an existing unit keeps its mode through atomic_move: make it the unit mode too
     module.set_mode_if_different(path, UNIT_MODE, False)
 
 
@@ -356,8 +342,7 @@ class JailedService:
         workdir = tempfile.mkdtemp(prefix='jailed_service.')
         try:
             candidate = os.path.join(workdir, self.name)
-            with open(candidate, 'w') as handle:
-                handle.write(text)
+            write_atomic(self.module, candidate, text.encode('utf-8'))
             rc, out, err = self.module.run_command([self.analyze, 'verify', candidate])
             errors, warnings = parse_verify(f'{out}\n{err}', rc, candidate)
             if errors:
