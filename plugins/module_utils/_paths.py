@@ -72,7 +72,8 @@ class PathWalk:
     ``steps`` lists ``('dir', p)`` for each directory passed, ``('symlink', p, target)`` for
     each link met and ``('file', p)`` for the final component (whatever non-link it is);
     ``real`` is the final path; ``dirs`` lists ``(p, fstat)`` for every directory held, the
-    root first. Paths are relative to ``root`` (absolute, as seen inside it).
+    root first; ``links`` lists ``(link, (dir, fstat))`` for each link met with the directory
+    that held it. Paths are relative to ``root`` (absolute, as seen inside it).
     ``where`` completes "does not exist ..." in errors; ``error`` is the exception raised.
     """
 
@@ -84,6 +85,7 @@ class PathWalk:
         self.error = error
         self.steps = []
         self.dirs = []
+        self.links = []
         self.real = None
         self.parent_fd = None
         self.name = None
@@ -141,6 +143,7 @@ class PathWalk:
                     self._fail(': too many levels of symbolic links')
                 target = os.readlink(name, dir_fd=dir_fd)
                 self.steps.append(('symlink', candidate, target))
+                self.links.append((candidate, (current, os.fstat(dir_fd))))
                 if target.startswith('/'):
                     while len(self._held) > 1:
                         os.close(self._held.pop()[1])

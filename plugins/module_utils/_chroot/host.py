@@ -82,6 +82,19 @@ def refuse_user_writable(subject, dirs):
                            'set allow_user_writable_sources to accept it')
 
 
+def refuse_user_links(subject, links):
+    """Raise ``UnsafeSource`` for a link met in a directory a non-root user could change.
+
+    Accepting a user's directory means accepting the user's files, never letting the user point
+    the module at any other file on the host: such a link is not followed, even knowingly.
+    """
+    for link, held in links:
+        reason = source_dir_check(*held)
+        if reason:
+            raise UnsafeSource(f'{subject}: {link} is a symbolic link and {reason}; a link a non-root '
+                               'user controls is never followed, even with allow_user_writable_sources')
+
+
 def seen(st):
     """What the plan records of a source, and the copy checks again: identity, owner/mode, content."""
     return {'dev': st.st_dev, 'ino': st.st_ino, 'ctime_ns': st.st_ctime_ns,
@@ -147,12 +160,14 @@ class Host:
 
         Regular files and directories are opened; anything else is only lstat'ed (opening a
         device can have effects). Unless ``allow_user_writable``, a walk through a directory
-        a non-root user could change raises ``UnsafeSource`` naming that directory.
+        a non-root user could change raises ``UnsafeSource`` naming that directory; a link held
+        in such a directory is refused in any case.
         """
         with PathWalk(self.root, path, what, error=JailError) as walk:
             subject = naming(what, path)
             if not allow_user_writable:
                 refuse_user_writable(subject, walk.dirs)
+            refuse_user_links(subject, walk.links)
             st = os.stat(walk.name, dir_fd=walk.parent_fd, follow_symlinks=False)
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
                 return Source(None, st, walk)

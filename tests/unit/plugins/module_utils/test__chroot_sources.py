@@ -76,6 +76,7 @@ class Env:
         base.mkdir()
         os.chmod(str(base), 0o755)
         self.jail = str(base / 'jail')
+        self.state_dir = str(tmp_path / 'state')
         self.host = Host(self.root)
 
     def runner(self, argv):
@@ -85,7 +86,7 @@ class Env:
 
     def run(self, **kwargs):
         spec = JailSpec(self.jail, **kwargs)
-        return converge(spec, host=self.host, runner=self.runner, read_info=fake_read_info, root_lstat=safe_tmp_lstat)
+        return converge(spec, self.state_dir, host=self.host, runner=self.runner, read_info=fake_read_info, root_lstat=safe_tmp_lstat)
 
     def jail_files(self):
         """jail path -> content of every regular file in the jail (temporary files included)."""
@@ -129,15 +130,13 @@ def swap_reports_for_root_link(env):
 @pytest.mark.parametrize('allow', [False, True])
 def test_swapped_directory_never_discloses_a_root_only_file(env, monkeypatch, allow):
     after_plan(monkeypatch, lambda: swap_reports_for_root_link(env))
-    planned = os.stat(env.root + '/srv/data/u/reports/x')
     with pytest.raises(JailError) as exc:
         env.run(files=['/srv/data/u/reports/x'], allow_user_writable_sources=allow)
     if allow:
-        # accepted knowingly: the swap is caught when the copy opens the source again
-        secret = os.stat(env.root + '/root/reports/x')
+        # accepted knowingly: the copy opens the source again and meets the user's link
         assert str(exc.value) == (
-            f'/srv/data/u/reports/x changed on the host between plan and copy (device/inode '
-            f'{planned.st_dev}:{planned.st_ino} became {secret.st_dev}:{secret.st_ino}); nothing was copied')
+            f'source /srv/data/u/reports/x: /srv/data/u/reports is a symbolic link and /srv/data/u is owned by '
+            f'uid {USER}; a link a non-root user controls is never followed, even with allow_user_writable_sources')
     else:
         assert str(exc.value) == f'file /srv/data/u/reports/x: /srv/data/u is owned by uid {USER} {SWAP_HINT}'
     assert not any(SECRET in content for content in env.jail_files().values())
@@ -194,6 +193,20 @@ def _user_profile_file(env):
     os.symlink('../srv/data/u/zone', env.root + '/etc/localtime')
 
 
+def test_link_in_a_user_directory_is_never_followed(env):
+    """Accepting the user's files knowingly never lets the user point the module elsewhere."""
+    _link_in_user_dir(env)
+    with pytest.raises(JailError) as exc:
+        env.run(files=['/srv/data/u/app.conf'])
+    assert str(exc.value) == f'file /srv/data/u/app.conf: /srv/data/u is owned by uid {USER} {SWAP_HINT}'
+    with pytest.raises(JailError) as exc:
+        env.run(files=['/srv/data/u/app.conf'], allow_user_writable_sources=True)
+    assert str(exc.value) == (
+        f'file /srv/data/u/app.conf: /srv/data/u/app.conf is a symbolic link and /srv/data/u is owned by '
+        f'uid {USER}; a link a non-root user controls is never followed, even with allow_user_writable_sources')
+    assert not os.path.exists(env.jail)
+
+
 @pytest.mark.parametrize('setup, kwargs, message', [
     (None, {'files': ['/srv/data/u/reports/x']},
      f'file /srv/data/u/reports/x: /srv/data/u is owned by uid {USER}'),
@@ -203,8 +216,6 @@ def _user_profile_file(env):
      'file /var/tmp/app.conf: /var/tmp is group- or world-writable (mode 1777)'),
     (_link_into_user_dir, {'files': ['/etc/report.conf']},
      f'file /etc/report.conf: /srv/data/u is owned by uid {USER}'),
-    (_link_in_user_dir, {'files': ['/srv/data/u/app.conf']},
-     f'file /srv/data/u/app.conf: /srv/data/u is owned by uid {USER}'),
     (None, {'files': ['/srv/data']}, f'file /srv/data: /srv/data/u is owned by uid {USER}'),
     (_user_subdir_in_tree, {'files': ['/srv/tree']}, f'file /srv/tree: /srv/tree/sub is owned by uid {USER}'),
     (_user_binary_dir, {'binaries': ['/usr/local/bin/tool']},
