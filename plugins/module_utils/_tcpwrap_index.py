@@ -11,9 +11,10 @@ CompiledPolicy gives the verdicts of _tcpwrap_match.evaluate() (the reference, w
 rule) for many queries: daemon lists are decided once per daemon (and server), options are run
 once per rule, and rules whose client list can match only literal IPv4 addresses, prefixes such
 as "192.168." or net/mask patterns are filed under those keys. A query then tries, in table
-order, the rules filed under its address merged with the rules that could not be filed; each
-candidate is still matched by the reference matcher, so the index only skips rules that cannot
-match. tests/unit compares both on generated policies; the differential test compares both with
+order, the rules filed under its address merged with the rules that could not be filed. Each
+client list is compiled once into a predicate: address patterns are decided on the address's
+keys, ALL is true, anything else asks the reference matcher. tests/unit compares the compiled
+policy with evaluate() on generated policies; the differential test compares both with
 tcpdmatch.
 """
 
