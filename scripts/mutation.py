@@ -33,23 +33,19 @@ from pathlib import Path
 # cosmic-ray, pytest and ansible are imported where they are used: as a pytest plugin this file
 # is loaded into every test run, which needs none of them from here.
 
-# file to mutate -> the unit tests that exercise it (paths that do not exist yet are skipped).
+# file to mutate -> the unit tests that exercise it, fastest first (paths that do not exist yet
+# are left out with a note; a file none of whose tests exist is skipped).
+UT = 'tests/unit/plugins/module_utils/'
+CHROOT_TESTS = [UT + 'test__chroot_engine.py', UT + 'test__chroot_mutants.py',
+                'tests/unit/plugins/modules/test_chroot_jail.py']
+TCPWRAP_TESTS = [UT + 'test__tcpwrap.py', UT + 'test__tcpwrap_match.py', UT + 'test__tcpwrap_matcher_mutants.py',
+                 UT + 'test__tcpwrap_rules.py', 'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py']
 TARGETS = {
-    'plugins/module_utils/_chroot/jailfs.py': ['tests/unit/plugins/module_utils/_chroot/test_jailfs.py'],
-    'plugins/module_utils/_chroot/state.py': ['tests/unit/plugins/module_utils/_chroot/test_state.py'],
-    'plugins/module_utils/_tcpwrap.py': [
-        'tests/unit/plugins/module_utils/test__tcpwrap.py',
-        'tests/unit/plugins/module_utils/test__tcpwrap_matcher_mutants.py',
-        'tests/unit/plugins/module_utils/test__tcpwrap_rules.py',
-        'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py',
-    ],
-    'plugins/module_utils/_tcpwrap_match.py': [
-        'tests/unit/plugins/module_utils/test__tcpwrap.py',
-        'tests/unit/plugins/module_utils/test__tcpwrap_match.py',
-        'tests/unit/plugins/module_utils/test__tcpwrap_matcher_mutants.py',
-        'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py',
-    ],
-    'plugins/module_utils/_systemd_unit.py': ['tests/unit/plugins/module_utils/test__systemd_unit.py'],
+    'plugins/module_utils/_chroot/jailfs.py': CHROOT_TESTS,
+    'plugins/module_utils/_chroot/state.py': CHROOT_TESTS,
+    'plugins/module_utils/_tcpwrap.py': TCPWRAP_TESTS,
+    'plugins/module_utils/_tcpwrap_match.py': TCPWRAP_TESTS,
+    'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
 }
 
 # Operators left out, each because its mutants are equivalent or redundant:

@@ -2,12 +2,12 @@
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Matcher cases that `make mutation` showed no other test pins down.
+"""Reader and matcher cases that `make mutation` showed no other test pins down.
 
-Each case kills mutants of _tcpwrap.py that every other unit test let live: hexadecimal and
-partial-byte network masks, option values at their limits, the notes a verdict carries. The
-expected verdicts were read from Debian's tcpdmatch on the same tables, not from our code;
-the address and netgroup cases follow inet_ntop(3) and libwrap without NIS.
+Each case kills mutants of _tcpwrap.py that every other unit test let live: lines at the
+2047-byte limit, hexadecimal and partial-byte network masks, one-letter user patterns, option
+values at their limits, the notes a verdict carries. The expected verdicts were read from
+Debian's tcpdmatch on the same tables, not from our code.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,13 +19,44 @@ import pytest
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap as tw
 
 
-def verdict(rule, address='10.1.2.3', daemon='sshd'):
+def verdict(rule, address='10.1.2.3', daemon='sshd', user=None):
     """One rule in hosts.allow and `ALL : ALL` in hosts.deny: granted only if the rule matched
     and libwrap accepted its options."""
     tables = [('allow', '/etc/hosts.allow', tw.scan_table(rule.encode() + b'\n')),
               ('deny', '/etc/hosts.deny', tw.scan_table(b'ALL : ALL\n'))]
-    return tw.evaluate(tables, daemon, address=address)
+    return tw.evaluate(tables, daemon, address=address, user=user)
 
+
+# ---------------------------------------------------------------- reading
+
+@pytest.mark.parametrize('data, expected', [
+    (b'\0junk\nsshd : ALL\n', [('rule', 1, 1)]),                  # a NUL first: the line is joined
+    (b'sshd : ALL\n\\\n', [('rule', 1, 1), ('blank', 2, 2)]),     # a lone continuation at the end
+    (b'x : ' + b'y' * 2100, [('broken', 1, 1)]),                    # over-long, no newline
+    (b'x : ' + b'y' * 2043 + b'\n', [('broken', 1, 1)]),            # over-long, nothing after it
+    (b'sshd : ALL' + b' ' * 2035 + b'\\\na\0\n', [('rule', 1, 2)]),  # the newline fills the last byte
+])
+def test_scan_table_at_the_limits(data, expected):
+    entries = tw.scan_table(data)
+    assert [(e.kind, e.first_line, e.last_line) for e in entries] == expected
+    assert b''.join(e.raw for e in entries) == data
+
+
+def test_overlong_line_keeps_its_own_bytes():
+    first = b'x : ' + b'y' * 2043 + b'\n'
+    assert [e.raw for e in tw.scan_table(first + b'sshd : ALL\n')] == [first, b'sshd : ALL\n']
+
+
+def test_line_filling_the_buffer_with_a_continuation_is_read():
+    rule = 'sshd : ALL' + ' ' * 2035 + '\\\na\0'
+    assert verdict(rule).access == 'granted'
+
+
+def test_backslash_before_anything_but_a_colon_is_kept():
+    assert tw.option_fields(' spawn printf a\\tb : deny') == [' spawn printf a\\tb ', ' deny']
+
+
+# ---------------------------------------------------------------- matching
 
 @pytest.mark.parametrize('pattern, address, access', [
     ('0xa.0.0.0/255.0.0.0', '10.1.2.3', 'granted'),
@@ -38,16 +69,34 @@ def verdict(rule, address='10.1.2.3', daemon='sshd'):
     ('[2001:db8::]/127', '2001:db8::1', 'granted'),
     ('[2001:db8::]/127', '2001:db8::2', 'denied'),
     ('[2001:db8::]/-1', '2001:db8::1', 'denied'),
+    ('[::]/0', '2001:db8::1', 'granted'),
+    ('[2001:db8::1]/128', '2001:db8::1', 'granted'),
+    ('[2001:db8::zz]/64', '2001:db8::1', 'denied'),
+    ('0x10.0.0.0/255.0.0.0', '16.1.2.3', 'granted'),
+    ('10.1.3.256/255.255.255.0', '10.1.4.3', 'denied'),
+    ('0.0.0.0/x', '10.9.9.9', 'denied'),
+    ('128.0.0.0/1', '200.1.1.1', 'granted'),
 ])
 def test_network_masks(pattern, address, access):
     assert verdict(f'sshd : {pattern}', address).access == access
 
 
+def _requires_value(name):
+    return f'denied by libwrap: option "{name}" requires value (/etc/hosts.allow line 1)'
+
+
 @pytest.mark.parametrize('options, access, reason', [
+    ('umask', 'denied', _requires_value('umask')),
+    ('linger', 'denied', _requires_value('linger')),
+    ('setenv', 'denied', _requires_value('setenv')),
+    ('banners', 'denied', _requires_value('banners')),
+    ('deny x', 'denied', 'denied by libwrap: option "deny" requires no value (/etc/hosts.allow line 1)'),
+    ('group root : keepalive', 'granted', 'matched /etc/hosts.allow line 1'),
+    ('spawn echo: deny', 'denied', 'matched /etc/hosts.allow line 1'),
     ('umask 777', 'granted', 'matched /etc/hosts.allow line 1'),
     ('umask 1', 'granted', 'matched /etc/hosts.allow line 1'),
     ('umask 1000', 'denied', 'denied by libwrap: bad umask value: "1000" (/etc/hosts.allow line 1)'),
-    ('severity', 'denied', 'denied by libwrap: option "severity" requires value (/etc/hosts.allow line 1)'),
+    ('severity', 'denied', _requires_value('severity')),
     ('user root.nosuchgroup', 'denied',
      'denied by libwrap: unknown group: "nosuchgroup" (/etc/hosts.allow line 1)'),
 ])
@@ -66,18 +115,24 @@ def test_verdict_keeps_the_notes_of_its_options():
     ('.example.com', 'x.example.com', 'granted'),
     ('a!*', 'a!b', 'granted'),                    # only * and ? are wildcards ...
     ('a!*', 'axb', 'denied'),                     # ... punctuation is literal
+    ('vsftpd@ALL', 'vsftpd', 'granted'),
+    ('sshd-v2.1.2.3', 'sshd-v2.1.2.3', 'granted'),  # ends like an address, is not one
 ])
 def test_pattern_edges(pattern, daemon, access):
     assert verdict(f'{pattern} : ALL', daemon=daemon).access == access
 
 
-@pytest.mark.parametrize('address, canonical', [
-    ('2001:DB8:0::1', '2001:db8::1'),
-    ('2001:db8::zz', '2001:db8::zz'),       # not an address: kept as given, never an exception
+@pytest.mark.parametrize('pattern, address, access', [
+    ('[2001:db8::1]', '2001:DB8:0::1', 'granted'),   # compared as the address inet_ntop() prints
+    ('10.', '2001:db8::zz', 'denied'),               # not an address (tcpdmatch refuses it): no exception
+    ('@admins', '10.1.2.3', 'denied'),               # without NIS no netgroup has members
+    ('[2001:db8::2]', '2001:db8::1', 'denied'),
+    ('10.', '0:0:0:0:0:ffff:10.1.2.3', 'granted'),   # sshd passes inet_ntop()'s ::ffff:10.1.2.3
 ])
-def test_canonical_address(address, canonical):
-    assert tw.canonical_address(address) == canonical
+def test_client_forms(pattern, address, access):
+    assert verdict(f'sshd : {pattern}', address).access == access
 
 
-def test_netgroups_never_match_without_nis():
-    assert tw.Environment().innetgr('admins', 'gw') is False
+@pytest.mark.parametrize('user, access', [('b', 'granted'), ('c', 'denied')])
+def test_one_letter_user_pattern(user, access):
+    assert verdict('sshd : b@ALL', user=user).access == access
