@@ -225,7 +225,6 @@ def _run_tests_forked(command, timeout):
         if pid == 0:
             code = 70
             try:
-                os.setsid()
                 os.dup2(log.fileno(), 1)
                 os.dup2(log.fileno(), 2)
                 import pytest
@@ -241,7 +240,7 @@ def _run_tests_forked(command, timeout):
             if done:
                 break
             if time.monotonic() > deadline:
-                os.killpg(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 return TestOutcome.KILLED, 'timeout'
             time.sleep(0.01)

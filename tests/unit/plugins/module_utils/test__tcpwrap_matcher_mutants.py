@@ -7,7 +7,8 @@
 Each case kills mutants of _tcpwrap.py that every other unit test let live: lines at the
 2047-byte limit, hexadecimal and partial-byte network masks, one-letter user patterns, option
 values at their limits, the notes a verdict carries. The expected verdicts were read from
-Debian's tcpdmatch on the same tables, not from our code.
+Debian's tcpdmatch on the same tables, not from our code (host names, which tcpdmatch cannot be
+given, follow hosts_access(5)).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,12 +20,12 @@ import pytest
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap as tw
 
 
-def verdict(rule, address='10.1.2.3', daemon='sshd', user=None):
+def verdict(rule, address='10.1.2.3', daemon='sshd', user=None, hostname=None):
     """One rule in hosts.allow and `ALL : ALL` in hosts.deny: granted only if the rule matched
     and libwrap accepted its options."""
     tables = [('allow', '/etc/hosts.allow', tw.scan_table(rule.encode() + b'\n')),
               ('deny', '/etc/hosts.deny', tw.scan_table(b'ALL : ALL\n'))]
-    return tw.evaluate(tables, daemon, address=address, user=user)
+    return tw.evaluate(tables, daemon, address=address, user=user, hostname=hostname)
 
 
 # ---------------------------------------------------------------- reading
@@ -40,6 +41,10 @@ def test_scan_table_at_the_limits(data, expected):
     entries = tw.scan_table(data)
     assert [(e.kind, e.first_line, e.last_line) for e in entries] == expected
     assert b''.join(e.raw for e in entries) == data
+
+
+def test_line_without_separator_says_why():
+    assert tw.scan_table(b'sshd 10.1.2.3\n')[0].problem == 'missing ":" separator: libwrap skips this line'
 
 
 def test_overlong_line_keeps_its_own_bytes():
@@ -72,6 +77,7 @@ def test_backslash_before_anything_but_a_colon_is_kept():
     ('[::]/0', '2001:db8::1', 'granted'),
     ('[2001:db8::1]/128', '2001:db8::1', 'granted'),
     ('[2001:db8::zz]/64', '2001:db8::1', 'denied'),
+    ('[2001:db8::]/32', '2001:db7::1', 'denied'),
     ('0x10.0.0.0/255.0.0.0', '16.1.2.3', 'granted'),
     ('10.1.3.256/255.255.255.0', '10.1.4.3', 'denied'),
     ('0.0.0.0/x', '10.9.9.9', 'denied'),
@@ -93,6 +99,8 @@ def _requires_value(name):
     ('deny x', 'denied', 'denied by libwrap: option "deny" requires no value (/etc/hosts.allow line 1)'),
     ('group root : keepalive', 'granted', 'matched /etc/hosts.allow line 1'),
     ('spawn echo: deny', 'denied', 'matched /etc/hosts.allow line 1'),
+    ('rfc931 1', 'granted', 'matched /etc/hosts.allow line 1'),
+    ('user nosuchuser', 'denied', 'denied by libwrap: unknown user: "nosuchuser" (/etc/hosts.allow line 1)'),
     ('umask 777', 'granted', 'matched /etc/hosts.allow line 1'),
     ('umask 1', 'granted', 'matched /etc/hosts.allow line 1'),
     ('umask 1000', 'denied', 'denied by libwrap: bad umask value: "1000" (/etc/hosts.allow line 1)'),
@@ -131,6 +139,10 @@ def test_pattern_edges(pattern, daemon, access):
 ])
 def test_client_forms(pattern, address, access):
     assert verdict(f'sshd : {pattern}', address).access == access
+
+
+def test_known_takes_any_host_name():
+    assert verdict('sshd : KNOWN', hostname='www.example.com').access == 'granted'
 
 
 @pytest.mark.parametrize('user, access', [('b', 'granted'), ('c', 'denied')])
