@@ -57,8 +57,12 @@ def test_line_filling_the_buffer_with_a_continuation_is_read():
     assert verdict(rule).access == 'granted'
 
 
-def test_backslash_before_anything_but_a_colon_is_kept():
-    assert tw.option_fields(' spawn printf a\\tb : deny') == [' spawn printf a\\tb ', ' deny']
+@pytest.mark.parametrize('text, fields', [
+    (' spawn printf a\\tb : deny', [' spawn printf a\\tb ', ' deny']),
+    (' spawn echo a\\1 : deny', [' spawn echo a\\1 ', ' deny']),
+])
+def test_backslash_before_anything_but_a_colon_is_kept(text, fields):
+    assert tw.option_fields(text) == fields
 
 
 # ---------------------------------------------------------------- matching
@@ -78,6 +82,11 @@ def test_backslash_before_anything_but_a_colon_is_kept():
     ('[2001:db8::1]/128', '2001:db8::1', 'granted'),
     ('[2001:db8::zz]/64', '2001:db8::1', 'denied'),
     ('[2001:db8::]/32', '2001:db7::1', 'denied'),
+    ('10.0.0.0/255.0.0.0', '::10.1.2.3', 'denied'),   # IPv4-compatible is not IPv4-mapped
+    ('0.0.0.0/255.255.255.0', '::1', 'denied'),
+    ('10.1.2.256/255.255.255.0', '10.1.3.5', 'denied'),
+    ('10.1.2.4/32', '10.1.2.4', 'granted'),
+    ('10.1.2.4/32', '10.1.2.5', 'denied'),
     ('0x10.0.0.0/255.0.0.0', '16.1.2.3', 'granted'),
     ('10.1.3.256/255.255.255.0', '10.1.4.3', 'denied'),
     ('0.0.0.0/x', '10.9.9.9', 'denied'),
@@ -92,6 +101,7 @@ def _requires_value(name):
 
 
 @pytest.mark.parametrize('options, access, reason', [
+    ('user', 'denied', _requires_value('user')),
     ('umask', 'denied', _requires_value('umask')),
     ('linger', 'denied', _requires_value('linger')),
     ('setenv', 'denied', _requires_value('setenv')),
@@ -100,6 +110,8 @@ def _requires_value(name):
     ('group root : keepalive', 'granted', 'matched /etc/hosts.allow line 1'),
     ('spawn echo: deny', 'denied', 'matched /etc/hosts.allow line 1'),
     ('rfc931 1', 'granted', 'matched /etc/hosts.allow line 1'),
+    ('rfc931 -1', 'denied', 'denied by libwrap: bad rfc931 timeout: "-1" (/etc/hosts.allow line 1)'),
+    ('group nosuchgroup=', 'denied', 'denied by libwrap: unknown group: "nosuchgroup=" (/etc/hosts.allow line 1)'),
     ('user nosuchuser', 'denied', 'denied by libwrap: unknown user: "nosuchuser" (/etc/hosts.allow line 1)'),
     ('umask 777', 'granted', 'matched /etc/hosts.allow line 1'),
     ('umask 1', 'granted', 'matched /etc/hosts.allow line 1'),
@@ -136,6 +148,8 @@ def test_pattern_edges(pattern, daemon, access):
     ('@admins', '10.1.2.3', 'denied'),               # without NIS no netgroup has members
     ('[2001:db8::2]', '2001:db8::1', 'denied'),
     ('10.', '0:0:0:0:0:ffff:10.1.2.3', 'granted'),   # sshd passes inet_ntop()'s ::ffff:10.1.2.3
+    ('1.2.', '::ffff:1.2.3.4', 'granted'),
+    ('ALL [x : deny', '10.1.2.3', 'granted'),         # an open bracket swallows the ":"
 ])
 def test_client_forms(pattern, address, access):
     assert verdict(f'sshd : {pattern}', address).access == access
