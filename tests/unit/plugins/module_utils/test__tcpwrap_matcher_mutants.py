@@ -80,6 +80,7 @@ def test_backslash_before_anything_but_a_colon_is_kept(text, fields):
     ('[2001:db8::]/-1', '2001:db8::1', 'denied'),
     ('[::]/0', '2001:db8::1', 'granted'),
     ('[2001:db8::1]/128', '2001:db8::1', 'granted'),
+    ('[2001:db8::1]/129', '2001:db8::1', 'denied'),
     ('[2001:db8::zz]/64', '2001:db8::1', 'denied'),
     ('[2001:db8::]/32', '2001:db7::1', 'denied'),
     ('10.0.0.0/255.0.0.0', '::10.1.2.3', 'denied'),   # IPv4-compatible is not IPv4-mapped
@@ -102,6 +103,8 @@ def _requires_value(name):
 
 @pytest.mark.parametrize('options, access, reason', [
     ('user', 'denied', _requires_value('user')),
+    ('group', 'denied', _requires_value('group')),
+    ('twist', 'denied', _requires_value('twist')),
     ('umask', 'denied', _requires_value('umask')),
     ('linger', 'denied', _requires_value('linger')),
     ('setenv', 'denied', _requires_value('setenv')),
@@ -136,7 +139,8 @@ def test_verdict_keeps_the_notes_of_its_options():
     ('a!*', 'a!b', 'granted'),                    # only * and ? are wildcards ...
     ('a!*', 'axb', 'denied'),                     # ... punctuation is literal
     ('vsftpd@ALL', 'vsftpd', 'granted'),
-    ('sshd-v2.1.2.3', 'sshd-v2.1.2.3', 'granted'),  # ends like an address, is not one
+    ('sshd-v21.2.3.4', 'sshd-v21.2.3.4', 'granted'),  # ends like an address, is not one
+    ('ZEBRA', 'zebra', 'granted'),
 ])
 def test_pattern_edges(pattern, daemon, access):
     assert verdict(f'{pattern} : ALL', daemon=daemon).access == access
@@ -149,7 +153,9 @@ def test_pattern_edges(pattern, daemon, access):
     ('[2001:db8::2]', '2001:db8::1', 'denied'),
     ('10.', '0:0:0:0:0:ffff:10.1.2.3', 'granted'),   # sshd passes inet_ntop()'s ::ffff:10.1.2.3
     ('1.2.', '::ffff:1.2.3.4', 'granted'),
-    ('ALL [x : deny', '10.1.2.3', 'granted'),         # an open bracket swallows the ":"
+    ('ALL [x : deny', '10.1.2.3', 'granted'),         # an open bracket swallows the ":" ...
+    ('ALL ] : deny', '10.1.2.3', 'granted'),          # ... and so does a stray closing one
+    ('.2.3.4', '::ffff:1.2.3.4', 'granted'),
 ])
 def test_client_forms(pattern, address, access):
     assert verdict(f'sshd : {pattern}', address).access == access
