@@ -85,9 +85,10 @@ def _c_number(part):
         return None
     if part[:2].lower() == '0x':
         digits = part[2:]
-        if digits and not all(c in '0123456789abcdefABCDEF' for c in digits):
+        # a bare 0x is no number to libwrap's inet_addr(): the pattern never matches
+        if not digits or not all(c in '0123456789abcdefABCDEF' for c in digits):
             return None
-        return int(digits, 16) if digits else 0
+        return int(digits, 16)
     if part.startswith('0'):
         return int(part, 8) if all(c in '01234567' for c in part) else None
     return int(part) if part.isdigit() else None

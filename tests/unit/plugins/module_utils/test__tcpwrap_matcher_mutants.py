@@ -18,6 +18,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap as tw
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
 
 
 def verdict(rule, address='10.1.2.3', daemon='sshd', user=None, hostname=None):
@@ -25,7 +26,7 @@ def verdict(rule, address='10.1.2.3', daemon='sshd', user=None, hostname=None):
     and libwrap accepted its options."""
     tables = [('allow', '/etc/hosts.allow', tw.scan_table(rule.encode() + b'\n')),
               ('deny', '/etc/hosts.deny', tw.scan_table(b'ALL : ALL\n'))]
-    return tw.evaluate(tables, daemon, address=address, user=user, hostname=hostname)
+    return evaluate(tables, daemon, address=address, user=user, hostname=hostname)
 
 
 # ---------------------------------------------------------------- reading
@@ -89,6 +90,8 @@ def test_backslash_before_anything_but_a_colon_is_kept(text, fields):
     ('10.1.2.4/32', '10.1.2.4', 'granted'),
     ('10.1.2.4/32', '10.1.2.5', 'denied'),
     ('0x10.0.0.0/255.0.0.0', '16.1.2.3', 'granted'),
+    ('10.0x.0.0/255.255.0.0', '10.0.1.2', 'denied'),   # a bare 0x is not a number (tcpdmatch)
+    ('10.0x10.0.0/255.255.0.0', '10.16.1.2', 'granted'),
     ('10.1.3.256/255.255.255.0', '10.1.4.3', 'denied'),
     ('0.0.0.0/x', '10.9.9.9', 'denied'),
     ('128.0.0.0/1', '200.1.1.1', 'granted'),
