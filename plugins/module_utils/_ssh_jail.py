@@ -115,7 +115,8 @@ class SshJailSpec:
             raise SshJailError(str(exc))
         if mode & 0o7002:
             raise SshJailError(f'writable {path}: mode {mode:04o} must not be world-writable, setuid, setgid or sticky')
-        return {'path': path, 'owner': str(owner), 'group': str(item.get('group') or owner), 'mode': mode}
+        group = item.get('group')
+        return {'path': path, 'owner': str(owner), 'group': str(group) if group else None, 'mode': mode}
 
 
 def render_block(spec):

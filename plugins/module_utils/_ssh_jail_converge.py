@@ -159,11 +159,11 @@ def reload_sshd(system):
 class SshJail:
     """One run of the module; ``execute`` returns the result dict."""
 
-    def __init__(self, spec, system, sshd, check_mode=False, allow_lockout=False, devlog='/dev/log',
+    def __init__(self, spec, system, find_sshd, check_mode=False, allow_lockout=False, devlog='/dev/log',
                  unit_dir=UNIT_DIR, main_path=MAIN_CONFIG, dropin_dir=DROPIN_DIR):
         self.spec = spec
         self.system = system
-        self.sshd = sshd
+        self.find_sshd = find_sshd  # looked up only when there is something to validate
         self.check_mode = check_mode
         self.allow_lockout = allow_lockout
         self.devlog = devlog
@@ -205,7 +205,7 @@ class SshJail:
         before = config.current()
         after = config.desired(render_block(spec) if spec.state == 'present' else None)
         if before != after:
-            sshd_validate(self.system, config, after, self.sshd)
+            sshd_validate(self.system, config, after, self.find_sshd())
             self.diffs.append({'before_header': config.path, 'after_header': config.path,
                                'before': before or '', 'after': after or ''})
         devlog_source = None

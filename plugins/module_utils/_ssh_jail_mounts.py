@@ -104,13 +104,14 @@ def mount_options(where, mountinfo_text):
 
 
 def resolve_owner(owner, group):
-    """(uid, gid) of a writable directory's owner and group, read on the host."""
+    """(uid, gid) of a writable directory's owner and group (the owner's primary group by default)."""
     try:
-        uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+        entry = pwd.getpwuid(int(owner)) if owner.isdigit() else pwd.getpwnam(owner)
     except KeyError:
         raise SshJailError(f'writable: owner {owner!r} does not exist on the host')
+    uid = entry.pw_uid
     try:
-        gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+        gid = entry.pw_gid if group is None else int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
     except KeyError:
         raise SshJailError(f'writable: group {group!r} does not exist on the host')
     if uid == 0 or gid == 0:

@@ -74,7 +74,7 @@ options:
         description: Owner; the only user of O(users) by default.
         type: str
       group:
-        description: Group; the owner's name by default.
+        description: Group; the owner's primary group by default.
         type: str
       mode:
         description: Octal mode; neither world-writable nor setuid, setgid or sticky.
@@ -199,8 +199,9 @@ def main():
         spec = SshJailSpec(params['name'], params['jail'], users=params['users'], groups=params['groups'],
                            mode=params['mode'], writable=params['writable'],
                            authorized_keys_file=params['authorized_keys_file'], state=params['state'])
-        sshd = module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/usr/local/sbin'])
-        job = SshJail(spec, System(module), sshd, check_mode=module.check_mode,
+        job = SshJail(spec, System(module),
+                      lambda: module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/usr/local/sbin']),
+                      check_mode=module.check_mode,
                       allow_lockout=params['allow_lockout'])
         result = job.execute()
     except SshJailError as exc:
