@@ -176,11 +176,11 @@ class SshJail:
 
     def _check(self):
         spec = self.spec
+        if spec.state == 'absent':
+            return []  # removing a jail locks nobody out
         check_accounts(spec)
         if not self.allow_lockout:
             check_lockout(spec, connected_users())
-        if spec.state == 'absent':
-            return []
         try:
             missing = check_jail_root(spec.jail, jail_root_lstat)
         except JailError as exc:

@@ -54,7 +54,7 @@ def client(host):
     return run
 
 
-def ssh(client, user, command, stdin=None):
+def ssh(client, user, command, stdin=""):
     return client(["ssh", *SSH_OPTIONS, f"{user}@{{address}}", command], stdin=stdin)
 
 
@@ -93,7 +93,7 @@ def test_sshd_applies_the_blocks(host, user, jail, force):
     assert settings["authorizedkeysfile"] == "/etc/ssh/authorized_keys/%u"
     assert settings["allowtcpforwarding"] == "no" and settings["x11forwarding"] == "no"
     assert settings["permittunnel"] == "no" and settings["allowagentforwarding"] == "no"
-    assert settings.get("forcecommand") == force if force else "forcecommand" not in settings or settings["forcecommand"] == "none"
+    assert settings.get("forcecommand", "none") == (force or "none")
     witness = host.check_output("sshd -T -C user=wit,host=client,addr=192.0.2.1")
     assert "chrootdirectory none" in witness.splitlines()
 
@@ -180,9 +180,9 @@ def test_uploaded_executable_does_not_run_for_the_shell_user(host, client):
 
 
 def test_uploaded_executable_does_not_run_in_a_jailed_service(host):
-    result = host.run(f"systemd-run --wait --pipe --quiet -p RootDirectory={SAM_JAIL} -p User=nobody /upload/mine /")
+    result = host.run(f"systemd-run --wait --pipe --quiet -p RootDirectory={SAM_JAIL} -p User=65534 /upload/mine /")
     assert result.rc != 0
-    control = host.run(f"systemd-run --wait --pipe --quiet -p RootDirectory={SAM_JAIL} -p User=nobody /bin/ls /")
+    control = host.run(f"systemd-run --wait --pipe --quiet -p RootDirectory={SAM_JAIL} -p User=65534 /bin/ls /")
     assert control.rc == 0 and "upload" in control.stdout.split()
 
 

@@ -187,3 +187,8 @@ def test_managed_block_when_sshd_config_has_no_include(host):
     assert len(validated) == 1 and validated[0][3] != str(main)
     result = job(host, FakeSystem(), writable=[], state='absent').execute()
     assert main.read_text() == 'Port 22\n'
+
+
+def test_connected_user_may_remove_a_jail(host, monkeypatch):
+    monkeypatch.setattr(_ssh_jail_converge, 'connected_users', lambda: {'nobody'})
+    assert not job(host, FakeSystem(), state='absent').execute()['changed']
