@@ -201,6 +201,10 @@ class SshJail:
     def execute(self):
         spec = self.spec
         owners = self._check()
+        devlog_source = None
+        if spec.state == 'present':
+            devlog_source = os.path.realpath(self.devlog) if os.path.exists(self.devlog) else None
+            planned = self._directories(owners, devlog_source, dry_run=True)  # refusals before any write
         config = load_sshd_config(spec.name, self.main_path, self.dropin_dir)
         before = config.current()
         after = config.desired(render_block(spec) if spec.state == 'present' else None)
@@ -208,18 +212,8 @@ class SshJail:
             sshd_validate(self.system, config, after, self.find_sshd())
             self.diffs.append({'before_header': config.path, 'after_header': config.path,
                                'before': before or '', 'after': after or ''})
-        devlog_source = None
         if spec.state == 'present':
-            devlog_source = os.path.realpath(self.devlog) if os.path.exists(self.devlog) else None
-            for item, ids in owners:
-                if self.jail_missing or ids is None:
-                    self.changes.append(f"create {item['path']}")
-                else:
-                    self._note(ensure_directory(spec.jail, item['path'], ids[0], ids[1], item['mode'], self.check_mode))
-            if devlog_source and self.jail_missing:
-                self.changes.append('create /dev/log')
-            elif devlog_source:
-                self._note(ensure_devlog_placeholder(spec.jail, self.check_mode))
+            self.changes += planned if self.check_mode else self._directories(owners, devlog_source, dry_run=False)
             self._mounts(desired_units(spec, devlog_source))
         reloaded = self._config(config, before, after)
         if spec.state == 'absent':
@@ -229,8 +223,17 @@ class SshJail:
                 'devlog': bool(devlog_source), 'mounts': sorted(desired_units(spec, devlog_source))
                 if spec.state == 'present' else []}
 
-    def _note(self, changes):
-        self.changes += changes
+    def _directories(self, owners, devlog_source, dry_run):
+        """The writable directories and the /dev/log mount point; what changes (or would)."""
+        changes = []
+        for item, ids in owners:
+            if self.jail_missing or ids is None:
+                changes.append(f"create {item['path']}")
+            else:
+                changes += ensure_directory(self.spec.jail, item['path'], ids[0], ids[1], item['mode'], dry_run)
+        if devlog_source:
+            changes += ['create /dev/log'] if self.jail_missing else ensure_devlog_placeholder(self.spec.jail, dry_run)
+        return changes
 
     def _config(self, config, before, after):
         if before == after:

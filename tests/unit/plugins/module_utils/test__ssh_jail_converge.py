@@ -192,3 +192,14 @@ def test_managed_block_when_sshd_config_has_no_include(host):
 def test_connected_user_may_remove_a_jail(host, monkeypatch):
     monkeypatch.setattr(_ssh_jail_converge, 'connected_users', lambda: {'nobody'})
     assert not job(host, FakeSystem(), state='absent').execute()['changed']
+
+
+def test_second_writable_refused_before_the_first_is_made(host):
+    jail = host / 'jails' / 'ann'
+    (jail / 'home').mkdir()
+    os.chown(str(jail / 'home'), 65534, 65534)
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system, writable=['/upload', '/home/up']).execute()
+    assert str(excinfo.value).startswith(f'writable /home/up: /home in the jail {jail} must be root-owned')
+    assert sorted(os.listdir(str(jail))) == ['home'] and system.calls == []
