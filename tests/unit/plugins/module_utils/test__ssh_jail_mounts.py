@@ -83,8 +83,8 @@ def jail(tmp_path):
 def test_writable_directory_is_created_and_fixed(jail):
     assert ensure_directory(str(jail), '/srv/up', 1001, 1002, 0o750, check_mode=True) == ['create /srv', 'create /srv/up']
     assert not (jail / 'srv').exists()
-    assert ensure_directory(str(jail), '/srv/up', 1001, 1002, 0o750, False) == ['create /srv', 'create /srv/up',
-                                                                                 'chown /srv/up 1001:1002', 'chmod /srv/up 0750']
+    made = ensure_directory(str(jail), '/srv/up', 1001, 1002, 0o750, False)
+    assert made == ['create /srv', 'create /srv/up', 'chown /srv/up 1001:1002', 'chmod /srv/up 0750']
     st = os.stat(str(jail / 'srv' / 'up'))
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1001, 1002, 0o750)
     assert stat.S_IMODE(os.stat(str(jail / 'srv')).st_mode) == 0o755 and os.stat(str(jail / 'srv')).st_uid == 0
