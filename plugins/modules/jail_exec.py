@@ -75,11 +75,14 @@ options:
 attributes:
   check_mode:
     support: partial
-    details: Like M(ansible.builtin.command), the run is skipped in check mode after all checks passed.
+    description: Like M(ansible.builtin.command), every check runs and then the program is skipped.
   diff_mode:
     support: none
+    description: Running a program has no diff.
   platform:
-    platforms: linux
+    support: full
+    platforms: posix
+    description: Linux (chroot, prctl C(PR_SET_NO_NEW_PRIVS), capabilities).
 notes:
   - Runs as root on the managed host (C(become)), which chroot and the change of user need.
 seealso:

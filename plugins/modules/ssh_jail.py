@@ -96,10 +96,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Every check and the C(sshd -t) validation run; RV(changes) lists what would change.
   diff_mode:
     support: full
+    description: Shows the sshd file and the mount units before and after.
   platform:
-    platforms: linux
+    support: full
+    platforms: posix
+    description: Linux with systemd and OpenSSH.
 notes:
   - Needs systemd for the mounts, and C(sshd) on the managed host.
 seealso:

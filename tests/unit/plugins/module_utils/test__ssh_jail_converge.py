@@ -76,7 +76,7 @@ class FakeSystem:
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     monkeypatch.setattr(_ssh_jail_converge, 'jail_root_lstat', safe_tmp_lstat)
-    monkeypatch.setattr(_ssh_jail_converge, 'connected_users', lambda: set())
+    monkeypatch.setattr(_ssh_jail_converge, 'connected_users', set)
     etc = tmp_path / 'etc'
     (etc / 'sshd_config.d').mkdir(parents=True)
     (etc / 'sshd_config').write_text(f'Include {etc}/sshd_config.d/*.conf\nSubsystem sftp internal-sftp\n')
