@@ -22,11 +22,13 @@ __metaclass__ = type  # noqa: UP001
 
 import os
 import posixpath
+import pwd
 import shutil
 import tempfile
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_NOFOLLOW
+from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import jail_path_exists
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import (
     DROPIN_DIR,
     MAIN_CONFIG,
@@ -172,6 +174,7 @@ class SshJail:
         self.dropin_dir = dropin_dir
         self.changes = []
         self.diffs = []
+        self.warnings = []
         self.jail_missing = False
 
     def _check(self):
@@ -213,6 +216,7 @@ class SshJail:
             self.diffs.append({'before_header': config.path, 'after_header': config.path,
                                'before': before or '', 'after': after or ''})
         if spec.state == 'present':
+            self._check_shells()
             self.changes += planned if self.check_mode else self._directories(owners, devlog_source, dry_run=False)
             self._mounts(desired_units(spec, devlog_source))
         reloaded = self._config(config, before, after)
@@ -222,6 +226,19 @@ class SshJail:
                 'dropin': config.uses_dropin, 'reloaded': reloaded,
                 'devlog': bool(devlog_source), 'mounts': sorted(desired_units(spec, devlog_source))
                 if spec.state == 'present' else []}
+
+    def _check_shells(self):
+        """sshd runs a shell user's login shell inside the jail: say so when it is not there."""
+        if self.spec.mode != 'shell' or self.jail_missing:
+            return
+        for name in self.spec.users:
+            try:
+                shell = pwd.getpwnam(name).pw_shell or '/bin/sh'
+            except KeyError:
+                continue
+            if not jail_path_exists(self.spec.jail, shell):
+                self.warnings.append(f'user {name}: login shell {shell} is not in the jail {self.spec.jail}, '
+                                     'so the login will fail (add it to the jail with chroot_jail)')
 
     def _directories(self, owners, devlog_source, dry_run):
         """The writable directories and the /dev/log mount point; what changes (or would)."""

@@ -36,6 +36,7 @@ description:
   - Refuses to jail the account Ansible is connected as over SSH (found from C(SUDO_USER),
     C(USER) and the login uid, also through the groups it belongs to) unless O(allow_lockout=true).
     Root (uid 0) and the root group are never jailed.
+  - With O(mode=shell) a warning names each user whose login shell is missing in the jail.
 options:
   name:
     description: Names the drop-in (C(NAME.conf)), the managed block and the mount units' marker.
@@ -212,6 +213,8 @@ def main():
         module.fail_json(msg=str(exc), name=params['name'])
     except OSError as exc:
         module.fail_json(msg=f'{exc.filename or params["jail"]}: {exc.strerror or exc}', name=params['name'])
+    for warning in job.warnings:
+        module.warn(warning)
     if module._diff:
         result['diff'] = job.diffs
     module.exit_json(**result)

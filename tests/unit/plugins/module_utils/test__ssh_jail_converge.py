@@ -203,3 +203,12 @@ def test_second_writable_refused_before_the_first_is_made(host):
         job(host, system, writable=['/upload', '/home/up']).execute()
     assert str(excinfo.value).startswith(f'writable /home/up: /home in the jail {jail} must be root-owned')
     assert sorted(os.listdir(str(jail))) == ['home'] and system.calls == []
+
+
+def test_shell_user_without_shell_in_the_jail_is_warned(host):
+    """nobody's shell (/usr/sbin/nologin) is not in the empty jail."""
+    work = job(host, FakeSystem(), check_mode=True, mode='shell', writable=[])
+    work.execute()
+    assert work.warnings == [f'user nobody: login shell /usr/sbin/nologin is not in the jail {host}/jails/ann, '
+                             'so the login will fail (add it to the jail with chroot_jail)']
+    assert job(host, FakeSystem(), check_mode=True, writable=[]).warnings == []
