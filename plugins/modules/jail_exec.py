@@ -76,6 +76,7 @@ attributes:
   check_mode:
     support: partial
     description: Like M(ansible.builtin.command), every check runs and then the program is skipped.
+    details: The program does not run in check mode, so nothing reports what it would have changed.
   diff_mode:
     support: none
     description: Running a program has no diff.
