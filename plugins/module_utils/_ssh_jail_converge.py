@@ -27,7 +27,13 @@ import shutil
 import tempfile
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_NOFOLLOW
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC,
+    O_NOFOLLOW,
+    FileIOError,
+    read_if_exists,
+    write_atomic,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import jail_path_exists
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import (
     DROPIN_DIR,
@@ -55,13 +61,12 @@ jail_root_lstat = os.lstat
 
 
 def read_text(path):
-    """A root-owned config file's text, or None when it does not exist (never through a symlink)."""
+    """A config file's text, or None when it does not exist (a FIFO or directory is refused)."""
     try:
-        fd = os.open(path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, 'rb') as handle:
-        return handle.read().decode('utf-8')
+        data = read_if_exists(path)
+    except FileIOError as exc:
+        raise SshJailError(str(exc))
+    return None if data is None else data.decode('utf-8')
 
 
 def load_sshd_config(name, main_path=MAIN_CONFIG, dropin_dir=DROPIN_DIR):
@@ -94,16 +99,12 @@ class System:
         return out
 
     def write(self, path, text, mode=0o644):
-        """Atomic write: temp file in the target's directory, then atomic_move (to move to _fileio)."""
-        fd, tmp = tempfile.mkstemp(prefix=f'.{posixpath.basename(path)}.', suffix='.tmp', dir=posixpath.dirname(path))
+        """Replace ``path`` atomically through the I/O layer; always ``mode``."""
         try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(text.encode('utf-8'))
-            os.chmod(tmp, mode)
-            self.module.atomic_move(tmp, path, unsafe_writes=False)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            write_atomic(self.module, path, text.encode('utf-8'), create_mode=mode)
+        except FileIOError as exc:
+            raise SshJailError(str(exc))
+        self.module.set_mode_if_different(path, mode, False)
 
     def unlink(self, path):
         try:

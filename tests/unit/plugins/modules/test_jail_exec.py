@@ -32,7 +32,7 @@ def jail(tmp_path_factory):
     spec = JailSpec(path, binaries=['/bin/bash', '/bin/ls', '/bin/cat', '/usr/bin/id', '/bin/sleep'],
                     devices=['null'], users=['nobody'], groups=['nogroup'], profiles=['nss'],
                     directories=[{'path': '/tmp', 'mode': '1777'}, {'path': '/proc'}])
-    converge(spec, root_lstat=safe_tmp_lstat)
+    converge(spec, str(tmp_path_factory.mktemp('state')), root_lstat=safe_tmp_lstat)
     return path
 
 
