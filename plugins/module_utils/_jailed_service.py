@@ -197,6 +197,7 @@ def check_read_write(jail, path, allow_user_writable):
     could change."""
     what = f'read_write: {path}'
     seen = []
+    missing = None
     try:
         info, _steps, dirs = stat_in_jail(jail, path, 'read_write', seen)
     except PrerequisiteError as exc:

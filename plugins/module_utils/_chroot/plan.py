@@ -116,6 +116,8 @@ class Plan:
                 raise JailError(f"{directory} must be a directory inside the jail, but it is planned as a {existing['type']}")
             if existing is None:
                 self.entries[directory] = _implicit_dir()
+
+
 class Planner:
     """Compute the ``Plan`` of a ``JailSpec`` from the host; reads only."""
 

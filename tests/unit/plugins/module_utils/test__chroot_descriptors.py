@@ -11,11 +11,10 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
-from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import (  # noqa: F401
-    fedora,
-    run,
-    write,
-)
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine as engine_tests
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import run, write
+
+fedora = engine_tests.fedora  # the fake Fedora host fixture, shared with the engine tests
 
 TREE_DIRS = 300
 
@@ -31,7 +30,7 @@ def low_soft_limit():
 
 @pytest.mark.skipif(resource.getrlimit(resource.RLIMIT_NOFILE)[1] < TREE_DIRS + 200,
                     reason='the hard open-file limit is too low for the tree')
-def test_tree_with_more_directories_than_the_soft_limit_is_copied_whole(fedora, low_soft_limit):  # noqa: F811
+def test_tree_with_more_directories_than_the_soft_limit_is_copied_whole(fedora, low_soft_limit):
     for index in range(TREE_DIRS):
         write(fedora['root'], f'/srv/tree/d{index:03d}/f', b'x')
     result = run(fedora, files=['/srv/tree'])
