@@ -87,7 +87,7 @@ bench: venv docker host-packages
 # Mutation testing (cosmic-ray) of the security-critical rooms; survivors in .build/mutation/.
 # Not part of `make test`: it takes minutes.
 mutation: host-packages .venvs/mutation/.stamp
-	.venvs/mutation/bin/python scripts/mutation.py
+	.venvs/mutation/bin/python scripts/mutation.py $(FILES)
 
 clean:
 	rm -rf .build .venvs

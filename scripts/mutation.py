@@ -36,13 +36,15 @@ from pathlib import Path
 # file to mutate -> the unit tests that exercise it, fastest first (paths that do not exist yet
 # are left out with a note; a file none of whose tests exist is skipped).
 UT = 'tests/unit/plugins/module_utils/'
-CHROOT_TESTS = [UT + 'test__chroot_engine.py', UT + 'test__chroot_mutants.py',
-                'tests/unit/plugins/modules/test_chroot_jail.py']
+JAILFS_TESTS = [UT + 'test__chroot_engine.py', UT + 'test__chroot_sources.py', UT + 'test__chroot_state.py',
+                UT + 'test__chroot_descriptors.py']
+STATE_TESTS = [UT + 'test__chroot_state.py', UT + 'test__chroot_mutants.py']
 TCPWRAP_TESTS = [UT + 'test__tcpwrap.py', UT + 'test__tcpwrap_match.py', UT + 'test__tcpwrap_matcher_mutants.py',
-                 UT + 'test__tcpwrap_rules.py', 'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py']
+                 UT + 'test__tcpwrap_rules.py', UT + 'test__tcpwrap_index.py',
+                 'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py']
 TARGETS = {
-    'plugins/module_utils/_chroot/jailfs.py': CHROOT_TESTS,
-    'plugins/module_utils/_chroot/state.py': CHROOT_TESTS,
+    'plugins/module_utils/_chroot/jailfs.py': JAILFS_TESTS,
+    'plugins/module_utils/_chroot/state.py': STATE_TESTS,
     'plugins/module_utils/_tcpwrap.py': TCPWRAP_TESTS,
     'plugins/module_utils/_tcpwrap_match.py': TCPWRAP_TESTS,
     'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
@@ -281,6 +283,8 @@ def main():
     started = time.monotonic()
     print(f'==> mutation testing with cosmic-ray {version("cosmic-ray")}')
     targets = _present_targets(root)
+    if sys.argv[1:]:  # `make mutation FILES="..."`: only these targets
+        targets = [(target, tests) for target, tests in targets if target in sys.argv[1:]]
     if not targets:
         sys.exit('no target file exists')
     shutil.rmtree(build, ignore_errors=True)
