@@ -135,14 +135,16 @@ FORBIDDEN_PROPERTIES = {
 
 UNIT_TYPES = ('socket', 'device', 'mount', 'automount', 'swap', 'target', 'path', 'timer',
               'slice', 'scope')
-UNIT_NAME_RE = re.compile(r'^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.service$')
+# Every name pattern is used with fullmatch(): "$" also matches before a trailing newline,
+# which would end the unit line and start a new setting (an ExecStartPre=+ runs as root).
+UNIT_NAME_RE = re.compile(r'[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.service')
 UNIT_NAME_MAX = 255
-ACCOUNT_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$')
-ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-PROPERTY_NAME_RE = re.compile(r'^[A-Z][A-Za-z0-9]*$')
-FAMILY_RE = re.compile(r'^AF_[A-Z0-9]+$')
+ACCOUNT_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*\$?')
+ENV_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+PROPERTY_NAME_RE = re.compile(r'[A-Z][A-Za-z0-9]*')
+FAMILY_RE = re.compile(r'AF_[A-Z0-9]+')
 # Characters that may appear unquoted in an ExecStart= word.
-SAFE_WORD_RE = re.compile(r'^[A-Za-z0-9_@%+=:,./$-]+$')
+SAFE_WORD_RE = re.compile(r'[A-Za-z0-9_@%+=:,./$-]+')
 # Control characters other than tab and newline, which double_quote() escapes.
 UNQUOTABLE_RE = re.compile('[\x00-\x08\x0b-\x1f\x7f]')
 CONTROL_RE = re.compile('[\x00-\x1f\x7f]')
@@ -175,7 +177,7 @@ def unit_name(name):
         name += '.service'
     if len(name) > UNIT_NAME_MAX:
         raise ServiceError(f'name: {name!r} is longer than {UNIT_NAME_MAX} characters')
-    if not UNIT_NAME_RE.match(name) or name == '.service':
+    if not UNIT_NAME_RE.fullmatch(name) or name == '.service':
         raise ServiceError(
             f'name: {name!r} is not a valid unit name (allowed: letters, digits, ":", "_", ".", "\\", "-" '
             'and one "@")')
@@ -188,7 +190,7 @@ def validate_account(field, name):
     if name in ('root', '0'):
         raise ServiceError(
             f'{field}: {name!r} is refused: a jailed daemon running as root can break out of its chroot')
-    if not ACCOUNT_RE.match(name):
+    if not ACCOUNT_RE.fullmatch(name):
         raise ServiceError(f'{field}: {name!r} is not a valid user or group name')
     return name
 
@@ -265,7 +267,7 @@ def validate_address_families(families):
     if list(families) == ['none']:
         return 'none'
     for family in families:
-        if not FAMILY_RE.match(family):
+        if not FAMILY_RE.fullmatch(family):
             raise ServiceError(
                 f'restrict_address_families: {family!r} must be an address family such as AF_INET, or "none" alone')
     return ' '.join(families)
@@ -275,7 +277,7 @@ def validate_environment(environment):
     """[(NAME, value)] sorted by name."""
     result = []
     for name in sorted(environment):
-        if not ENV_NAME_RE.match(name):
+        if not ENV_NAME_RE.fullmatch(name):
             raise ServiceError(
                 f'environment: {name!r} is not a valid variable name (letters, digits, "_"; not starting with a digit)')
         value = environment[name]
@@ -311,7 +313,7 @@ def validate_extra_properties(extra_properties):
     """[(name, [values])] sorted by name; a list value gives one line per element."""
     result = []
     for name in sorted(extra_properties):
-        if not PROPERTY_NAME_RE.match(name):
+        if not PROPERTY_NAME_RE.fullmatch(name):
             raise ServiceError(f'extra_properties: {name!r} is not a systemd [Service] setting name')
         if name in MANAGED_PROPERTIES:
             raise ServiceError(
@@ -392,7 +394,7 @@ def quote_exec_word(word):
     if word == ';':
         return '\\;'
     escaped = escape_specifiers(word).replace('$', '$$')
-    if SAFE_WORD_RE.match(word):
+    if SAFE_WORD_RE.fullmatch(word):
         return escaped
     return double_quote(escaped)
 
