@@ -54,6 +54,29 @@ CAPABILITIES = frozenset((
     'CAP_SYS_RAWIO', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_WAKE_ALARM',
 ))
 
+# Capabilities granted without opt-in: none reaches a file, a process or a user beyond the
+# jail. Ports below 1024 (the daemon's usual need), broadcast and multicast on its own sockets,
+# locking its own memory (bounded by MemoryMax=) and sending records to the audit log.
+SAFE_CAPABILITIES = frozenset(('CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_IPC_LOCK', 'CAP_AUDIT_WRITE'))
+
+# Capabilities that undo the jail, refused even in allow_capabilities, with the reason.
+NEVER_CAPABILITIES = {
+    'CAP_SYS_ADMIN': 'mounts file systems and more, enough to leave the chroot',
+    'CAP_SYS_MODULE': 'loads code into the kernel',
+    'CAP_SYS_PTRACE': 'writes into the memory of other processes, PID 1 included',
+    'CAP_SYS_RAWIO': 'reads and writes raw devices and I/O ports',
+    'CAP_SYS_CHROOT': 'calls chroot() again, the classic way out of a chroot',
+    'CAP_DAC_READ_SEARCH': 'opens any host file by its handle (open_by_handle_at), outside the jail',
+    'CAP_DAC_OVERRIDE': 'ignores file permissions',
+    'CAP_SETUID': 'becomes any user, root included',
+    'CAP_SETGID': 'joins any group, root included',
+    'CAP_SETPCAP': 'changes capability sets and securebits',
+    'CAP_BPF': 'loads BPF programs into the kernel',
+    'CAP_MAC_ADMIN': 'changes the mandatory access control policy',
+    'CAP_MAC_OVERRIDE': 'overrides the mandatory access control policy',
+    'CAP_SYS_BOOT': 'reboots the host or loads a new kernel',
+}
+
 # Hardening written into every unit, in this order. PrivateUsers= is absent: it fails with
 # status 217/USER in containers and on hosts that restrict user namespaces.
 HARDENING = (
@@ -252,12 +275,26 @@ def bind_entry(field, entry, allow_sensitive):
     return source, parts[1] if len(parts) == 2 else None
 
 
-def validate_capabilities(capabilities):
-    for name in capabilities:
+def capability_names(field, names):
+    """`names` checked as Linux capabilities; those that undo the jail are refused by name."""
+    for name in names:
         if not name.startswith('CAP_'):
-            raise ServiceError(f'capabilities: {name!r} must be a capability name such as CAP_NET_BIND_SERVICE')
+            raise ServiceError(f'{field}: {name!r} must be a capability name such as CAP_NET_BIND_SERVICE')
         if name not in CAPABILITIES:
-            raise ServiceError(f'capabilities: {name!r} is not a Linux capability')
+            raise ServiceError(f'{field}: {name!r} is not a Linux capability')
+        if name in NEVER_CAPABILITIES:
+            raise ServiceError(f'{field}: {name} is never accepted: it {NEVER_CAPABILITIES[name]}')
+    return set(names)
+
+
+def validate_capabilities(capabilities, allowed):
+    """The sorted capabilities; beyond SAFE_CAPABILITIES only those listed in `allowed`."""
+    allowed = capability_names('allow_capabilities', allowed)
+    for name in capabilities:
+        capability_names('capabilities', [name])
+        if name not in SAFE_CAPABILITIES and name not in allowed:
+            raise ServiceError(f'capabilities: {name} reaches beyond the jail or the service user; list it in '
+                               'allow_capabilities to accept it knowingly')
     return sorted(set(capabilities))
 
 
@@ -362,7 +399,7 @@ def validate_unit(params):
         restart=params['restart'],
         working_directory=absolute_path('working_directory', params['working_directory']),
         environment=validate_environment(params['environment']),
-        capabilities=validate_capabilities(params['capabilities']),
+        capabilities=validate_capabilities(params['capabilities'], params['allow_capabilities']),
         bind=bind,
         bind_read_only=bind_read_only,
         read_write=read_write,

@@ -127,6 +127,25 @@ options:
       - Capabilities the daemon keeps, for example V(CAP_NET_BIND_SERVICE) to bind a port below
         1024 without root. They are its whole bounding set and are granted as ambient
         capabilities; every other capability is dropped.
+      - "Accepted without opt-in, because none reaches a file, a process or a user beyond the
+        jail: V(CAP_NET_BIND_SERVICE) (ports below 1024), V(CAP_NET_BROADCAST) (broadcast and
+        multicast on the daemon's own sockets), V(CAP_IPC_LOCK) (locking the daemon's own memory,
+        bounded by C(MemoryMax=)) and V(CAP_AUDIT_WRITE) (sending records to the audit log)."
+      - Any other capability reaches beyond the jail or the service user (for example
+        V(CAP_NET_ADMIN), V(CAP_KILL), V(CAP_CHOWN), V(CAP_NET_RAW)) and is refused by name unless
+        it is also listed in O(allow_capabilities).
+      - "Never accepted, because they undo the jail: V(CAP_SYS_ADMIN), V(CAP_SYS_MODULE),
+        V(CAP_SYS_PTRACE), V(CAP_SYS_RAWIO), V(CAP_SYS_CHROOT), V(CAP_DAC_READ_SEARCH),
+        V(CAP_DAC_OVERRIDE), V(CAP_SETUID), V(CAP_SETGID), V(CAP_SETPCAP), V(CAP_BPF),
+        V(CAP_MAC_ADMIN), V(CAP_MAC_OVERRIDE), V(CAP_SYS_BOOT)."
+    type: list
+    elements: str
+    default: []
+  allow_capabilities:
+    description:
+      - Capabilities beyond the four accepted without opt-in that O(capabilities) may list,
+        accepted knowingly. Listing one here grants nothing by itself.
+      - The capabilities that undo the jail are refused here too (see O(capabilities)).
     type: list
     elements: str
     default: []
@@ -369,6 +388,7 @@ def main():
             'environment': {'type': 'dict', 'default': {}},
             'working_directory': {'type': 'str', 'default': '/'},
             'capabilities': {'type': 'list', 'elements': 'str', 'default': []},
+            'allow_capabilities': {'type': 'list', 'elements': 'str', 'default': []},
             'bind_read_only': {'type': 'list', 'elements': 'str', 'default': []},
             'bind': {'type': 'list', 'elements': 'str', 'default': []},
             'allow_sensitive_binds': {'type': 'bool', 'default': False},

@@ -27,6 +27,7 @@ PARAMS = {
     'environment': {},
     'working_directory': '/',
     'capabilities': [],
+    'allow_capabilities': [],
     'bind_read_only': [],
     'bind': [],
     'allow_sensitive_binds': False,
@@ -123,8 +124,12 @@ def test_group_is_left_to_the_caller_unless_given():
     ({'type': 'simple'}, 'Type=simple'),
     ({'restart': 'always'}, 'Restart=always'),
     ({'working_directory': '/var/www'}, 'WorkingDirectory=/var/www'),
-    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN', 'CAP_CHOWN']},
+    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN', 'CAP_CHOWN'], 'allow_capabilities': ['CAP_CHOWN']},
      'CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE'),
+    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_IPC_LOCK', 'CAP_AUDIT_WRITE']},
+     'CapabilityBoundingSet=CAP_AUDIT_WRITE CAP_IPC_LOCK CAP_NET_BIND_SERVICE CAP_NET_BROADCAST'),
+    ({'capabilities': ['CAP_KILL'], 'allow_capabilities': ['CAP_KILL', 'CAP_NET_ADMIN']},
+     'AmbientCapabilities=CAP_KILL\n'),
     ({'capabilities': ['CAP_NET_BIND_SERVICE']}, 'AmbientCapabilities=CAP_NET_BIND_SERVICE'),
     ({'memory_deny_write_execute': False}, 'MemoryDenyWriteExecute=no'),
     ({'restrict_address_families': ['AF_UNIX', 'AF_NETLINK', 'AF_INET']},
@@ -434,3 +439,53 @@ def test_unit_name_with_a_trailing_newline_is_refused():
     with pytest.raises(ServiceError) as excinfo:
         unit_name('web.service\n')
     assert str(excinfo.value) == f"name: 'web.service\\n.service' is not a valid unit name {NAME_CHARS}"
+
+
+# Capabilities that reach beyond the jail or the user: refused unless accepted knowingly.
+OPT_IN = ('CAP_NET_ADMIN', 'CAP_CHOWN', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_MKNOD', 'CAP_KILL', 'CAP_SYS_TIME',
+          'CAP_PERFMON', 'CAP_SYSLOG', 'CAP_LINUX_IMMUTABLE', 'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ',
+          'CAP_SYS_RESOURCE', 'CAP_SYS_NICE', 'CAP_SYS_TTY_CONFIG', 'CAP_LEASE', 'CAP_IPC_OWNER',
+          'CAP_CHECKPOINT_RESTORE', 'CAP_NET_RAW', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_SETFCAP',
+          'CAP_SYS_PACCT')
+
+
+@pytest.mark.parametrize('name', OPT_IN)
+def test_capability_beyond_the_jail_needs_allow_capabilities(name):
+    assert refusal(capabilities=[name]) == (
+        f'capabilities: {name} reaches beyond the jail or the service user; list it in allow_capabilities '
+        'to accept it knowingly')
+    assert f'AmbientCapabilities={name}\n' in render(capabilities=[name], allow_capabilities=[name])
+
+
+NEVER = {
+    'CAP_SYS_ADMIN': 'mounts file systems and more, enough to leave the chroot',
+    'CAP_SYS_MODULE': 'loads code into the kernel',
+    'CAP_SYS_PTRACE': 'writes into the memory of other processes, PID 1 included',
+    'CAP_SYS_RAWIO': 'reads and writes raw devices and I/O ports',
+    'CAP_SYS_CHROOT': 'calls chroot() again, the classic way out of a chroot',
+    'CAP_DAC_READ_SEARCH': 'opens any host file by its handle (open_by_handle_at), outside the jail',
+    'CAP_DAC_OVERRIDE': 'ignores file permissions',
+    'CAP_SETUID': 'becomes any user, root included',
+    'CAP_SETGID': 'joins any group, root included',
+    'CAP_SETPCAP': 'changes capability sets and securebits',
+    'CAP_BPF': 'loads BPF programs into the kernel',
+    'CAP_MAC_ADMIN': 'changes the mandatory access control policy',
+    'CAP_MAC_OVERRIDE': 'overrides the mandatory access control policy',
+    'CAP_SYS_BOOT': 'reboots the host or loads a new kernel',
+}
+
+
+@pytest.mark.parametrize('name, reason', sorted(NEVER.items()))
+@pytest.mark.parametrize('field', ['capabilities', 'allow_capabilities'])
+def test_capability_that_undoes_the_jail_is_never_accepted(name, reason, field):
+    overrides = {'capabilities': [], 'allow_capabilities': []}
+    overrides[field] = [name]
+    assert refusal(**overrides) == f'{field}: {name} is never accepted: it {reason}'
+
+
+@pytest.mark.parametrize('allowed, message', [
+    (['NET_ADMIN'], "allow_capabilities: 'NET_ADMIN' must be a capability name such as CAP_NET_BIND_SERVICE"),
+    (['CAP_FLY'], "allow_capabilities: 'CAP_FLY' is not a Linux capability"),
+])
+def test_allow_capabilities_names_are_checked(allowed, message):
+    assert refusal(allow_capabilities=allowed) == message
