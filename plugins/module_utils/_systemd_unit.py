@@ -135,8 +135,9 @@ EXTRA_PROPERTIES = {
     'StandardError': (r'journal|null', '"journal" or "null"'),
     'SyslogIdentifier': (r'[A-Za-z0-9_.@-]+', 'letters, digits, "_", ".", "@", "-"'),
     'LogLevelMax': (r'emerg|alert|crit|err|warning|notice|info|debug', 'a syslog level such as "info"'),
-    # Mode of the files the daemon creates in the paths it may write.
-    'UMask': (r'0?[0-7]{3}', 'an octal mode such as "0077"'),
+    # Mode of the files the daemon creates in the paths it may write: group and others get
+    # nothing, as with the default 0077 (value & 0o077 == 0o077).
+    'UMask': (r'0?[0-7]77', 'an octal mode that keeps every bit of 0077, such as "0077" or "0277"'),
     # Confinement that can only be tightened.
     'PrivateUsers': (r'yes', '"yes"'),
     'PrivateNetwork': (r'yes', '"yes"'),
@@ -473,11 +474,12 @@ def render_unit(spec):
     if spec.bind:
         lines.append(f'BindPaths={render_binds(spec.bind)}')
     if spec.read_write:
-        read_write = ' '.join(escape_specifiers(path) for path in spec.read_write)
-        lines.append(f'ReadWritePaths={read_write}')
-        # What the daemon can write, it cannot execute (issue 10).
-        if not spec.exec_in_read_write:
-            lines.append(f'NoExecPaths={read_write}')
+        lines.append(f"ReadWritePaths={' '.join(escape_specifiers(path) for path in spec.read_write)}")
+    # What the daemon can write, it cannot execute (issue 10): its read_write paths and the
+    # destinations of its writable binds, inside the jail.
+    no_exec = spec.read_write + [spec.jail + (dest or source) for source, dest in spec.bind]
+    if no_exec and not spec.exec_in_read_write:
+        lines.append(f"NoExecPaths={' '.join(escape_specifiers(path) for path in no_exec)}")
     lines.append(f'CapabilityBoundingSet={capabilities}')
     lines.append(f'AmbientCapabilities={capabilities}')
     extra = dict(spec.extra)

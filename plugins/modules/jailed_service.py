@@ -31,7 +31,7 @@ description:
     C(ProtectProc=invisible), C(RestrictNamespaces), C(RestrictSUIDSGID), C(RestrictRealtime),
     C(RemoveIPC), C(LockPersonality), C(MemoryDenyWriteExecute), C(RestrictAddressFamilies),
     C(SystemCallFilter=@system-service), C(SystemCallArchitectures=native), C(UMask=0077),
-    and C(NoExecPaths=) over O(read_write)."
+    and C(NoExecPaths=) over O(read_write) and the destinations of O(bind)."
   - C(PrivateUsers=) is not set, because it fails with status 217/USER in containers and on
     hosts that restrict user namespaces; set it with O(extra_properties) where it works.
   - The journal's sockets (C(/dev/log), C(/run/systemd/journal/socket),
@@ -171,6 +171,8 @@ options:
         directory, unless O(allow_user_writable_sources=true), because that user could swap the path
         for a symbolic link to anything on the host after the module has run.
       - A source that does not exist yet is a missing prerequisite (only a warning in check mode).
+      - The destinations are also written as C(NoExecPaths=), as for O(read_write), unless
+        O(allow_exec_in_read_write=true).
     type: list
     elements: str
     default: []
@@ -208,7 +210,8 @@ options:
     default: []
   allow_exec_in_read_write:
     description:
-      - Let the daemon execute files in the O(read_write) paths (no C(NoExecPaths=)).
+      - Let the daemon execute files in the O(read_write) paths and in the destinations of O(bind)
+        (no C(NoExecPaths=)).
       - Leave it off unless the daemon really runs programs from where it writes; a daemon that
         can write and then execute what it wrote can be made to run an attacker's code.
     type: bool
@@ -245,7 +248,8 @@ options:
         C(WatchdogSec), C(KillSignal).
       - Logging C(StandardOutput) and C(StandardError) (only V(journal) or V(null), because
         file targets are opened by root outside the jail), C(SyslogIdentifier), C(LogLevelMax).
-      - C(UMask), which replaces the default V(0077).
+      - C(UMask), which replaces the default V(0077); only a mask that keeps every bit of
+        V(0077) (group and others get nothing), such as V(0077) or V(0277), is accepted.
       - Confinement that can only be tightened C(PrivateUsers=yes), C(PrivateNetwork=yes),
         C(ProcSubset=pid), C(IPAddressDeny), C(IPAddressAllow).
       - Any other setting is refused by name, among them every C(Exec*) command (whose

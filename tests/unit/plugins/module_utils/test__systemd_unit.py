@@ -159,7 +159,8 @@ def test_group_is_left_to_the_caller_unless_given():
     ({'command': ['/bin/prog', 'a b', '%', ';']}, 'ExecStart=/bin/prog "a b" %% \\;'),
     ({'extra_properties': {'LimitNOFILE': 4096}}, 'LimitNOFILE=4096'),
     ({'extra_properties': {'LimitCORE': '0:infinity'}}, 'LimitCORE=0:infinity'),
-    ({'extra_properties': {'UMask': '0027'}}, 'UMask=0027'),
+    ({'extra_properties': {'UMask': '0277'}}, 'UMask=0277'),
+    ({'extra_properties': {'UMask': '077'}}, 'UMask=077'),
     ({'extra_properties': {'PrivateUsers': True}}, 'PrivateUsers=yes'),
     ({'extra_properties': {'CPUQuota': '50%'}}, 'CPUQuota=50%'),
     ({'extra_properties': {'MemoryMax': '512M'}}, 'MemoryMax=512M'),
@@ -173,10 +174,10 @@ def test_render_options(overrides, expected):
 
 
 def test_extra_property_replaces_a_default_in_place():
-    lines = service_lines(render(extra_properties={'UMask': '0027'}))
-    assert lines.count('UMask=0027') == 1
+    lines = service_lines(render(extra_properties={'UMask': '0177'}))
+    assert lines.count('UMask=0177') == 1
     assert 'UMask=0077' not in lines
-    assert lines.index('UMask=0027') < lines.index('MemoryDenyWriteExecute=yes')
+    assert lines.index('UMask=0177') < lines.index('MemoryDenyWriteExecute=yes')
 
 
 def test_extra_properties_not_in_defaults_come_last_sorted():
@@ -206,7 +207,34 @@ def test_exec_in_read_write_on_request():
 
 
 def test_no_exec_paths_without_read_write():
-    assert 'NoExecPaths' not in render()
+    assert 'NoExecPaths' not in render(bind_read_only=['/srv/static'])
+
+
+# A writable bind is written to like a read_write path, so it is not executable either.
+BIND_LINES = [
+    'BindPaths=/srv/spool:/var/spool/web /srv/100%%',
+    'ReadWritePaths=/srv/jails/web/var/log/web',
+    'NoExecPaths=/srv/jails/web/var/log/web /srv/jails/web/var/spool/web /srv/jails/web/srv/100%%',
+    'CapabilityBoundingSet=',
+]
+
+
+def test_writable_binds_are_not_executable():
+    lines = service_lines(render(bind=['/srv/spool:/var/spool/web', '/srv/100%'], read_write=['/var/log/web']))
+    start = lines.index(BIND_LINES[0])
+    assert lines[start:start + 4] == BIND_LINES
+
+
+def test_writable_bind_alone_is_not_executable():
+    lines = service_lines(render(bind=['/srv/spool:/spool']))
+    assert 'NoExecPaths=/srv/jails/web/spool' in lines
+    assert not [line for line in lines if line.startswith('ReadWritePaths')]
+
+
+def test_exec_in_writable_binds_on_request():
+    unit = render(bind=['/srv/spool:/spool'], allow_exec_in_read_write=True)
+    assert 'BindPaths=/srv/spool:/spool\n' in unit
+    assert 'NoExecPaths' not in unit
 
 
 def test_journal_binding_can_be_turned_off():
@@ -393,6 +421,16 @@ INVALID = [
      f'extra_properties: SystemCallFilter is not an allowed setting (allowed: {ALLOWED})'),
     ({'extra_properties': {'DeviceAllow': '/dev/sda rw'}},
      f'extra_properties: DeviceAllow is not an allowed setting (allowed: {ALLOWED})'),
+    # A umask that clears any of 0077's bits would loosen the hardening default.
+    ({'extra_properties': {'UMask': '0000'}},
+     "extra_properties: UMask='0000' is not accepted (allowed: an octal mode that keeps every bit of 0077, "
+     'such as "0077" or "0277")'),
+    ({'extra_properties': {'UMask': '0027'}},
+     "extra_properties: UMask='0027' is not accepted (allowed: an octal mode that keeps every bit of 0077, "
+     'such as "0077" or "0277")'),
+    ({'extra_properties': {'UMask': '0076'}},
+     "extra_properties: UMask='0076' is not accepted (allowed: an octal mode that keeps every bit of 0077, "
+     'such as "0077" or "0277")'),
     ({'extra_properties': {'PrivateUsers': False}},
      "extra_properties: PrivateUsers='no' is not accepted (allowed: \"yes\")"),
     ({'extra_properties': {'StandardOutput': 'file:/etc/passwd'}},
