@@ -22,8 +22,10 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import functools
 import grp
 import os
+import posixpath
 import pwd
 import shutil
 import stat
@@ -32,10 +34,20 @@ import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import (
     UnsafeSource,
+    first_user_writable,
     refuse_user_links,
     refuse_user_writable,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import parse_state, read_root_file
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+    FileIOError,
+    read_if_exists,
+    write_atomic,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
     parse_exposure,
@@ -56,6 +68,8 @@ RUNNING_STATES = ('active', 'activating', 'reloading')
 # How long a freshly started daemon must stay up before the start counts.
 SETTLE_SECONDS = 1.0
 UNIT_MODE = 0o644
+# chroot_jail's default state_dir: its state files record each jail's path.
+JAIL_STATE_DIR = '/var/lib/serversec-confine/jails'
 
 
 def plan_actions(state, enabled, active, unit_changed, is_enabled):
@@ -242,16 +256,61 @@ def missing_in_jail(spec, allow_user_writable=False):
     return missing
 
 
-def check_bind_sources(spec, allow_sensitive, allow_user_writable):
-    """Messages about bind sources that do not exist yet; raises for a source that leads to
-    the host's root or a sensitive path (a symbolic link is bound where it points), or whose
-    path a non-root user could swap."""
+def known_jails(state_dir=JAIL_STATE_DIR):
+    """The jails chroot_jail recorded in `state_dir` (the "jail" field of its state files), read
+    only when the directory is root-only and reached through directories only root can change;
+    a record that cannot be read or parsed is unknown and skipped."""
+    try:
+        with PathWalk('/', state_dir, 'state_dir', error=ServiceError) as walk:
+            if first_user_writable(walk.dirs) or walk.links:
+                return []
+            fd = os.open(walk.name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
+    except (ServiceError, OSError):
+        return []
+    jails = set()
+    try:
+        st = os.fstat(fd)
+        names = os.listdir(fd) if st.st_uid == 0 and not st.st_mode & 0o077 else []
+        for name in names:
+            if not name.endswith('.json'):
+                continue
+            where = f'{state_dir}/{name}'
+            try:
+                opener = functools.partial(os.open, name, os.O_RDONLY | os.O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, dir_fd=fd)
+                raw = read_root_file(opener, where, 'state')
+                jail = parse_state(raw, where).get('jail') if raw is not None else None
+            except (JailError, OSError):
+                continue
+            if isinstance(jail, str) and jail.startswith('/') and jail != '/' and posixpath.normpath(jail) == jail:
+                jails.add(jail)
+    finally:
+        os.close(fd)
+    return sorted(jails)
+
+
+def refuse_inside_jails(what, path, jails):
+    """uid 0 in a jail can replace any path inside it with a link to the host's /etc, /root or
+    /, and systemd follows bind sources anew at each start."""
+    for jail in jails:
+        if path.startswith(jail + '/'):
+            raise ServiceError(f'{what} lies inside the jail {jail}, where uid 0 in that jail could replace it with a '
+                               'symbolic link to any host path, which systemd would follow when the unit starts; '
+                               'bind a path outside every jail')
+
+
+def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAIL_STATE_DIR):
+    """Messages about bind sources that do not exist yet; raises for a source inside this unit's
+    jail or one chroot_jail knows (in `state_dir`), for one that leads to the host's root or a
+    sensitive path (a symbolic link is bound where it points), or whose path a non-root user
+    could swap."""
     missing = []
+    jails = [spec.jail] + known_jails(state_dir)
     for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
         for source, _dest in entries:
             if source in JOURNAL_SOCKETS:
                 continue
             what = f'{field}: {source}'
+            refuse_inside_jails(what, source, jails)
             try:
                 with PathWalk('/', source, what, error=walk_failure) as walk:
                     target, dirs, links = walk.real, walk.dirs, walk.links
@@ -260,6 +319,7 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable):
                 continue
             except OSError as exc:
                 raise ServiceError(f'{what} cannot be followed on this host: {exc.strerror}') from None
+            refuse_inside_jails(f'{what} leads to {target}, which', target, jails)
             covered = sensitive_bind(target)
             if covered and not allow_sensitive:
                 raise ServiceError(f"{what} leads to {target} on this host, which exposes the host's "
