@@ -13,7 +13,7 @@ the jail checks (the program, the working directory and the writable paths exist
 jail) and the bind source checks read the host but never change it; every path is followed
 with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
 that systemd resolves on the host is refused when a non-root user could swap it (the chroot
-engine's rule for sources). ``JailedService`` runs systemctl and systemd-analyze for the
+engine's rule for sources), and so is a bind source inside a jail (_known_jails). ``JailedService`` runs systemctl and systemd-analyze for the
 module; the unit text comes from _systemd_unit.
 """
 
@@ -22,10 +22,8 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
-import functools
 import grp
 import os
-import posixpath
 import pwd
 import shutil
 import stat
@@ -34,19 +32,14 @@ import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import (
     UnsafeSource,
-    first_user_writable,
     refuse_user_links,
     refuse_user_writable,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import parse_state, read_root_file
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
-    O_CLOEXEC,
-    O_DIRECTORY,
-    O_NOFOLLOW,
-    FileIOError,
-    read_if_exists,
-    write_atomic,
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._known_jails import (
+    JAIL_STATE_DIR,
+    known_jails,
+    refuse_inside_jails,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
@@ -68,8 +61,6 @@ RUNNING_STATES = ('active', 'activating', 'reloading')
 # How long a freshly started daemon must stay up before the start counts.
 SETTLE_SECONDS = 1.0
 UNIT_MODE = 0o644
-# chroot_jail's default state_dir: its state files record each jail's path.
-JAIL_STATE_DIR = '/var/lib/serversec-confine/jails'
 
 
 def plan_actions(state, enabled, active, unit_changed, is_enabled):
@@ -254,48 +245,6 @@ def missing_in_jail(spec, allow_user_writable=False):
         if message:
             missing.append(message)
     return missing
-
-
-def known_jails(state_dir=JAIL_STATE_DIR):
-    """The jails chroot_jail recorded in `state_dir` (the "jail" field of its state files), read
-    only when the directory is root-only and reached through directories only root can change;
-    a record that cannot be read or parsed is unknown and skipped."""
-    try:
-        with PathWalk('/', state_dir, 'state_dir', error=ServiceError) as walk:
-            if first_user_writable(walk.dirs) or walk.links:
-                return []
-            fd = os.open(walk.name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
-    except (ServiceError, OSError):
-        return []
-    jails = set()
-    try:
-        st = os.fstat(fd)
-        names = os.listdir(fd) if st.st_uid == 0 and not st.st_mode & 0o077 else []
-        for name in names:
-            if not name.endswith('.json'):
-                continue
-            where = f'{state_dir}/{name}'
-            try:
-                opener = functools.partial(os.open, name, os.O_RDONLY | os.O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, dir_fd=fd)
-                raw = read_root_file(opener, where, 'state')
-                jail = parse_state(raw, where).get('jail') if raw is not None else None
-            except (JailError, OSError):
-                continue
-            if isinstance(jail, str) and jail.startswith('/') and jail != '/' and posixpath.normpath(jail) == jail:
-                jails.add(jail)
-    finally:
-        os.close(fd)
-    return sorted(jails)
-
-
-def refuse_inside_jails(what, path, jails):
-    """uid 0 in a jail can replace any path inside it with a link to the host's /etc, /root or
-    /, and systemd follows bind sources anew at each start."""
-    for jail in jails:
-        if path.startswith(jail + '/'):
-            raise ServiceError(f'{what} lies inside the jail {jail}, where uid 0 in that jail could replace it with a '
-                               'symbolic link to any host path, which systemd would follow when the unit starts; '
-                               'bind a path outside every jail')
 
 
 def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAIL_STATE_DIR):

@@ -23,6 +23,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._jailed_service 
     stat_in_jail,
     walk_failure,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._known_jails import known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
     PrerequisiteError,
     ServiceError,
@@ -465,10 +466,10 @@ def test_bind_source_linking_into_a_jail_is_refused(jails):
 
 
 def test_known_jails_skips_what_it_cannot_trust(jails):
-    assert _jailed_service.known_jails(str(jails / 'state')) == [str(jails / 'B')]
-    assert _jailed_service.known_jails(str(jails / 'missing')) == []
+    assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
+    assert known_jails(str(jails / 'missing')) == []
     os.chmod(str(jails / 'state'), 0o755)
-    assert _jailed_service.known_jails(str(jails / 'state')) == []
+    assert known_jails(str(jails / 'state')) == []
 
 
 def test_bind_source_outside_every_jail_passes(jails):
