@@ -74,7 +74,8 @@ def inside_jail(path):
 def make_root_dirs(missing, mode):
     """Create the host directories ``missing`` (parents first), root-owned with ``mode``.
 
-    Only for paths whose existing ancestors were checked root-owned and not writable by others.
+    Only for paths whose existing ancestors were checked root-owned and not writable by others;
+    owner and mode are set through a descriptor, so a symlink found in place is refused, not followed.
     """
     for directory in missing:
         try:
@@ -82,8 +83,15 @@ def make_root_dirs(missing, mode):
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise JailError(f'{directory}: cannot create: {exc}')
-        os.chown(directory, 0, 0)
-        os.chmod(directory, mode)
+        try:
+            fd = os.open(directory, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        except OSError as exc:
+            raise JailError(f'{directory}: is a symlink or not a directory; refusing to use it: {exc}')
+        try:
+            os.fchown(fd, 0, 0)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
 
 def remove_created_dirs(paths):
@@ -265,10 +273,7 @@ class Jail:
                 os.chown(tmp, 0, 0, dir_fd=parent, follow_symlinks=False)
                 record['target'] = entry['target']
             elif kind == 'device':
-                ftype = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
-                os.mknod(tmp, ftype | 0o600, os.makedev(entry['major'], entry['minor']), dir_fd=parent)
-                os.chown(tmp, entry['uid'], entry['gid'], dir_fd=parent, follow_symlinks=False)
-                os.chmod(tmp, entry['mode'], dir_fd=parent)
+                self._mknod(parent, tmp, entry)
             else:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=parent)
                 try:
@@ -300,6 +305,21 @@ class Jail:
                 raise
             raise JailError(f'{self.root}{path}: cannot write: {exc}')
         return record
+
+    @staticmethod
+    def _mknod(parent, tmp, entry):
+        """The device node ``tmp`` made with its final mode, then chowned without following a link.
+
+        No chmod by name: uid 0 in the jail can swap the temporary for a symlink to a host
+        file at any moment, and chmod would follow it. The umask is lifted for the mknod only.
+        """
+        ftype = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
+        umask = os.umask(0)
+        try:
+            os.mknod(tmp, ftype | entry['mode'], os.makedev(entry['major'], entry['minor']), dir_fd=parent)
+        finally:
+            os.umask(umask)
+        os.chown(tmp, entry['uid'], entry['gid'], dir_fd=parent, follow_symlinks=False)
 
     def _copy_into(self, out_fd, entry):
         """Copy the planned source of ``entry`` into ``out_fd`` from a descriptor checked to be
