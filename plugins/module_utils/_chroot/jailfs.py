@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 __metaclass__ = type  # noqa: UP001
 
 import errno
+import fcntl
 import hashlib
 import os
 import posixpath
@@ -205,18 +206,37 @@ class Jail:
         return os.readlink(posixpath.basename(path), dir_fd=self.dir_fd(posixpath.dirname(path)))
 
     def open_read(self, path):
-        """A read-only fd of the non-symlink ``path``; the caller closes it."""
-        return os.open(posixpath.basename(path), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
-                       dir_fd=self.dir_fd(posixpath.dirname(path)))
+        """A blocking read-only fd of the regular file ``path``; the caller closes it.
+
+        Opened non-blocking and checked before use: a FIFO or device the jail put there never
+        holds the run (and its lock), a symlink is never followed. Anything but a regular
+        file is a JailError; a missing one the OSError of open.
+        """
+        fd = os.open(posixpath.basename(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC,
+                     dir_fd=self.dir_fd(posixpath.dirname(path)))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return fd
 
     def read(self, path):
+        """What the jail file ``path`` holds; None if it is no longer a regular file (to replace)."""
         return self._with_fd(path, read_fd)
 
     def sha256(self, path):
+        """SHA-256 of the jail file ``path``; None if it is no longer a regular file (to replace)."""
         return self._with_fd(path, sha256_fd)
 
     def _with_fd(self, path, func):
-        fd = self.open_read(path)
+        try:
+            fd = self.open_read(path)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOENT):  # swapped for a link, or gone, since the lstat
+                return None
+            raise
+        except JailError:
+            return None
         try:
             return func(fd)
         finally:

@@ -6,16 +6,20 @@ uid 0 inside the jail swapping names between two of the module's calls, planting
 trees and manifests the kernel cannot take. The fake host comes from test__chroot_engine.
 """
 
+import contextlib
 import os
+import signal
 import stat
 
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import make_root_dirs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import compare
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, make_root_dirs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import remove_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine as engine_tests
-from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import run
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import run, safe_tmp_lstat
 
 fedora = engine_tests.fedora  # the fake Fedora host fixture, shared with the engine tests
 
@@ -77,3 +81,61 @@ def test_missing_root_dir_replaced_by_a_symlink_is_refused_not_followed(tmp_path
         make_root_dirs([str(tmp_path / 'jail')], 0o755)
     assert str(exc.value).startswith(f"{tmp_path / 'jail'}: is a symlink or not a directory; refusing to use it: ")
     assert stat.S_IMODE(os.stat(victim).st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------
+# a FIFO where the module reads never holds the run (and the jail's lock)
+
+class Hung(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def deadline(seconds=5):
+    def expired(signum, frame):
+        raise Hung(f'still blocked after {seconds} s')
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def remove(env):
+    return remove_jail(env['jail'], env['state_dir'], root_lstat=safe_tmp_lstat)
+
+
+def test_fifo_as_legacy_manifest_is_refused_without_hanging(fedora):
+    os.mkdir(fedora['jail'], 0o755)  # a jail made by an earlier version: no host state
+    os.mkfifo(fedora['jail'] + '/.serversec-jail.json', 0o600)  # planted by uid 0 in the jail
+    for attempt in (lambda: run(fedora, directories=['/var']), lambda: remove(fedora)):
+        with deadline(), pytest.raises(JailError) as exc:
+            attempt()
+        assert str(exc.value) == f"{fedora['jail']}/.serversec-jail.json: not a regular file; refusing to read it"
+    assert os.listdir(fedora['jail']) == ['.serversec-jail.json']
+
+
+def test_file_swapped_for_a_fifo_after_its_lstat_is_replaced(fedora, monkeypatch):
+    run(fedora, binaries=['/bin/bash'], files=['/etc/hosts'])
+    path = '/etc/hosts'
+    jail = Jail(fedora['jail'], fedora['host'])
+    try:
+        with deadline():
+            seen = jail.lstat(path)
+            os.unlink(fedora['jail'] + path)
+            os.mkfifo(fedora['jail'] + path, 0o644)
+            assert (jail.read(path), jail.sha256(path)) == (None, None)
+            # the lstat saw the file; the jail swapped it before the content was read
+            monkeypatch.setattr(jail, 'lstat', lambda p: seen)
+            entry = {'type': 'generated', 'content': 'x' * seen.st_size, 'uid': seen.st_uid,
+                     'gid': seen.st_gid, 'mode': stat.S_IMODE(seen.st_mode)}
+            assert compare(jail, path, entry, None)[:2] == ('update', 'content')
+    finally:
+        jail.close()
+    with deadline():
+        result = run(fedora, binaries=['/bin/bash'], files=['/etc/hosts'])
+    assert result.updated == ['/etc/hosts']
+    assert stat.S_ISREG(os.lstat(fedora['jail'] + '/etc/hosts').st_mode)
