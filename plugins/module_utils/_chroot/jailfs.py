@@ -30,7 +30,7 @@ import resource
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, abs_path
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC,
     O_DIRECTORY,
@@ -39,7 +39,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     read_fd,
     sha256_fd,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
 
 # ".NAME.sjtmpXXXXXXXX": the only names the module writes before renaming into place. A run
 # killed in between leaves one; the next run recognises it by this pattern and removes it.
@@ -65,10 +64,11 @@ def tmp_leftovers(dir_fd, names):
 
 
 def inside_jail(path):
-    """True if ``path`` is a normalised absolute path below a jail's root (no ``.``, ``..``, ``//``)."""
+    """True if ``path`` is a normalised absolute path below a jail's root (no ``.``, ``..``, ``//``)
+    that the kernel can take (encodable, within the name and path length limits)."""
     try:
-        return path != '/' and check_abs_path(path, 'path') == path
-    except PathError:
+        return path != '/' and abs_path(path, 'path') == path
+    except JailError:
         return False
 
 
