@@ -15,6 +15,7 @@ import stat
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as converge_module
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import compare
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, make_root_dirs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import remove_jail
@@ -160,3 +161,105 @@ def test_legacy_entry_no_file_name_can_hold_is_refused(fedora, entry):
             'type; it was kept inside the jail, where a jailed process can edit it, so it is not trusted. '
             'Check the jail, then remove this file: the module then starts a fresh state')
     assert os.listdir(fedora['jail']) == ['.serversec-jail.json']
+
+
+# --------------------------------------------------------------------------
+# the audit walk stays in the jail and ends, whatever tree the jail built
+
+@pytest.fixture
+def host_secret(tmp_path):
+    """A host directory a jailed process would like listed: a setuid file, a world-writable dir."""
+    top = tmp_path / 'hostsecret'
+    (top / 'private-host-dir').mkdir(parents=True)
+    (top / 'private-host-dir' / 'HOSTFILE').write_bytes(b'')
+    os.chmod(str(top / 'private-host-dir' / 'HOSTFILE'), 0o4755)
+    os.chmod(str(top / 'private-host-dir'), 0o777)
+    return str(top)
+
+
+def audited(found):
+    return sorted(set(found['setuid'] + found['writable'] + found['devices']))
+
+
+def test_audit_never_enters_a_symlinked_directory(fedora, host_secret):
+    run(fedora, directories=['/var'])
+    os.symlink(host_secret, fedora['jail'] + '/var/l')
+    os.mkdir(fedora['jail'] + '/var/d')
+    os.chmod(fedora['jail'] + '/var/d', 0o777)
+    result = run(fedora, directories=['/var'])
+    assert (audited(result.audit), result.warnings) == (['/var/d'], [])
+
+
+def test_audit_never_lists_a_directory_swapped_for_a_symlink_mid_walk(fedora, host_secret, monkeypatch):
+    run(fedora, directories=['/var'])
+    jail_d = fedora['jail'] + '/var/d'
+    os.mkdir(jail_d)
+    os.chmod(jail_d, 0o777)
+    open(jail_d + '/inside', 'wb').close()
+    real_open, real_scandir = os.open, os.scandir
+
+    def swap():  # uid 0 in the jail: renameat2(RENAME_EXCHANGE) of /var/d and a link to the host
+        if not os.path.islink(jail_d):
+            os.rename(jail_d, jail_d + '.away')
+            os.symlink(host_secret, jail_d)
+
+    def opener(path, flags, mode=0o777, *, dir_fd=None):
+        if path == 'd' and dir_fd is not None:
+            swap()
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    def scandir(path='.'):
+        if path == jail_d:
+            swap()
+        return real_scandir(path)
+
+    monkeypatch.setattr(converge_module.os, 'open', opener)
+    monkeypatch.setattr(converge_module.os, 'scandir', scandir)
+    try:
+        result = run(fedora, directories=['/var'])
+    finally:
+        monkeypatch.undo()
+    assert (audited(result.audit), result.warnings) == (['/var/d'], [])
+    assert os.path.islink(jail_d)  # the swap did happen
+
+
+@pytest.fixture
+def deep_tree(fedora):
+    """/var/d/d/... 1,100 levels deep in the jail, removed again without recursion."""
+    run(fedora, directories=['/var'])
+    cwd = os.getcwd()
+    os.chdir(fedora['jail'] + '/var')
+    try:
+        for _level in range(1100):
+            os.mkdir('d')
+            os.chdir('d')
+    finally:
+        os.chdir(cwd)
+    yield fedora
+    os.chdir(fedora['jail'] + '/var')
+    try:
+        for _level in range(1100):
+            os.chdir('d')
+        for _level in range(1100):
+            os.chdir('..')
+            os.rmdir('d')
+    finally:
+        os.chdir(cwd)
+
+
+def test_audit_of_a_deep_tree_ends_with_a_warning(deep_tree):
+    result = run(deep_tree, directories=['/var'])
+    assert result.warnings == [f"audit: {'/var' + '/d' * 256} and what lies below it were not looked into "
+                               '(more than 256 levels deep)']
+    assert not result.changed and audited(result.audit) == []
+
+
+def test_audit_stops_after_its_entry_limit_with_a_warning(fedora, monkeypatch):
+    run(fedora, directories=['/var'])
+    for name in ('a', 'b', 'c'):
+        os.mkdir(fedora['jail'] + '/var/' + name)
+        os.chmod(fedora['jail'] + '/var/' + name, 0o777)
+    monkeypatch.setattr(converge_module, 'AUDIT_MAX_ENTRIES', 3, raising=False)
+    result = run(fedora, directories=['/var'])
+    assert result.warnings == ['audit: stopped in /var after 3 entries; the rest of the jail was not looked into']
+    assert audited(result.audit) == ['/var/a', '/var/b']
