@@ -3,11 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Findings of the independent review of the chroot engine, each played as the attacker would:
 uid 0 inside the jail swapping names between two of the module's calls, planting FIFOs, deep
-trees and manifests the kernel cannot take. The fake host comes from test__chroot_engine.
+trees. (Legacy manifest entries no file name can hold: test__chroot_state.) The fake host comes from test__chroot_engine.
 """
 
 import contextlib
-import json
 import os
 import signal
 import stat
@@ -141,26 +140,6 @@ def test_file_swapped_for_a_fifo_after_its_lstat_is_replaced(fedora, monkeypatch
         result = run(fedora, binaries=['/bin/bash'], files=['/etc/hosts'])
     assert result.updated == ['/etc/hosts']
     assert stat.S_ISREG(os.lstat(fedora['jail'] + '/etc/hosts').st_mode)
-
-
-# --------------------------------------------------------------------------
-# a legacy manifest entry the kernel cannot take is refused, never a traceback
-
-@pytest.mark.parametrize('entry', ['/x\ud800', '/' + 'n' * 256, '/d' * 2048])
-def test_legacy_entry_no_file_name_can_hold_is_refused(fedora, entry):
-    os.mkdir(fedora['jail'], 0o755)  # a jail made by an earlier version: no host state
-    legacy = fedora['jail'] + '/.serversec-jail.json'
-    with open(legacy, 'w') as handle:
-        json.dump({'version': 1, 'managed': {entry: {'type': 'file'}}}, handle)
-    os.chmod(legacy, 0o600)
-    for attempt in (lambda: run(fedora, directories=['/var']), lambda: remove(fedora)):
-        with pytest.raises(JailError) as exc:
-            attempt()
-        assert str(exc.value) == (
-            f'{legacy}: legacy manifest entry {entry!r} is not a normalised path inside the jail with a known '
-            'type; it was kept inside the jail, where a jailed process can edit it, so it is not trusted. '
-            'Check the jail, then remove this file: the module then starts a fresh state')
-    assert os.listdir(fedora['jail']) == ['.serversec-jail.json']
 
 
 # --------------------------------------------------------------------------
