@@ -26,9 +26,11 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     TcpwrapError,
     fold,
     option_fields,
+    scan_table,
     split_at,
     split_option,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import read_if_exists
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import (
     Host,
@@ -212,7 +214,7 @@ class CompiledFilter:
 
     def as_dict(self):
         return {'daemon': self.daemon, 'ip_address_allow': self.allow_list(), 'ip_address_deny': ['any'],
-                'rules': self.rules, 'warnings': self.warnings}
+                'rules': self.rules, 'filter_warnings': self.warnings}
 
 
 def _daemon_matches(entry, matcher, daemon, where):
@@ -283,3 +285,10 @@ def compile_policy(tables, daemon, env=None):
     # No rule matched: libwrap grants.
     granted = granted.union(everything.minus(decided))
     return CompiledFilter(daemon, granted, rules, warnings)
+
+
+def host_filter(daemon, allow_path='/etc/hosts.allow', deny_path='/etc/hosts.deny', env=None):
+    """Compile the policy files of this host for daemon; a missing file reads as empty, as in libwrap."""
+    tables = [(table, path, scan_table(read_if_exists(path) or b''))
+              for table, path in (('allow', allow_path), ('deny', deny_path))]
+    return compile_policy(tables, daemon, env)
