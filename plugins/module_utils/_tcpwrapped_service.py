@@ -135,6 +135,8 @@ def render_service(spec):
         'StandardInput=socket',
         'StandardOutput=socket',
         'StandardError=journal',
+        # An instance ends with its connection, often with a failure status: do not keep it.
+        'CollectMode=inactive-or-failed',
         f'User={spec.user}',
         f'Group={spec.group}',
     ]

@@ -67,6 +67,7 @@ ExecStart=@{tcpd} {program} -h
 StandardInput=socket
 StandardOutput=socket
 StandardError=journal
+CollectMode=inactive-or-failed
 User=web
 Group=web
 {paths}""" + HARDENING_LINES
