@@ -16,7 +16,7 @@ DOCUMENTATION = r"""
 ---
 module: tcpwrap_filter
 short_description: Enforce the TCP wrappers policy of a daemon as a systemd IP filter on a unit
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - serversec maintainers (@serversec)
 description:

@@ -16,7 +16,7 @@ DOCUMENTATION = r"""
 ---
 module: tcpwrapped_service
 short_description: Run an inetd-style daemon behind tcpd from a systemd socket unit
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - serversec maintainers (@serversec)
 description:
