@@ -172,3 +172,14 @@ class TcpwrapFilter(JailedService):
         self.result['changed'] = changed
         return self.result
 
+
+
+def finish(module, service):
+    """Run a systemd-area runner and end the module with its result, or a failure naming the cause."""
+    try:
+        result = service.execute()
+    except ServiceError as exc:
+        module.fail_json(msg=str(exc), **dict(service.result, **exc.details))
+    except (FileIOError, OSError) as exc:
+        module.fail_json(msg=str(exc), **service.result)
+    module.exit_json(**result)

@@ -172,11 +172,8 @@ restarted:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError
-from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import ServiceError
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_filter import TcpwrapFilter
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_filter import TcpwrapFilter, finish
 
 
 def main():
@@ -194,14 +191,7 @@ def main():
         required_if=[('state', 'present', ('tcpwrap_daemon',))],
         supports_check_mode=True,
     )
-    service = TcpwrapFilter(module)
-    try:
-        result = service.execute()
-    except ServiceError as exc:
-        module.fail_json(msg=str(exc), **dict(service.result, **exc.details))
-    except (FileIOError, OSError) as exc:
-        module.fail_json(msg=to_native(exc), **service.result)
-    module.exit_json(**result)
+    finish(module, TcpwrapFilter(module))
 
 
 if __name__ == '__main__':

@@ -209,10 +209,8 @@ ip_filter:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError
-from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import ServiceError
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_filter import finish
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrapped_service import TcpwrappedService
 
 STATES = ['started', 'stopped', 'absent']
@@ -241,14 +239,7 @@ def main():
         required_if=[('state', state, ('port', 'command', 'user')) for state in STATES if state != 'absent'],
         supports_check_mode=True,
     )
-    service = TcpwrappedService(module)
-    try:
-        result = service.execute()
-    except ServiceError as exc:
-        module.fail_json(msg=str(exc), **dict(service.result, **exc.details))
-    except (FileIOError, OSError) as exc:
-        module.fail_json(msg=to_native(exc), **service.result)
-    module.exit_json(**result)
+    finish(module, TcpwrappedService(module))
 
 
 if __name__ == '__main__':

@@ -14,35 +14,11 @@ from ansible.module_utils import basic
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service, _tcpwrapped_service
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import host_filter
 from ansible_collections.serversec.confine.plugins.modules import tcpwrapped_service
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_jailed_service import USERS, FakeSystemd
 
-HARDENING_LINES = """\
-CapabilityBoundingSet=
-AmbientCapabilities=
-NoNewPrivileges=yes
-PrivateTmp=yes
-PrivateDevices=yes
-PrivateMounts=yes
-ProtectSystem=strict
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-ProtectProc=invisible
-RestrictNamespaces=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-RemoveIPC=yes
-LockPersonality=yes
-SystemCallFilter=@system-service
-SystemCallArchitectures=native
-UMask=0077
-MemoryDenyWriteExecute=yes
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-"""
+# The golden hardening of jailed_service's unit test, which this service shares.
+HARDENING_LINES = DEFAULT_UNIT[DEFAULT_UNIT.index('CapabilityBoundingSet='):DEFAULT_UNIT.index('\n\n[Install]') + 1]
 
 SOCKET = """\
 # Managed by Ansible (serversec.confine.tcpwrapped_service); local edits are overwritten.
