@@ -31,6 +31,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     split_option,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import read_if_exists
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import ServiceError
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import (
     Host,
@@ -40,6 +41,8 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match i
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import check_pattern
 
+ALLOW_PATH = '/etc/hosts.allow'
+DENY_PATH = '/etc/hosts.deny'
 FAMILY_BITS = {4: 32, 6: 128}
 # Options whose only effect is a verdict or a log level: nothing is lost at kernel level.
 VERDICT_OPTIONS = ('allow', 'deny', 'severity')
@@ -287,8 +290,21 @@ def compile_policy(tables, daemon, env=None):
     return CompiledFilter(daemon, granted, rules, warnings)
 
 
-def host_filter(daemon, allow_path='/etc/hosts.allow', deny_path='/etc/hosts.deny', env=None):
+def host_filter(daemon, allow_path=None, deny_path=None, env=None):
     """Compile the policy files of this host for daemon; a missing file reads as empty, as in libwrap."""
     tables = [(table, path, scan_table(read_if_exists(path) or b''))
-              for table, path in (('allow', allow_path), ('deny', deny_path))]
+              for table, path in (('allow', allow_path or ALLOW_PATH), ('deny', deny_path or DENY_PATH))]
     return compile_policy(tables, daemon, env)
+
+
+def filter_settings(daemon, warn, result):
+    """[(setting, [value])] of daemon's compiled policy for a unit; warnings go to warn, the filter to
+    result['ip_filter']. A policy that cannot be compiled is a ServiceError naming tcpwrap_daemon."""
+    try:
+        compiled = host_filter(daemon)
+    except TcpwrapError as exc:
+        raise ServiceError(f'tcpwrap_daemon: {exc}') from None
+    for warning in compiled.warnings:
+        warn(warning)
+    result['ip_filter'] = compiled.as_dict()
+    return [(name, [value]) for name, value in compiled.properties()]

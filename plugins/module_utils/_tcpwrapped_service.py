@@ -51,8 +51,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
     validate_account,
     validate_command,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import host_filter
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import filter_settings
 
 # The policy tcpd reads; bound read-only into a jail, where a missing file reads as empty.
 POLICY_FILES = ('/etc/hosts.allow', '/etc/hosts.deny')
@@ -117,7 +116,7 @@ def render_socket(spec, filter_properties):
         f'ListenStream={spec.port}',
         'Accept=yes',
     ]
-    lines.extend(f'{name}={value}' for name, value in filter_properties)
+    lines.extend(f'{name}={value}' for name, values in filter_properties for value in values)
     lines.extend(['', '[Install]', 'WantedBy=sockets.target', ''])
     return '\n'.join(lines)
 
@@ -211,17 +210,8 @@ class TcpwrappedService(JailedService):
         """(socket text, service text), checked and scored."""
         group = self.check_host(spec)
         service_text = render_service(spec._replace(group=group))
-        filter_properties = []
         daemon = self.params['tcpwrap_daemon']
-        if daemon is not None:
-            try:
-                compiled = host_filter(daemon)
-            except TcpwrapError as exc:
-                raise ServiceError(f'tcpwrap_daemon: {exc}') from None
-            for warning in compiled.warnings:
-                self.module.warn(warning)
-            self.result['ip_filter'] = compiled.as_dict()
-            filter_properties = compiled.properties()
+        filter_properties = [] if daemon is None else filter_settings(daemon, self.module.warn, self.result)
         socket_text = render_socket(spec, filter_properties)
         # The template is scored under its own name, as systemd-analyze instantiates it.
         self.name = self.result['service']

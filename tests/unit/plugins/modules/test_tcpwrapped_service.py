@@ -11,8 +11,7 @@ import os
 
 import pytest
 from ansible.module_utils import basic
-from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service, _tcpwrapped_service
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import host_filter
+from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service, _tcpwrap_compile
 from ansible_collections.serversec.confine.plugins.modules import tcpwrapped_service
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_jailed_service import USERS, FakeSystemd
@@ -82,8 +81,8 @@ def host(tmp_path, monkeypatch, request):
     request.getfixturevalue('accounts')
     monkeypatch.setattr(_jailed_service, 'SYSTEMD_RUNTIME_DIR', str(runtime))
     monkeypatch.setattr(_jailed_service, 'SETTLE_SECONDS', 0)
-    monkeypatch.setattr(_tcpwrapped_service, 'host_filter', lambda daemon: host_filter(
-        daemon, str(tmp_path / 'hosts.allow'), str(tmp_path / 'hosts.deny')))
+    monkeypatch.setattr(_tcpwrap_compile, 'ALLOW_PATH', str(tmp_path / 'hosts.allow'))
+    monkeypatch.setattr(_tcpwrap_compile, 'DENY_PATH', str(tmp_path / 'hosts.deny'))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kw: systemd.run_command(args, **kw))
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: f'/usr/bin/{name}')
     return {'tmp': tmp_path, 'units': str(units), 'sbin': str(sbin), 'log': str(log), 'systemd': systemd}
