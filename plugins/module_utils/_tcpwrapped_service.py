@@ -128,14 +128,14 @@ def render_service(spec):
         '# Managed by Ansible (serversec.confine.tcpwrapped_service); local edits are overwritten.',
         '[Unit]',
         f'Description={escape_specifiers(spec.description)}',
+        # An instance ends with its connection, often with a failure status: do not keep it.
+        'CollectMode=inactive-or-failed',
         '',
         '[Service]',
         f'ExecStart=@{render_exec([spec.tcpd] + spec.command)}',
         'StandardInput=socket',
         'StandardOutput=socket',
         'StandardError=journal',
-        # An instance ends with its connection, often with a failure status: do not keep it.
-        'CollectMode=inactive-or-failed',
         f'User={spec.user}',
         f'Group={spec.group}',
     ]

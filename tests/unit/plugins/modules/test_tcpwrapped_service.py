@@ -36,13 +36,13 @@ SERVICE = """\
 # Managed by Ansible (serversec.confine.tcpwrapped_service); local edits are overwritten.
 [Unit]
 Description={program} behind tcpd on port 2323
+CollectMode=inactive-or-failed
 
 [Service]
 ExecStart=@{tcpd} {program} -h
 StandardInput=socket
 StandardOutput=socket
 StandardError=journal
-CollectMode=inactive-or-failed
 User=web
 Group=web
 {paths}""" + HARDENING_LINES
