@@ -35,7 +35,7 @@ description:
     the module says in a warning naming the rule.
   - Only C(systemctl daemon-reload) follows a change. Nothing is restarted unless
     O(restart=true); systemd applies the filter to the running unit's control group.
-  - A unit that already sets C(IPAddressAllow=) or C(IPAddressDeny=) elsewhere is refused:
+  - A unit that already sets C(IPAddressAllow=) or C(IPAddressDeny=) elsewhere is refused;
     systemd adds the lists together, which would widen the policy.
   - "Lockout guard: when Ansible runs over SSH and the unit serves that connection (an
     C(ssh)/C(sshd) unit, or a unit whose main process is an ancestor of the module), a filter

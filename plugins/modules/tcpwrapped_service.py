@@ -35,7 +35,7 @@ description:
     M(serversec.confine.chroot_jail) (both must be in it with their libraries); the host's
     policy files and the journal sockets are bound read-only into it.
   - With O(tcpwrap_daemon), the socket also carries the policy compiled into
-    C(IPAddressAllow=)/C(IPAddressDeny=any) (see M(serversec.confine.tcpwrap_filter)): a
+    C(IPAddressAllow=)/C(IPAddressDeny=any) (see M(serversec.confine.tcpwrap_filter)); a
     client the policy denies then gets no TCP connection at all, and tcpd still decides, and
     logs, for the others.
 options:
