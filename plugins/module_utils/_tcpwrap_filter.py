@@ -63,7 +63,10 @@ def render_dropin(unit, compiled, allow_path, deny_path):
 
 
 def foreign_ip_settings(cat_output, dropin_path):
-    """'file: line' of every IPAddressAllow=/IPAddressDeny= value that `systemctl cat` shows outside our drop-in."""
+    """'file: line' of every IPAddressAllow=/IPAddressDeny= line `systemctl cat` shows outside our drop-in.
+
+    An empty assignment counts too: in a drop-in read after ours it would reset our filter.
+    """
     found = []
     current = None
     for line in cat_output.splitlines():
@@ -72,7 +75,7 @@ def foreign_ip_settings(cat_output, dropin_path):
             current = header.group(1)
             continue
         setting = IP_SETTING_RE.match(line)
-        if setting and setting.group(2) and current != dropin_path:
+        if setting and current != dropin_path:
             found.append(f'{current}: {line.strip()}')
     return found
 

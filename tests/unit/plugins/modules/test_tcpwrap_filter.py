@@ -138,11 +138,13 @@ def test_uncompilable_policy_is_refused_before_anything_is_written(host, run, al
     assert not os.path.exists(os.path.dirname(host['dropin'])) and host['systemctl'].calls == []
 
 
-def test_a_unit_that_filters_elsewhere_is_refused(host, run):
-    host['systemctl'].cat += '\n# /etc/systemd/system/ssh.service.d/local.conf\n[Service]\nIPAddressAllow=10.0.0.0/8\n'
+@pytest.mark.parametrize('line', ['IPAddressAllow=10.0.0.0/8', 'IPAddressDeny='])
+def test_a_unit_that_filters_elsewhere_is_refused(host, run, line):
+    # An allow list elsewhere adds to ours; an empty assignment read after ours resets it.
+    host['systemctl'].cat += f'\n# /etc/systemd/system/ssh.service.d/zz-local.conf\n[Service]\n{line}\n'
     result = run(params(host))
-    assert result['msg'] == ('unit: ssh.service already sets an IP address filter (/etc/systemd/system/ssh.service.d/'
-                             'local.conf: IPAddressAllow=10.0.0.0/8); systemd adds lists together, which would widen '
+    assert result['msg'] == (f'unit: ssh.service already sets an IP address filter (/etc/systemd/system/ssh.service.d/'
+                             f'zz-local.conf: {line}); systemd adds lists together, which would widen '
                              'the policy. Remove that setting first')
     assert host['systemctl'].calls == []
 
