@@ -200,12 +200,33 @@ verify_warnings:
   type: list
   elements: str
 ip_filter:
-  description:
-    - The compiled filter (RV(ip_filter.ip_address_allow), RV(ip_filter.ip_address_deny),
-      the deciding RV(ip_filter.rules) and RV(ip_filter.filter_warnings)), as
-      M(serversec.confine.tcpwrap_filter) returns it.
+  description: The filter compiled for O(tcpwrap_daemon), as M(serversec.confine.tcpwrap_filter) returns it.
   returned: when O(tcpwrap_daemon) is set
   type: dict
+  contains:
+    daemon:
+      description: The daemon whose policy was compiled.
+      type: str
+      sample: in.telnetd
+    ip_address_allow:
+      description: The networks the policy grants (C(IPAddressAllow=)), V(any) for all.
+      type: list
+      elements: str
+      sample: [192.168.0.0/16]
+    ip_address_deny:
+      description: Always V(any).
+      type: list
+      elements: str
+      sample: [any]
+    rules:
+      description: File and line of every rule that decided some address.
+      type: list
+      elements: str
+      sample: [/etc/hosts.allow line 3, /etc/hosts.deny line 1]
+    filter_warnings:
+      description: What the filter cannot do that tcpd does (a C(spawn) command, other options).
+      type: list
+      elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
