@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
 .PHONY: demo test venv unit-venvs collections-link host-packages docker lint sanity units \
-	molecule collection-roundtrip bench clean
+	molecule collection-roundtrip bench mutation clean
 
 demo: venv docker
 	scripts/demo.sh
@@ -78,6 +78,16 @@ molecule: venv docker host-packages
 
 bench: venv docker host-packages
 	scripts/bench.sh
+
+.venvs/mutation/.stamp: requirements/mutation.txt
+	python3 -m venv .venvs/mutation
+	.venvs/mutation/bin/pip install -q -r $<
+	touch $@
+
+# Mutation testing (cosmic-ray) of the security-critical rooms; survivors in .build/mutation/.
+# Not part of `make test`: it takes minutes.
+mutation: host-packages .venvs/mutation/.stamp
+	.venvs/mutation/bin/python scripts/mutation.py $(FILES)
 
 clean:
 	rm -rf .build .venvs

@@ -94,7 +94,8 @@ def bench_module(base, binaries, repeat):
     jail = os.path.join(base, 'module')
     args_file = os.path.join(base, 'args.json')
     with open(args_file, 'w') as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': {'path': jail, 'binaries': binaries}}, handle)
+        json.dump({'ANSIBLE_MODULE_ARGS': {'path': jail, 'binaries': binaries,
+                                           'state_dir': os.path.join(base, 'state')}}, handle)
     cold, result = timed(lambda: run_module(args_file))
     reruns = []
     for _ in range(repeat):
@@ -114,10 +115,11 @@ def bench_logic(base, binaries, repeat):
     from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailSpec
     jail = os.path.join(base, 'logic')
     spec = JailSpec(jail, binaries=binaries)
-    cold, _ = timed(lambda: converge(spec))
-    reruns = [timed(lambda: converge(spec))[0] for _ in range(repeat)]
+    state_dir = os.path.join(base, 'state')
+    cold, _ = timed(lambda: converge(spec, state_dir))
+    reruns = [timed(lambda: converge(spec, state_dir))[0] for _ in range(repeat)]
     make_stale(jail_library(jail))
-    drift, fixed = timed(lambda: converge(spec))
+    drift, fixed = timed(lambda: converge(spec, state_dir))
     assert len(fixed.updated) == 1
     return {'cold': cold, 'rerun': statistics.median(reruns), 'drift': drift}
 

@@ -8,10 +8,13 @@
 """Bringing a jailed service to the state a play asks for.
 
 ``plan_actions`` is the pure table of steps (install, enable, start...) from the wanted and
-the current state. The account checks (no root, no supplementary groups but those accepted)
-and the jail checks (the program, the working directory and the writable paths exist inside
-the jail) read the host but never change it. ``JailedService`` runs systemctl and
-systemd-analyze for the module; the unit text comes from _systemd_unit.
+the current state. The account checks (no root, no supplementary groups but those accepted),
+the jail checks (the program, the working directory and the writable paths exist inside the
+jail) and the bind source checks read the host but never change it; every path is followed
+with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
+that systemd resolves on the host is refused when a non-root user could swap it (the chroot
+engine's rule for sources). ``JailedService`` runs systemctl and systemd-analyze for the
+module; the unit text comes from _systemd_unit.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -27,6 +30,13 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import (
+    UnsafeSource,
+    refuse_user_links,
+    refuse_user_writable,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
     parse_exposure,
     parse_verify,
@@ -35,7 +45,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
     JOURNAL_SOCKETS,
     PrerequisiteError,
     ServiceError,
-    normalise_path,
     render_unit,
     sensitive_bind,
     unit_name,
@@ -123,33 +132,45 @@ def check_supplementary_groups(user, gid, allowed_groups):
             '(initgroups); remove the memberships or list them in allow_supplementary_groups')
 
 
-def resolve_in_jail(jail, path, max_links=40):
-    """Host path of `path` as seen from inside `jail`, following symlinks the way the kernel
-    would after chroot(jail): absolute link targets restart at the jail root and ".." never
-    climbs above it."""
-    parts = [part for part in path.split('/') if part]
-    resolved = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == '.':
-            continue
-        if part == '..':
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(jail, *(resolved + [part]))
-        if os.path.islink(candidate):
-            links += 1
-            if links > max_links:
-                raise ServiceError(f'too many levels of symbolic links in {path}')
-            target = os.readlink(candidate)
-            if target.startswith('/'):
-                resolved = []
-            parts = [item for item in target.split('/') if item] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(jail, *resolved)
+def walk_failure(message):
+    """The error for a path the walker could not follow: one that does not exist yet is a
+    prerequisite an earlier task may create; a loop, a file used as a directory or a link to
+    the root is a refusal."""
+    return (PrerequisiteError if ' does not exist ' in message else ServiceError)(message)
+
+
+def stat_in_jail(jail, path, what, seen=None):
+    """(lstat of what `path` leads to inside `jail`, the walk's steps, the directories it
+    held as host paths), following links as the kernel would after chroot(jail): absolute
+    targets restart at the jail root and ".." never climbs above it (``_paths.PathWalk``).
+
+    The steps are also added to the list `seen`, if given, even when the walk fails.
+    """
+    if path == '/':
+        return os.lstat(jail), [], []
+    walk = PathWalk(jail, path, what, where=f'in the jail {jail}', error=walk_failure)
+    try:
+        with walk:
+            st = os.stat(walk.name, dir_fd=walk.parent_fd, follow_symlinks=False)
+            return st, walk.steps, [(jail + held if held != '/' else jail, held_st) for held, held_st in walk.dirs]
+    except OSError as exc:
+        # A directory replaced while it was walked, or one that cannot be entered.
+        raise ServiceError(f'{what}: {path} cannot be followed in the jail {jail}: {exc.strerror}') from None
+    finally:
+        if seen is not None:
+            seen.extend(walk.steps)
+
+
+def refuse_swappable(subject, dirs, links, allow_user_writable):
+    """The chroot engine's rules for sources, applied to what systemd resolves on the host when
+    the unit starts: a directory a non-root user could change lets that user swap the path, and
+    a link in such a directory is never followed, even when the play accepts the directory."""
+    try:
+        if not allow_user_writable:
+            refuse_user_writable(subject, dirs)
+        refuse_user_links(subject, links)
+    except UnsafeSource as exc:
+        raise ServiceError(str(exc)) from None
 
 
 def check_program_in_jail(jail, program):
@@ -157,13 +178,11 @@ def check_program_in_jail(jail, program):
 
     Only stat() is used: the binary is never run.
     """
-    host_path = resolve_in_jail(jail, program)
     try:
-        info = os.stat(host_path)
-    except OSError:
-        raise PrerequisiteError(
-            f'command[0]: {program} does not exist in the jail {jail} (looked for {host_path}); add it with '
-            'serversec.confine.chroot_jail binaries') from None
+        info, steps, _dirs = stat_in_jail(jail, program, 'command[0]')
+    except PrerequisiteError as exc:
+        raise PrerequisiteError(f'{exc}; add it with serversec.confine.chroot_jail binaries') from None
+    host_path = jail + steps[-1][1]
     if not stat.S_ISREG(info.st_mode):
         raise PrerequisiteError(f'command[0]: {program} in the jail {jail} is not a regular file ({host_path})')
     if not info.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
@@ -172,10 +191,37 @@ def check_program_in_jail(jail, program):
     return host_path
 
 
-def missing_in_jail(spec):
+def check_read_write(jail, path, allow_user_writable):
+    """None when `path` is a directory in the jail that systemd will find where the jail has
+    it, else what is missing; raises when it goes through a link or a directory a non-root user
+    could change."""
+    what = f'read_write: {path}'
+    seen = []
+    missing = None
+    try:
+        info, _steps, dirs = stat_in_jail(jail, path, 'read_write', seen)
+    except PrerequisiteError as exc:
+        info, missing = None, f'{exc}; create it with serversec.confine.chroot_jail directories'
+    # systemd resolves these on the host: a link in the jail could point out of it, even one
+    # whose target the jail lacks.
+    if any(step[0] == 'symlink' for step in seen):
+        raise ServiceError(f'{what} goes through a symbolic link in the jail {jail}')
+    if info is None:
+        return missing
+    # Any link was refused above.
+    refuse_swappable(what, dirs, [], allow_user_writable)
+    if not stat.S_ISDIR(info.st_mode):
+        return f'{what} is not a directory in the jail {jail}'
+    return None
+
+
+def missing_in_jail(spec, allow_user_writable=False):
     """Messages about what the jail still lacks (an earlier task may add it); raises for a
-    writable path that leaves the jail through a symbolic link."""
+    writable path that leaves the jail through a symbolic link or that a non-root user could
+    swap."""
     jail = spec.jail
+    if os.path.islink(jail):
+        raise ServiceError(f'jail: {jail} is a symbolic link; give the real path')
     if not os.path.isdir(jail):
         return [f'jail: {jail} does not exist or is not a directory; build it first with serversec.confine.chroot_jail']
     missing = []
@@ -184,63 +230,61 @@ def missing_in_jail(spec):
     except PrerequisiteError as exc:
         missing.append(str(exc))
     # systemd would fail the start with 200/CHDIR.
-    if not os.path.isdir(resolve_in_jail(jail, spec.working_directory)):
-        missing.append(f'working_directory: {spec.working_directory} does not exist in the jail {jail}')
+    try:
+        info = stat_in_jail(jail, spec.working_directory, 'working_directory')[0]
+        if not stat.S_ISDIR(info.st_mode):
+            missing.append(f'working_directory: {spec.working_directory} is not a directory in the jail {jail}')
+    except PrerequisiteError as exc:
+        missing.append(str(exc))
     for host_path in spec.read_write:
-        path = host_path[len(jail.rstrip('/')):]
-        # systemd resolves these on the host: a link in the jail could point out of it.
-        if os.path.realpath(host_path) != os.path.join(os.path.realpath(jail), path.lstrip('/')):
-            raise ServiceError(f'read_write: {path} goes through a symbolic link in the jail {jail}')
-        if not os.path.isdir(host_path):
-            missing.append(f'read_write: {path} does not exist in the jail {jail}; create it with '
-                           'serversec.confine.chroot_jail directories')
+        message = check_read_write(jail, host_path[len(jail):], allow_user_writable)
+        if message:
+            missing.append(message)
     return missing
 
 
-def check_bind_targets(spec, allow_sensitive):
-    """A bind source that is a symbolic link is bound where it points: check that too."""
+def check_bind_sources(spec, allow_sensitive, allow_user_writable):
+    """Messages about bind sources that do not exist yet; raises for a source that leads to
+    the host's root or a sensitive path (a symbolic link is bound where it points), or whose
+    path a non-root user could swap."""
+    missing = []
     for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
         for source, _dest in entries:
-            if source in JOURNAL_SOCKETS or not os.path.lexists(source):
+            if source in JOURNAL_SOCKETS:
                 continue
-            target = os.path.realpath(source)
-            covered = '/' if normalise_path(target) == '/' else sensitive_bind(target)
-            if covered == '/' or (covered and not allow_sensitive):
-                raise ServiceError(f"{field}: {source} leads to {target} on this host, which exposes the host's "
+            what = f'{field}: {source}'
+            try:
+                with PathWalk('/', source, what, error=walk_failure) as walk:
+                    target, dirs, links = walk.real, walk.dirs, walk.links
+            except PrerequisiteError as exc:
+                missing.append(str(exc))
+                continue
+            except OSError as exc:
+                raise ServiceError(f'{what} cannot be followed on this host: {exc.strerror}') from None
+            covered = sensitive_bind(target)
+            if covered and not allow_sensitive:
+                raise ServiceError(f"{what} leads to {target} on this host, which exposes the host's "
                                    f'{covered} to the jailed daemon')
+            refuse_swappable(what, dirs, links, allow_user_writable)
+    return missing
 
 
 def read_unit(path):
-    """Text of the unit file, or None when there is none.
-
-    TODO(_fileio): switch to the I/O layer's read-if-exists once it has one.
-    """
+    """Text of the unit file, or None when there is none."""
     try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ServiceError(f'cannot read {path}: {exc}')
+        data = read_if_exists(path)
+    except FileIOError as exc:
+        raise ServiceError(str(exc))
+    return None if data is None else data.decode('utf-8', 'surrogateescape')
 
 
 def write_unit(module, path, text):
-    """Replace the unit file atomically, mode 0644.
-
-    TODO(_fileio): switch to the I/O layer's atomic write once it has one.
-    """
-    unit_dir = os.path.dirname(path)
-    if not os.path.isdir(unit_dir):
-        raise ServiceError(f'unit_dir: {unit_dir} does not exist')
-    fd, tmp_path = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', dir=unit_dir)
+    """Replace the unit file atomically through the I/O layer; always mode 0644."""
     try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-        module.atomic_move(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-    # atomic_move keeps the old file's mode, or applies the umask to a new one.
+        write_atomic(module, path, text.encode('utf-8'), create_mode=UNIT_MODE)
+    except FileIOError as exc:
+        raise ServiceError(f'unit_dir: {exc}')
+    # an existing unit keeps its mode through atomic_move: make it the unit mode too
     module.set_mode_if_different(path, UNIT_MODE, False)
 
 
@@ -299,8 +343,7 @@ class JailedService:
         workdir = tempfile.mkdtemp(prefix='jailed_service.')
         try:
             candidate = os.path.join(workdir, self.name)
-            with open(candidate, 'w') as handle:
-                handle.write(text)
+            write_atomic(self.module, candidate, text.encode('utf-8'))
             rc, out, err = self.module.run_command([self.analyze, 'verify', candidate])
             errors, warnings = parse_verify(f'{out}\n{err}', rc, candidate)
             if errors:
@@ -327,9 +370,10 @@ class JailedService:
         except PrerequisiteError as exc:
             self.prerequisite(str(exc))
             group = spec.group or spec.user
-        for message in missing_in_jail(spec):
+        allow_user_writable = params['allow_user_writable_sources']
+        for message in missing_in_jail(spec, allow_user_writable) + check_bind_sources(
+                spec, params['allow_sensitive_binds'], allow_user_writable):
             self.prerequisite(message)
-        check_bind_targets(spec, params['allow_sensitive_binds'])
         text = render_unit(spec._replace(group=group))
         exposure, rating, warnings = self.evaluate(text)
         self.result.update(unit=text, exposure=exposure, exposure_rating=rating, verify_warnings=warnings)

@@ -21,6 +21,8 @@ __metaclass__ = type  # noqa: UP001
 import collections
 import re
 
+from ansible_collections.serversec.confine.plugins.module_utils._paths import check_abs_path
+
 
 class ServiceError(Exception):
     """A refusal or a failure of the systemd area; the message names the field or command.
@@ -68,7 +70,7 @@ MANAGED_PROPERTIES = {
     'RootDirectory': 'jail', 'User': 'user', 'Group': 'group', 'ExecStart': 'command', 'Type': 'type',
     'Restart': 'restart', 'Environment': 'environment', 'WorkingDirectory': 'working_directory',
     'CapabilityBoundingSet': 'capabilities', 'AmbientCapabilities': 'capabilities', 'BindPaths': 'bind',
-    'BindReadOnlyPaths': 'bind_read_only', 'ReadWritePaths': 'read_write',
+    'BindReadOnlyPaths': 'bind_read_only', 'ReadWritePaths': 'read_write', 'NoExecPaths': 'allow_exec_in_read_write',
     'MemoryDenyWriteExecute': 'memory_deny_write_execute', 'RestrictAddressFamilies': 'restrict_address_families',
 }
 
@@ -158,7 +160,7 @@ SENSITIVE_BIND_PATHS = (
 UnitSpec = collections.namedtuple('UnitSpec', (
     'description', 'jail', 'command', 'user', 'group', 'type', 'restart',
     'working_directory', 'environment', 'capabilities', 'bind', 'bind_read_only',
-    'read_write', 'extra', 'memory_deny_write_execute', 'address_families',
+    'read_write', 'exec_in_read_write', 'extra', 'memory_deny_write_execute', 'address_families',
 ))
 
 
@@ -191,23 +193,16 @@ def validate_account(field, name):
     return name
 
 
-def normalise_path(path):
-    """`path` without empty and "." components (os.path.normpath keeps a leading "//")."""
-    return '/' + '/'.join(part for part in path.split('/') if part not in ('', '.'))
-
-
 def absolute_path(field, value):
-    """A clean absolute path usable in a unit file (no whitespace, quotes, colons)."""
-    if not value.startswith('/'):
-        raise ServiceError(f'{field}: {value!r} must be an absolute path')
+    """`value` normalised (``_paths.check_abs_path``) and usable in a unit file: no control
+    character, whitespace, quote, backslash, colon or semicolon."""
+    path = check_abs_path(value, field, error=ServiceError)
     if CONTROL_RE.search(value):
         raise ServiceError(f'{field}: {value!r} contains a control character')
     if re.search(r'[\s"\'\\:;]', value):
         raise ServiceError(
             f'{field}: {value!r} must not contain whitespace, quotes, backslashes, colons or semicolons')
-    if '/../' in value + '/':
-        raise ServiceError(f'{field}: {value!r} must not contain ".."')
-    return value
+    return path
 
 
 def free_text(field, value):
@@ -231,8 +226,7 @@ def quotable(field, value):
 
 
 def sensitive_bind(source):
-    """The sensitive host path `source` is, or lies above; None when there is none."""
-    source = normalise_path(source)
+    """The sensitive host path the normalised `source` is, or lies above; None when there is none."""
     for path in SENSITIVE_BIND_PATHS:
         if path == source or path.startswith(source.rstrip('/') + '/'):
             return path
@@ -244,10 +238,9 @@ def bind_entry(field, entry, allow_sensitive):
     parts = entry.split(':')
     if len(parts) > 2:
         raise ServiceError(f'{field}: {entry!r} must be SOURCE or SOURCE:DESTINATION')
-    for part in parts:
-        absolute_path(field, part)
+    parts = [absolute_path(field, part) for part in parts]
     source = parts[0]
-    if normalise_path(source) == '/':
+    if source == '/':
         raise ServiceError(f'{field}: {entry!r} binds the host\'s whole file system into the jail')
     covered = sensitive_bind(source)
     if covered and not allow_sensitive:
@@ -341,7 +334,7 @@ def validate_unit(params):
     """Check the module's parameters once; a UnitSpec with its group left to the caller
     when the parameter `group` is not given (the user's primary group, looked up on the host)."""
     jail = absolute_path('jail', params['jail'])
-    if normalise_path(jail) == '/':
+    if jail == '/':
         raise ServiceError('jail: "/" is not a jail')
     group = params['group']
     command = validate_command(params['command'])
@@ -353,7 +346,7 @@ def validate_unit(params):
         bind_read_only = journal + [entry for entry in bind_read_only if entry not in journal]
     # systemd resolves ReadWritePaths= on the host even with RootDirectory= (checked on 252
     # and 257), so paths inside the jail get the jail as prefix.
-    read_write = [jail.rstrip('/') + absolute_path('read_write', path) for path in params['read_write']]
+    read_write = [jail + absolute_path('read_write', path) for path in params['read_write']]
     description = params['description']
     if description is None:
         description = f'{command[0]} jailed in {jail}'
@@ -371,6 +364,7 @@ def validate_unit(params):
         bind=bind,
         bind_read_only=bind_read_only,
         read_write=read_write,
+        exec_in_read_write=params['allow_exec_in_read_write'],
         extra=validate_extra_properties(params['extra_properties']),
         memory_deny_write_execute=params['memory_deny_write_execute'],
         address_families=validate_address_families(params['restrict_address_families']),
@@ -440,7 +434,11 @@ def render_unit(spec):
     if spec.bind:
         lines.append(f'BindPaths={render_binds(spec.bind)}')
     if spec.read_write:
-        lines.append(f"ReadWritePaths={' '.join(escape_specifiers(path) for path in spec.read_write)}")
+        read_write = ' '.join(escape_specifiers(path) for path in spec.read_write)
+        lines.append(f'ReadWritePaths={read_write}')
+        # What the daemon can write, it cannot execute (issue 10).
+        if not spec.exec_in_read_write:
+            lines.append(f'NoExecPaths={read_write}')
     lines.append(f'CapabilityBoundingSet={capabilities}')
     lines.append(f'AmbientCapabilities={capabilities}')
     extra = dict(spec.extra)

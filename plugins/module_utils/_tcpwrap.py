@@ -52,6 +52,7 @@ SYSLOG_LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', '
 _ASCII_FOLD = {c: c + 32 for c in range(ord('A'), ord('Z') + 1)}
 _INT_RE = re.compile(r'^[+-]?[0-9]+$')
 _OCTAL_RE = re.compile(r'^[+-]?[0-7]+$')
+_LIST_SEPARATOR_RE = re.compile('[' + re.escape(LIST_SEPARATORS) + ']+')
 
 
 class TcpwrapError(ValueError):
@@ -201,7 +202,7 @@ def scan_table(data):
 
 def tokens_of(text):
     """The patterns of a daemon or client list, split where libwrap splits them."""
-    return [t for t in re.split('[' + re.escape(LIST_SEPARATORS) + ']+', text or '') if t]
+    return [t for t in _LIST_SEPARATOR_RE.split(text or '') if t]
 
 
 # ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ BINARY_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/us
 LIBWRAP_GLOBS = ['/lib/libwrap.so*', '/lib64/libwrap.so*', '/usr/lib/libwrap.so*', '/usr/lib64/libwrap.so*',
                  '/lib/*-linux-gnu*/libwrap.so*', '/usr/lib/*-linux-gnu*/libwrap.so*']
 
+
 def needed_libraries(path):
     """DT_NEEDED names of the ELF file at path, in order; the file is only read, with bounds."""
     info = read_exec_info(path)

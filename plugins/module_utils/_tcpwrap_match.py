@@ -85,9 +85,10 @@ def _c_number(part):
         return None
     if part[:2].lower() == '0x':
         digits = part[2:]
-        if digits and not all(c in '0123456789abcdefABCDEF' for c in digits):
+        # a bare 0x is no number to libwrap's inet_addr(): the pattern never matches
+        if not digits or not all(c in '0123456789abcdefABCDEF' for c in digits):
             return None
-        return int(digits, 16) if digits else 0
+        return int(digits, 16)
     if part.startswith('0'):
         return int(part, 8) if all(c in '01234567' for c in part) else None
     return int(part) if part.isdigit() else None
@@ -130,7 +131,7 @@ def wildcard_match(string, pattern):
 
 
 @cached
-def _ipv6_bytes(text):
+def ipv6_bytes(text):
     try:
         return socket.inet_pton(socket.AF_INET6, text)
     except (OSError, ValueError):
@@ -155,8 +156,8 @@ def string_match(token, string):
     if token.endswith('.'):
         return string_f.startswith(token_f)
     if token.startswith('[') and token.endswith(']') and len(token) > 1:
-        pattern = _ipv6_bytes(token[1:-1])
-        candidate = _ipv6_bytes(string)
+        pattern = ipv6_bytes(token[1:-1])
+        candidate = ipv6_bytes(string)
         return pattern is not None and candidate is not None and pattern == candidate
     return token_f == string_f
 
@@ -179,14 +180,14 @@ def _masked_match4(net_token, mask_token, address):
 
 
 def _masked_match6(net_token, mask_token, string):
-    address = _ipv6_bytes(string)
+    address = ipv6_bytes(string)
     if address is None:
         return False
     if address[:12] == b'\0' * 10 + b'\xff\xff':
         return _masked_match4(net_token, mask_token, int.from_bytes(address[12:], 'big'))
     if not (net_token.startswith('[') and net_token.endswith(']')):
         return False
-    net6 = _ipv6_bytes(net_token[1:-1])
+    net6 = ipv6_bytes(net_token[1:-1])
     if net6 is None:
         return False
     bits = c_atoi(mask_token)

@@ -255,6 +255,7 @@ class Rule:
             self.anchor = anchor_key(anchor, _label(field, 'anchor'))
         self.anchor_field = _label(field, 'anchor')
         self.line = self._render_line()
+        self.key = self._meaning()
         if len(self.line.encode('utf-8')) > MAX_LINE_TEXT:
             raise TcpwrapError(f"{self.field}: the rule renders to {len(self.line.encode('utf-8'))} bytes; libwrap "
                                f'reads at most {MAX_LINE_TEXT} bytes per line (split it into several rules)')
@@ -277,8 +278,8 @@ class Rule:
             text = f'# {self.comment}\n{text}'
         return text.encode('utf-8')
 
-    @property
-    def key(self):
+    def _meaning(self):
+        """(daemon levels, client levels, options): comparable with entry_key() of a table line."""
         daemons = _groups(self.daemons + (['EXCEPT'] + self.except_daemons if self.except_daemons else []))
         clients = _groups(self.clients + (['EXCEPT'] + self.except_clients if self.except_clients else []))
         return (daemons, clients, tuple(self.options))
@@ -293,30 +294,55 @@ def anchor_key(text, field):
 
 
 class TableEdit:
-    """Apply rules to a table's bytes; lines not written by us stay byte for byte."""
+    """Apply rules to a table's bytes; lines not written by us stay byte for byte.
+
+    Rules are found through an index of their keys (and of their daemon and client lists, for
+    replace), so applying N rules costs O(N) lookups instead of N scans of the table; a
+    position is computed only when a rule's placement depends on it.
+    """
 
     def __init__(self, data, path):
         self.path = path
         self.before = data
         self.entries = scan_table(data)
-        self.keys = [entry_key(e) if e.kind == 'rule' else None for e in self.entries]
         self.added = []
         self.removed = []
+        self._key = {}          # rule entry -> its key
+        self._by_key = {}       # key -> rule entries with that meaning, in table order
+        self._by_lists = {}     # (daemons, clients) -> rule entries, in table order
+        for entry in self.entries:
+            self._index(entry)
+        # Only scan_table() makes broken or ignored entries, and never from a rendered rule.
+        self._broken = next((e for e in self.entries if e.kind in ('broken', 'ignored')), None)
 
     def hazards(self):
         return [(e.first_line, e.problem) for e in self.entries if e.problem]
 
-    def _indices(self, key):
-        return [index for index, value in enumerate(self.keys) if value == key]
+    def _index(self, entry):
+        if entry.kind != 'rule':
+            return
+        key = entry_key(entry)
+        self._key[entry] = key
+        self._by_key.setdefault(key, []).append(entry)
+        self._by_lists.setdefault(key[:2], []).append(entry)
 
-    def _rule_indices(self):
-        return [index for index, entry in enumerate(self.entries) if entry.kind == 'rule']
+    def _position(self, entry):
+        return self.entries.index(entry)
 
-    def _remove(self, index):
-        entry = self.entries.pop(index)
-        self.keys.pop(index)
+    def _first_rule_position(self):
+        return next((index for index, entry in enumerate(self.entries) if entry.kind == 'rule'), None)
+
+    def _remove(self, entry, comment):
+        """Remove a rule entry and the comment above it when that comment is comment's line."""
+        index = self._position(entry)
+        above = self._comment_above(index, comment)
+        self.entries.pop(index)
+        key = self._key.pop(entry)
+        self._by_key[key].remove(entry)
+        self._by_lists[key[:2]].remove(entry)
         self.removed.append(entry.text.rstrip('\n'))
-        return entry
+        if above is not None:
+            self.entries.pop(above)
 
     def _comment_above(self, index, comment):
         if comment and index > 0:
@@ -327,64 +353,61 @@ class TableEdit:
 
     def apply(self, rule):
         """Make the table hold (or not hold) the rule; True when something changed."""
-        present = self._indices(rule.key)
+        key = rule.key
+        present = list(self._by_key.get(key, ()))
         if rule.state == 'absent':
-            for index in reversed(present):
-                comment = self._comment_above(index, rule.comment)
-                self._remove(index)
-                if comment is not None:
-                    self.entries.pop(comment)
-                    self.keys.pop(comment)
+            for entry in reversed(present):
+                self._remove(entry, rule.comment)
             return bool(present)
-        stale = [index for index, key in enumerate(self.keys)
-                 if rule.replace and key is not None and key[:2] == rule.key[:2] and key != rule.key]
+        stale = []
+        if rule.replace:
+            stale = [e for e in self._by_lists.get(key[:2], ()) if self._key[e] != key]
         if present and not stale and self._placed(rule, present[0]):
             return False
         self._refuse_broken(rule)
-        for index in reversed(sorted(set(present + stale))):
-            comment = self._comment_above(index, rule.comment)
-            self._remove(index)
-            if comment is not None:
-                self.entries.pop(comment)
-                self.keys.pop(comment)
+        doomed = sorted(present + stale, key=self._position)
+        for entry in reversed(doomed):
+            self._remove(entry, rule.comment)
         new_entries = scan_table(rule.render())
         where = self._insert_at(rule)
         self.entries[where:where] = new_entries
-        self.keys[where:where] = [entry_key(e) if e.kind == 'rule' else None for e in new_entries]
+        # The anchor of a later rule is found as the first rule with its key: keep table order.
+        for entry in new_entries:
+            self._index(entry)
         self.added.append(rule.line)
         return True
 
-    def _placed(self, rule, index):
-        rules = self._rule_indices()
+    def _anchor(self, rule):
+        """Position of the first rule equal to the anchor, or None."""
+        anchors = self._by_key.get(rule.anchor)
+        return self._position(anchors[0]) if anchors else None
+
+    def _placed(self, rule, entry):
         if rule.position == 'first':
-            return index == rules[0]
+            return self._position(entry) == self._first_rule_position()
         if rule.position in ('before', 'after'):
-            anchors = self._indices(rule.anchor)
-            if not anchors:
+            anchor = self._anchor(rule)
+            if anchor is None:
                 return False
-            return index < anchors[0] if rule.position == 'before' else index > anchors[0]
+            index = self._position(entry)
+            return index < anchor if rule.position == 'before' else index > anchor
         return True
 
     def _insert_at(self, rule):
         if rule.position == 'last':
             return len(self.entries)
         if rule.position == 'first':
-            rules = self._rule_indices()
-            return rules[0] if rules else len(self.entries)
-        anchors = self._indices(rule.anchor)
-        if not anchors:
+            first = self._first_rule_position()
+            return len(self.entries) if first is None else first
+        index = self._anchor(rule)
+        if index is None:
             raise TcpwrapError(f'{rule.anchor_field}: no rule equal to the anchor exists in {self.path}')
-        index = anchors[0]
-        if rule.position == 'before':
-            comment = self._comment_above(index, None)
-            return index if comment is None else comment
-        return index + 1
+        return index if rule.position == 'before' else index + 1
 
     def _refuse_broken(self, rule):
-        for entry in self.entries:
-            if entry.kind in ('broken', 'ignored'):
-                raise TcpwrapError(f'{rule.field}: cannot add a rule to {self.path}: line {entry.first_line}: '
-                                   f'{entry.problem}. Fix that line first; the file was left unchanged')
+        if self._broken is not None:
+            raise TcpwrapError(f'{rule.field}: cannot add a rule to {self.path}: line {self._broken.first_line}: '
+                               f'{self._broken.problem}. Fix that line first; the file was left unchanged')
 
     def render(self):
         return b''.join(entry.raw for entry in self.entries)
@@ -392,7 +415,7 @@ class TableEdit:
     def verify(self, rules):
         """Read back what we would write: every added rule must parse to the same meaning."""
         data = self.render()
-        keys = [entry_key(e) for e in scan_table(data) if e.kind == 'rule']
+        keys = {entry_key(e) for e in scan_table(data) if e.kind == 'rule'}
         for rule in rules:
             if rule.state == 'present' and rule.key not in keys:
                 raise TcpwrapError(f'{rule.field}: internal check failed: the rendered rule "{rule.line}" does not read back the same')

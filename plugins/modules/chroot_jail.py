@@ -25,18 +25,34 @@ description:
     environment, after reading C(PT_INTERP) from the ELF header. The inspected binary and any
     interpreter it names are never executed. Statically linked binaries need nothing more;
     C(#!) scripts bring their interpreter.
-  - A manifest, C(/.serversec-jail.json) inside the jail (root-owned, mode C(0600)), records what
-    the module created with SHA-256 checksums. A re-run compares every host file with its jail
+  - The module's state (what it created in the jail, with SHA-256 checksums, the host
+    directories it created for the jail root, and the cache of dependency lists) lives on the
+    host in O(state_dir), never inside the jail, so nothing running in the jail, even as root, can
+    steer what the module copies in or removes. A re-run compares every host file with its jail
     copy (size and mtime first; content only when they differ or when the copy's inode change
     time shows it was modified since the module wrote it), replaces stale copies after host
-    upgrades and reports them in RV(updated). I(prune) removes only what the manifest says the
-    module created.
+    upgrades and reports them in RV(updated). O(prune) removes only what the state says the
+    module created, and every removal is checked to lie inside the jail and made through
+    directory descriptors.
+  - Crash-safe. What a run is about to create is recorded in the state before it is created, so
+    a run that is killed leaves nothing that a later run, or O(state=absent), does not know about;
+    the next run removes the temporary files (C(.NAME.sjtmpXXXXXXXX)) a killed run left. Two runs
+    on the same jail take turns on a lock in O(state_dir) (C(flock)); a run that waits more than
+    10 minutes fails. Check mode shares the lock and creates nothing, so before the first real run
+    it runs unlocked.
+  - Earlier versions kept a manifest inside the jail, C(/.serversec-jail.json), where a jailed
+    process could edit it. When O(state_dir) holds no state for the jail, that file is migrated;
+    only the path and type of each entry are taken (never its checksums or dependency cache), and
+    only if every entry is a normalised absolute path inside the jail with a known type; otherwise
+    the run fails naming the file and the entry, and changes nothing. After a successful run the
+    file is removed from the jail (reported in RV(removed)).
   - Refuses C(/) and any jail whose path or ancestors are symlinks, not owned by root, or group- or
     world-writable (what OpenSSH's C(ChrootDirectory) requires). All writes go through directory
     file descriptors opened with C(O_NOFOLLOW), so nothing is ever written through a symlink;
     files are written to a temporary name in the target directory and renamed into place.
   - All input is validated and the complete plan computed before anything is written; bad input
-    fails naming the offending path and leaves the jail unchanged.
+    (a malformed path, mode, id, name or device, an out-of-range uid or gid) fails naming the
+    offending field and leaves the jail unchanged.
   - Host files are read race-free. Each source path is walked one component at a time through
     directory descriptors opened with C(O_NOFOLLOW) (symlinks are read and followed by the module
     itself, never above C(/)), and what is copied, its owner, mode and checksum and the ELF headers
@@ -56,8 +72,10 @@ options:
   state:
     description:
       - C(present) builds or updates the jail.
-      - C(absent) removes everything the manifest says the module created, then the jail root if
-        it is empty. Files the module did not create are left alone.
+      - C(absent) removes everything the state says the module created, then the jail root and
+        the parent directories the module created for it, if they are empty. Files the module did
+        not create are left alone, and so is a jail root the module did not create (including one
+        whose state was migrated from an in-jail manifest of an earlier version).
     type: str
     choices: [present, absent]
     default: present
@@ -73,6 +91,8 @@ options:
     description:
       - Absolute host paths of extra files or directories, copied as they are (directories
         recursively; directories in the jail stay root-owned and not group/world-writable).
+      - Host secrets are refused unless O(allow_sensitive_files=true), and FIFOs, sockets and
+        device nodes unless O(allow_special_files=true), also when met inside a listed directory.
     type: list
     elements: str
     default: []
@@ -91,11 +111,13 @@ options:
         type: str
         required: true
       owner:
-        description: Owner name (looked up on the host) or numeric uid.
+        description:
+          - Owner name (looked up on the host) or numeric uid from V(0) to V(4294967294).
+            V(4294967295) is refused, since C(chown) reads it as "leave unchanged".
         type: str
         default: root
       group:
-        description: Group name (looked up on the host) or numeric gid.
+        description: Group name (looked up on the host) or numeric gid from V(0) to V(4294967294).
         type: str
         default: root
       mode:
@@ -107,6 +129,7 @@ options:
       - Device nodes to create in the jail's C(/dev), by name (C(null), C(zero), C(full),
         C(random), C(urandom), C(tty), ...), with the host device's own major/minor numbers.
       - An unquoted YAML C(null) parses as a null value; it is taken to mean the C(null) device.
+      - A block device (a disk) is refused unless O(allow_block_devices=true).
     type: list
     elements: raw
     default: []
@@ -162,6 +185,45 @@ options:
         C(/run/systemd/resolve), owned by the C(systemd-resolve) user; that needs this option.
     type: bool
     default: false
+  allow_sensitive_files:
+    description:
+      - Copy host secrets knowingly. By default the module refuses, naming the path, to copy
+        C(/etc/shadow), C(/etc/gshadow) (and their C(-) backups), C(/etc/security/opasswd),
+        SSH host private keys (C(/etc/ssh/ssh_host_*key)) and anything under C(/root).
+      - Each path is judged as given, at every symlink on the way and as the real path it
+        resolves to, and inside copied directories; a hard link or bind mount of one of these
+        files (or of C(/root)) is recognised by its inode. This holds for O(binaries) and their
+        libraries too.
+      - A jail where C(su) checks passwords needs C(/etc/shadow); that stays possible, but only on purpose.
+    type: bool
+    default: false
+  allow_special_files:
+    description:
+      - Accept FIFOs, sockets and device nodes found in O(files) (given, or met inside a listed
+        directory). By default they are refused, naming the path.
+      - When accepted, character device nodes are created with the host's major/minor numbers,
+        root-owned (block devices also need O(allow_block_devices=true)); FIFOs and sockets are
+        left out of the jail, since a copy would not reach the program that serves them.
+    type: bool
+    default: false
+  allow_block_devices:
+    description:
+      - Create block device nodes (disks and partitions, which give raw access to file systems
+        from inside the jail), from O(devices) or from O(files) with O(allow_special_files=true).
+        By default they are refused, naming the device.
+    type: bool
+    default: false
+  state_dir:
+    description:
+      - Host directory holding the module's state for each jail (C(NAME.HASH.json)) and the lock
+        files (C(NAME.HASH.lock)), named from the jail's path.
+      - Created root-owned with mode C(0700) when missing (outside check mode). It and every
+        ancestor must be owned by root and not group- or world-writable, and it must be neither
+        inside the jail nor contain it; anything else is refused.
+      - Keep it on persistent storage; without its state the module no longer knows what it
+        created in a jail.
+    type: path
+    default: /var/lib/serversec-confine/jails
 attributes:
   check_mode:
     support: full
@@ -232,7 +294,11 @@ updated:
   elements: str
   sample: [/usr/lib/x86_64-linux-gnu/libssl.so.3]
 removed:
-  description: Jail paths the module created earlier and removed (prune or I(state=absent)).
+  description:
+    - Jail paths the module created earlier and removed (O(prune) or O(state=absent)), including
+      temporary files a killed run left and the in-jail manifest of earlier versions.
+    - With O(state=absent), C(/) stands for the jail root and the parent directories the module
+      created for it are listed by their host path.
   returned: always
   type: list
   elements: str
@@ -303,24 +369,31 @@ def main():
             allow_setuid=dict(type='bool', default=False),
             prune=dict(type='bool', default=True),
             allow_user_writable_sources=dict(type='bool', default=False),
+            allow_sensitive_files=dict(type='bool', default=False),
+            allow_special_files=dict(type='bool', default=False),
+            allow_block_devices=dict(type='bool', default=False),
+            state_dir=dict(type='path', default='/var/lib/serversec-confine/jails'),
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
         if params['state'] == 'absent':
-            result = remove_jail(params['path'], check_mode=module.check_mode)
+            result = remove_jail(params['path'], params['state_dir'], check_mode=module.check_mode)
         else:
             spec = JailSpec(
                 params['path'], binaries=params['binaries'], files=params['files'],
                 directories=params['directories'],
                 # YAML reads an unquoted `null` as None (ansible-core 2.19 turns it into '')
-                devices=['null' if device in (None, '') else str(device) for device in params['devices']],
+                devices=['null' if device in (None, '') else device for device in params['devices']],
                 users=params['users'],
                 groups=params['groups'], profiles=params['profiles'],
                 allow_setuid=params['allow_setuid'], prune=params['prune'],
-                allow_user_writable_sources=params['allow_user_writable_sources'])
-            result = converge(spec, check_mode=module.check_mode)
+                allow_user_writable_sources=params['allow_user_writable_sources'],
+                allow_sensitive_files=params['allow_sensitive_files'],
+                allow_special_files=params['allow_special_files'],
+                allow_block_devices=params['allow_block_devices'])
+            result = converge(spec, params['state_dir'], check_mode=module.check_mode)
     except JailError as exc:
         module.fail_json(msg=str(exc), path=params['path'])
     except OSError as exc:

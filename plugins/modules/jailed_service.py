@@ -30,7 +30,8 @@ description:
     C(ProtectKernelLogs), C(ProtectControlGroups), C(ProtectClock), C(ProtectHostname),
     C(ProtectProc=invisible), C(RestrictNamespaces), C(RestrictSUIDSGID), C(RestrictRealtime),
     C(RemoveIPC), C(LockPersonality), C(MemoryDenyWriteExecute), C(RestrictAddressFamilies),
-    C(SystemCallFilter=@system-service), C(SystemCallArchitectures=native) and C(UMask=0077)."
+    C(SystemCallFilter=@system-service), C(SystemCallArchitectures=native), C(UMask=0077),
+    and C(NoExecPaths=) over O(read_write)."
   - C(PrivateUsers=) is not set, because it fails with status 217/USER in containers and on
     hosts that restrict user namespaces; set it with O(extra_properties) where it works.
   - The journal's sockets (C(/dev/log), C(/run/systemd/journal/socket),
@@ -146,6 +147,11 @@ options:
         (C(/run/docker.sock), C(/run/containerd/containerd.sock), C(/run/podman/podman.sock),
         C(/run/crio/crio.sock) and their C(/var/run) forms) is refused unless
         O(allow_sensitive_binds=true); so is a source that is a symbolic link to one.
+      - systemd looks the source up each time the unit starts. A source whose path passes
+        through a directory that a non-root user owns or can write is refused, naming that
+        directory, unless O(allow_user_writable_sources=true), because that user could swap the path
+        for a symbolic link to anything on the host after the module has run.
+      - A source that does not exist yet is a missing prerequisite (only a warning in check mode).
     type: list
     elements: str
     default: []
@@ -156,6 +162,15 @@ options:
         C(/) is refused even then.
     type: bool
     default: false
+  allow_user_writable_sources:
+    description:
+      - Accept O(bind) and O(bind_read_only) sources, and O(read_write) paths, whose path passes
+        through a directory that a non-root user owns or can write (a sticky directory such as
+        C(/tmp) included). Such a user could replace the path with a symbolic link before the
+        unit next starts. The same option of M(serversec.confine.chroot_jail) governs what is
+        copied into the jail.
+    type: bool
+    default: false
   read_write:
     description:
       - Paths inside the jail the daemon may write, for example its log or state directory;
@@ -163,9 +178,22 @@ options:
       - Written as C(ReadWritePaths=) with the jail as prefix, because systemd looks these paths
         up on the host even with C(RootDirectory=). They must exist, for example created with
         the O(serversec.confine.chroot_jail#module:directories) option of M(serversec.confine.chroot_jail).
+      - They are also written as C(NoExecPaths=), so what the daemon can write, it cannot execute.
+        A path that holds the daemon's program or libraries therefore stops it from starting;
+        see O(allow_exec_in_read_write).
+      - A path that goes through a symbolic link in the jail, or through a directory that a
+        non-root user owns or can write (other than the path itself), is refused unless
+        O(allow_user_writable_sources=true).
     type: list
     elements: str
     default: []
+  allow_exec_in_read_write:
+    description:
+      - Let the daemon execute files in the O(read_write) paths (no C(NoExecPaths=)).
+      - Leave it off unless the daemon really runs programs from where it writes; a daemon that
+        can write and then execute what it wrote can be made to run an attacker's code.
+    type: bool
+    default: false
   bind_journal:
     description:
       - Bind the journal's sockets read-only into the jail so syslog and journal messages
@@ -344,7 +372,9 @@ def main():
             'bind_read_only': {'type': 'list', 'elements': 'str', 'default': []},
             'bind': {'type': 'list', 'elements': 'str', 'default': []},
             'allow_sensitive_binds': {'type': 'bool', 'default': False},
+            'allow_user_writable_sources': {'type': 'bool', 'default': False},
             'read_write': {'type': 'list', 'elements': 'str', 'default': []},
+            'allow_exec_in_read_write': {'type': 'bool', 'default': False},
             'bind_journal': {'type': 'bool', 'default': True},
             'type': {'type': 'str', 'default': 'exec',
                      'choices': ['simple', 'exec', 'forking', 'oneshot', 'notify', 'dbus', 'idle']},

@@ -9,9 +9,11 @@
 
 Flow: ``JailSpec`` -> ``Planner.run()`` (the ``Plan``, nothing written) -> ``compare()``
 each planned entry with the jail (a status and the facts it learned; the plan is never
-changed) -> ``Jail.write()``/``Jail.remove()`` for what differs -> the manifest, built
-from the records written and the facts compared. ``audit()`` lists setuid files, entries
-writable by others than root, and device nodes. All validation happens before any write.
+changed) -> the intent (what is about to be made) saved in the host state -> ``Jail.write()``/
+``Jail.remove()`` for what differs -> the state, built from the records written and the facts
+compared. The whole run holds the jail's lock (``state.StateStore``); temporaries a killed
+run left are removed. ``audit()`` lists setuid files, entries writable by others than root,
+and device nodes. All validation happens before any write to the jail.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -23,7 +25,11 @@ import os
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
+    Jail,
+    remove_created_dirs,
+    reserve_descriptors,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
@@ -32,11 +38,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec imp
     check_jail_root,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import (
-    MANIFEST_VERSION,
-    manifest_text,
-    read_manifest,
-    remove_manifest,
-    write_manifest,
+    LEGACY_PATH,
+    JailState,
+    locked_state,
 )
 
 # The lstat that judges the jail path's ancestors. Only unit tests replace it (to trust the
@@ -74,7 +78,7 @@ def _owner_mode(st):
     return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
 
 
-def compare(jail, path, entry, manifest_entry):
+def compare(jail, path, entry, record):
     """Return ``(status, detail, facts)``: status in ok/add/update.
 
     ``facts`` holds what was learned about a copied file (host size and mtime, the jail
@@ -89,7 +93,7 @@ def compare(jail, path, entry, manifest_entry):
         if not stat.S_ISDIR(st.st_mode):
             return 'update', 'not a directory', facts
         # an existing directory we did not create: only insist on safety
-        if entry.get('implicit') and (path == '/' or manifest_entry is None) \
+        if entry.get('implicit') and (path == '/' or record is None) \
                 and st.st_uid == 0 and not st.st_mode & 0o022:
             return 'ok', None, facts
         if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
@@ -124,9 +128,9 @@ def compare(jail, path, entry, manifest_entry):
     facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
     # Same size and mtime as the host file, and the jail copy untouched since we wrote
     # or last verified it (ctime cannot be set back, unlike mtime): no need to read it.
-    if st.st_mtime_ns == entry['mtime_ns'] and manifest_entry and manifest_entry.get('sha256') \
-            and manifest_entry.get('ctime_ns') == st.st_ctime_ns and manifest_entry.get('ino') == st.st_ino:
-        facts['sha256'] = manifest_entry['sha256']
+    if st.st_mtime_ns == entry['mtime_ns'] and record and record.get('sha256') \
+            and record.get('ctime_ns') == st.st_ctime_ns and record.get('ino') == st.st_ino:
+        facts['sha256'] = record['sha256']
         return 'ok', None, facts
     host_sum = jail.host.source_sha256(entry)
     if jail.sha256(path) != host_sum:
@@ -135,9 +139,9 @@ def compare(jail, path, entry, manifest_entry):
     return 'ok', None, facts
 
 
-def kept_record(entry, manifest_entry, facts):
+def kept_record(entry, record, facts):
     """The state record of an entry found as planned: the old one refreshed with ``facts``."""
-    record = dict(manifest_entry or {})
+    record = dict(record or {})
     record['type'] = entry['type']
     for key in ('source', 'target'):
         if key in entry:
@@ -172,81 +176,111 @@ def audit(jail):
     return result
 
 
-def converge(spec, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
-    """Make the jail match ``spec``. All validation happens before any write."""
+def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
+    """Make the jail match ``spec``, its state kept in ``state_dir``. All validation happens before any write."""
     host = host or Host()
+    root_lstat = root_lstat or jail_root_lstat
     result = JailResult()
-    missing_root = check_jail_root(spec.path, root_lstat or jail_root_lstat)
-    jail = Jail(spec.path, host)
-    try:
-        manifest = read_manifest(jail) if not missing_root else {}
-        managed = dict(manifest.get('managed', {}))
-        deps = LoaderDeps(host, cache=manifest.get('deps'), runner=runner)
-        plan = Planner(spec, host=host, deps=deps, read_info=read_info).run()
-        result.warnings.extend(plan.warnings)
-
-        todo = []
-        new_managed = {}
-        sizes = {}
-        for path in sorted(plan.entries, key=_depth_key):
-            entry = plan.entries[path]
-            if missing_root:
-                status, facts = 'add', {}
-            else:
-                status, _detail, facts = compare(jail, path, entry, managed.get(path))
-            if 'size' in facts:
-                sizes[path] = facts['size']
-            if status == 'ok':
-                if path in managed or entry['type'] != 'dir' or not entry.get('implicit'):
-                    new_managed[path] = kept_record(entry, managed.get(path), facts)
-                continue
-            todo.append((path, entry))
-            (result.added if status == 'add' else result.updated).append(path)
-
-        stale = [p for p in managed if p not in plan.entries] if spec.prune else []
-        stale.sort(key=_depth_key, reverse=True)
-        if not spec.prune:
-            for path, record in managed.items():
-                if path not in plan.entries:
-                    new_managed[path] = record
-
-        if check_mode:
-            result.removed = [p for p in stale if jail.lstat(p) is not None]
-        else:
-            if missing_root:
-                jail.make_root(missing_root)
-            for path, entry in todo:
-                new_managed[path] = jail.write(path, entry)
-            for path in stale:
-                if jail.lstat(path) is None:
-                    continue
-                if jail.remove(path, managed[path]):
-                    result.removed.append(path)
-                else:
-                    new_managed[path] = managed[path]
-            new_managed.pop('/', None)
-            data = {'version': MANIFEST_VERSION, 'jail': spec.path, 'managed': new_managed,
-                    'deps': deps.used}
-            if manifest_text(data) != (manifest_text(manifest) if manifest else None):
-                write_manifest(jail, data)
-        result.changed = bool(result.added or result.updated or result.removed)
-        for path, entry in plan.entries.items():
-            if entry['type'] == 'file':
-                result.files += 1
-                result.size += sizes.get(path) or entry['size']
-            elif entry['type'] == 'generated':
-                result.files += 1
-                result.size += len(entry['content'].encode('utf-8'))
-        result.audit = audit(jail)
-    finally:
-        jail.close()
+    check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
+    with locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
+        # again under the lock: a run that held it may have created the jail meanwhile
+        missing_root = check_jail_root(spec.path, root_lstat)
+        jail = Jail(spec.path, host)
+        try:
+            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result)
+        finally:
+            jail.close()
     result.added.sort()
     result.updated.sort()
+    result.removed.sort()
     return result
 
 
-def remove_jail(path, check_mode=False, root_lstat=None):
-    """state=absent: remove what the manifest says we created, then empty dirs."""
+def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result):
+    host = jail.host
+    state = store.load(jail if not missing_root else None)
+    managed = state.managed
+    # the legacy in-jail manifest never tells which host files to copy: its cache is not read
+    deps = LoaderDeps(host, cache=state.deps, runner=runner)
+    plan = Planner(spec, host=host, deps=deps, read_info=read_info).run()
+    result.warnings.extend(plan.warnings)
+    reserve_descriptors(sum(1 for entry in plan.entries.values() if entry['type'] == 'dir'))
+
+    todo = []
+    new_managed = {}
+    sizes = {}
+    for path in sorted(plan.entries, key=_depth_key):
+        entry = plan.entries[path]
+        if missing_root:
+            status, facts = 'add', {}
+        else:
+            status, _detail, facts = compare(jail, path, entry, managed.get(path))
+        if 'size' in facts:
+            sizes[path] = facts['size']
+        if status == 'ok':
+            if path in managed or entry['type'] != 'dir' or not entry.get('implicit'):
+                new_managed[path] = kept_record(entry, managed.get(path), facts)
+            continue
+        todo.append((path, entry))
+        (result.added if status == 'add' else result.updated).append(path)
+
+    stale = [p for p in managed if p not in plan.entries] if spec.prune else []
+    stale.sort(key=_depth_key, reverse=True)
+    if not spec.prune:
+        for path, record in managed.items():
+            if path not in plan.entries:
+                new_managed[path] = record
+    leftovers = [] if missing_root else jail.leftovers(managed)
+    legacy = not missing_root and _legacy_present(jail)
+
+    if check_mode:
+        result.removed = [p for p in stale if jail.lstat(p) is not None] + leftovers
+        if legacy:
+            result.removed.append(LEGACY_PATH)
+    else:
+        created = sorted(set(state.created) | set(missing_root))
+        pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
+        if pending or created != state.created:
+            # the intent first: a run killed from here on leaves nothing the state does not name
+            store.save(JailState(managed, created, deps.used), pending)
+        if missing_root:
+            jail.make_root(missing_root)
+        for path in leftovers:
+            jail.unlink(path)
+            result.removed.append(path)
+        for path, entry in todo:
+            new_managed[path] = jail.write(path, entry)
+        for path in stale:
+            if jail.lstat(path) is None:
+                continue
+            if jail.remove(path, managed[path]):
+                result.removed.append(path)
+            else:
+                new_managed[path] = managed[path]
+        new_managed.pop('/', None)
+        store.save(JailState(new_managed, created, deps.used))
+        if legacy:
+            jail.unlink(LEGACY_PATH)
+            result.removed.append(LEGACY_PATH)
+    result.changed = bool(result.added or result.updated or result.removed)
+    for path, entry in plan.entries.items():
+        if entry['type'] == 'file':
+            result.files += 1
+            result.size += sizes.get(path) or entry['size']
+        elif entry['type'] == 'generated':
+            result.files += 1
+            result.size += len(entry['content'].encode('utf-8'))
+    result.audit = audit(jail)
+
+
+def _legacy_present(jail):
+    """The manifest of earlier versions is still in the jail (anything but a directory)."""
+    st = jail.lstat(LEGACY_PATH)
+    return st is not None and not stat.S_ISDIR(st.st_mode)
+
+
+def remove_jail(path, state_dir, check_mode=False, root_lstat=None):
+    """state=absent: remove what the state says the module made, then the dirs it created if empty."""
     root_lstat = root_lstat or jail_root_lstat
     path = abs_path(path, 'jail path')
     result = JailResult()
@@ -255,31 +289,58 @@ def remove_jail(path, check_mode=False, root_lstat=None):
     try:
         st = root_lstat(path)
     except OSError:
-        return result
-    if not stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
-        raise JailError(f'{path} is not a directory')
-    check_jail_root(path, root_lstat)
-    jail = Jail(path)
-    try:
-        manifest = read_manifest(jail)
-        managed = manifest.get('managed', {})
-        for item in sorted(managed, key=_depth_key, reverse=True):
-            if jail.lstat(item) is None:
-                continue
-            if check_mode or jail.remove(item, managed[item]):
-                result.removed.append(item)
-        if manifest and not check_mode:
-            remove_manifest(jail)
-    finally:
-        jail.close()
-    if not check_mode and manifest:
+        st = None
+    if st is not None:
+        if not stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            raise JailError(f'{path} is not a directory')
+        check_jail_root(path, root_lstat)
+    with locked_state(state_dir, path, check_mode, root_lstat) as store:
+        jail = Jail(path)
         try:
-            os.rmdir(path)
-            result.removed.append('/')
-        except OSError:
-            pass
-    elif check_mode and manifest:
-        result.removed.append('/')
+            state = store.load(jail if st is not None else None)
+            remaining = _remove_managed(jail, state, check_mode, result) if st is not None else {}
+        finally:
+            jail.close()
+        created = [p for p in state.created if _is_dir(p)]
+        if check_mode:
+            result.removed.extend('/' if p == path else p for p in created)
+        else:
+            gone = remove_created_dirs(created) if not remaining else []
+            result.removed.extend('/' if p == path else p for p in gone)
+            left = [p for p in created if p not in gone]
+            if remaining or left:
+                store.save(JailState(remaining, left, {}))
+            else:
+                store.drop()
     result.changed = bool(result.removed)
     result.removed.sort()
     return result
+
+
+def _is_dir(path):
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _remove_managed(jail, state, check_mode, result):
+    """Remove the leftovers, what the state names and the legacy manifest; returns what stayed."""
+    managed = state.managed
+    remaining = {}
+    for item in jail.leftovers(managed):
+        if not check_mode:
+            jail.unlink(item)
+        result.removed.append(item)
+    for item in sorted(managed, key=_depth_key, reverse=True):
+        if jail.lstat(item) is None:
+            continue
+        if check_mode or jail.remove(item, managed[item]):
+            result.removed.append(item)
+        else:
+            remaining[item] = managed[item]
+    if _legacy_present(jail):
+        if not check_mode:
+            jail.unlink(LEGACY_PATH)
+        result.removed.append(LEGACY_PATH)
+    return remaining

@@ -10,7 +10,9 @@
 ``Jail`` reaches every jail path through directory descriptors opened component by
 component with O_NOFOLLOW, so nothing is ever read or written through a symlink. Writes
 are atomic (a temporary name in the same directory, then rename); removals only take
-empty directories. What to write or remove is decided elsewhere.
+empty directories and normalised paths inside the jail. Temporary names follow one pattern,
+so the temporaries a killed run left are found again (``leftovers``). What to write or
+remove is decided elsewhere.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -22,6 +24,8 @@ import errno
 import hashlib
 import os
 import posixpath
+import re
+import resource
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
@@ -34,6 +38,99 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     read_fd,
     sha256_fd,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
+
+# ".NAME.sjtmpXXXXXXXX": the only names the module writes before renaming into place. A run
+# killed in between leaves one; the next run recognises it by this pattern and removes it.
+TMP_NAME_RE = re.compile(r'\A\.(.{1,64})\.sjtmp[0-9a-f]{8}\Z', re.DOTALL)
+
+
+def tmp_name(name):
+    """A fresh temporary name for ``name`` in the same directory."""
+    return f'.{name[:64]}.sjtmp{os.urandom(4).hex()}'
+
+
+def tmp_leftovers(dir_fd, names):
+    """Temporaries of ``names`` left in the directory ``dir_fd`` (never directories, never followed)."""
+    stems = {name[:64] for name in names}
+    found = []
+    for entry in sorted(os.listdir(dir_fd)):
+        match = TMP_NAME_RE.match(entry)
+        if match and match.group(1) in stems:
+            st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                found.append(entry)
+    return found
+
+
+def inside_jail(path):
+    """True if ``path`` is a normalised absolute path below a jail's root (no ``.``, ``..``, ``//``)."""
+    try:
+        return path != '/' and check_abs_path(path, 'path') == path
+    except PathError:
+        return False
+
+
+def make_root_dirs(missing, mode):
+    """Create the host directories ``missing`` (parents first), root-owned with ``mode``.
+
+    Only for paths whose existing ancestors were checked root-owned and not writable by others.
+    """
+    for directory in missing:
+        try:
+            os.mkdir(directory, mode)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise JailError(f'{directory}: cannot create: {exc}')
+        os.chown(directory, 0, 0)
+        os.chmod(directory, mode)
+
+
+def remove_created_dirs(paths):
+    """rmdir the host directories ``paths`` deepest first, each through its parent's descriptor.
+
+    Stops at the first one that is not empty; returns those removed. Only for directories
+    the state says the module created (the jail root and its missing ancestors).
+    """
+    removed = []
+    for path in sorted(paths, key=lambda p: p.count('/'), reverse=True):
+        parent = os.open('/', os.O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try:
+            for name in [c for c in posixpath.dirname(path).split('/') if c]:
+                step = os.open(name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
+                os.close(parent)
+                parent = step
+            os.rmdir(posixpath.basename(path), dir_fd=parent)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                continue
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                break
+            raise JailError(f'{path}: cannot remove: {exc}')
+        finally:
+            os.close(parent)
+        removed.append(path)
+    return removed
+
+
+# Descriptors a run needs beyond one per jail directory: the host walks, copies, state and lock.
+SPARE_DESCRIPTORS = 64
+
+
+def reserve_descriptors(directories, limits=resource):
+    """Make room for one open descriptor per jail directory, or refuse before anything is written.
+
+    ``Jail`` holds every directory it reaches open for the whole run (that is what keeps planted
+    symlinks out); raises the soft open-file limit up to the hard one when that is not enough.
+    """
+    need = directories + SPARE_DESCRIPTORS
+    soft, hard = limits.getrlimit(limits.RLIMIT_NOFILE)
+    if soft == limits.RLIM_INFINITY or need <= soft:
+        return
+    if hard != limits.RLIM_INFINITY and need > hard:
+        raise JailError(f'the jail holds {directories} directories, and this process may open only {hard} files '
+                        '(hard limit); raise the open-file limit (ulimit -n) of the managed host\'s Ansible user')
+    limits.setrlimit(limits.RLIMIT_NOFILE, (need, hard))
 
 
 class Jail:
@@ -122,9 +219,6 @@ class Jail:
             os.close(self._fds.pop(known))
 
     # -- writing --------------------------------------------------------
-    def _tmp_name(self, name):
-        return f'.{name[:64]}.sjtmp{os.urandom(4).hex()}'
-
     def _clear_for(self, path, st):
         """Make room for a new object at ``path`` (only empty dirs are removed)."""
         parent = self.dir_fd(posixpath.dirname(path))
@@ -137,14 +231,7 @@ class Jail:
                 raise JailError(f'{self.root}{path}: a directory is in the way and cannot be removed: {exc}')
 
     def make_root(self, missing):
-        for directory in missing:
-            try:
-                os.mkdir(directory, 0o755)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise JailError(f'{directory}: cannot create: {exc}')
-            os.chown(directory, 0, 0)
-            os.chmod(directory, 0o755)
+        make_root_dirs(missing, 0o755)
 
     def write(self, path, entry):
         """Create or replace ``path`` atomically; returns its state record (what the manifest keeps)."""
@@ -170,7 +257,7 @@ class Jail:
             os.fchmod(fd, entry['mode'])
             return {'type': 'dir'}
         self._clear_for(path, st)
-        tmp = self._tmp_name(name)
+        tmp = tmp_name(name)
         record = {'type': kind}
         try:
             if kind == 'symlink':
@@ -225,7 +312,13 @@ class Jail:
             return {'sha256': sha256, 'size': copied, 'mtime_ns': src.st.st_mtime_ns}
 
     def remove(self, path, record):
-        """Remove an object the manifest says we created. Returns True if gone."""
+        """Remove an object the state says we created. Returns True if gone.
+
+        ``path`` must be a normalised path inside the jail; it is reached through directory
+        descriptors opened O_NOFOLLOW, so neither ``..`` nor a planted symlink leads out.
+        """
+        if not inside_jail(path):
+            raise JailError(f'{self.root}: {path!r} is not a normalised path inside the jail; refusing to remove it')
         st = self.lstat(path)
         if st is None:
             return True
@@ -248,11 +341,32 @@ class Jail:
         return True
 
     def unlink(self, path):
-        """Remove the non-directory ``path`` if it exists."""
+        """Remove the non-directory ``path`` (a normalised path inside the jail) if it exists."""
+        if not inside_jail(path):
+            raise JailError(f'{self.root}: {path!r} is not a normalised path inside the jail; refusing to remove it')
         parent = self.dir_fd(posixpath.dirname(path))
         if parent is not None:
             try:
                 os.unlink(posixpath.basename(path), dir_fd=parent)
             except OSError as exc:
-                if exc.errno != errno.ENOENT:
+                if exc.errno not in (errno.ENOENT, errno.EISDIR):
                     raise
+
+    def leftovers(self, paths):
+        """Temporaries a killed run left next to ``paths`` (jail paths), as jail paths.
+
+        Only directories reached through O_NOFOLLOW descriptors are searched; a directory
+        that is missing or replaced by a symlink is skipped.
+        """
+        by_dir = {}
+        for path in paths:
+            by_dir.setdefault(posixpath.dirname(path), set()).add(posixpath.basename(path))
+        found = []
+        for directory in sorted(by_dir):
+            try:
+                fd = self.dir_fd(directory)
+            except JailError:
+                continue
+            if fd is not None:
+                found.extend(posixpath.join(directory, n) for n in tmp_leftovers(fd, by_dir[directory]))
+        return found

@@ -10,7 +10,9 @@
 ``Planner.run()`` turns a ``JailSpec`` into a ``Plan``: jail path -> entry (dir, file,
 symlink, device or generated content), with every symlink met on the way recreated, each
 executable's interpreter and libraries, the profiles, the listed directories and devices,
-and passwd/group for the listed accounts.
+and passwd/group for the listed accounts. Dangerous content is refused here unless the spec
+accepts it: sensitive host files (password hashes, SSH host keys, /root), special files
+(FIFOs, sockets, device nodes) in ``files``, and block devices.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -38,11 +40,42 @@ from ansible_collections.serversec.confine.plugins.module_utils._elf import (
     ElfError,
     read_exec_info_fd,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._paths import naming
 
 PATH_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
 # Directories the loader searches without /etc/ld.so.cache (glibc's defaults plus
 # Debian's multiarch ones); a library elsewhere needs the cache in the jail.
 STANDARD_LIB_DIR_RE = re.compile(r'^/(usr/)?lib(32|64|x32)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$')
+# Host files whose copy would hand a jailed process the host's secrets.
+PASSWORD_FILES = ('/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd')
+SSH_HOST_KEY_RE = re.compile(r'/etc/ssh/ssh_host_[^/]*key')
+
+
+def sensitive_reason(path):
+    """Why copying the host path ``path`` discloses a secret, or None."""
+    if path in PASSWORD_FILES:
+        return 'holds password hashes'
+    if SSH_HOST_KEY_RE.fullmatch(path):
+        return 'is an SSH host private key'
+    if path == '/root' or path.startswith('/root/'):
+        return "lies in root's home directory /root"
+    return None
+
+
+# Character devices that reach the host's memory and I/O ports (mem, kmem, port): whoever can
+# open one inside the jail is outside it. No option creates them.
+HOST_MEMORY_DEVICES = {(1, 1): 'mem', (1, 2): 'kmem', (1, 4): 'port'}
+
+
+def device_entry(st, why, path):
+    """A device node in the jail with the host node's numbers, root-owned."""
+    if stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) in HOST_MEMORY_DEVICES:
+        name = HOST_MEMORY_DEVICES[(os.major(st.st_rdev), os.minor(st.st_rdev))]
+        raise JailError(f'{naming(why, path)} is /dev/{name}, raw access to the host\'s memory or I/O ports; '
+                        'it is never created in a jail')
+    return {'type': 'device', 'kind': 'char' if stat.S_ISCHR(st.st_mode) else 'block',
+            'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev),
+            'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o777}
 
 
 def _implicit_dir():
@@ -83,6 +116,8 @@ class Plan:
                 raise JailError(f"{directory} must be a directory inside the jail, but it is planned as a {existing['type']}")
             if existing is None:
                 self.entries[directory] = _implicit_dir()
+
+
 class Planner:
     """Compute the ``Plan`` of a ``JailSpec`` from the host; reads only."""
 
@@ -94,6 +129,7 @@ class Planner:
         self.plan = Plan()
         self._done_exec = set()
         self._done_real = set()
+        self._secrets = None
 
     def run(self):
         spec = self.spec
@@ -125,6 +161,33 @@ class Planner:
                     f"own files live in it ({', '.join(inside[:3])}{', ...' if len(inside) > 3 else ''}); "
                     'give the service a directory of its own')
 
+    # -- dangerous content ----------------------------------------------
+    def check_sensitive(self, path, why, st=None):
+        """Refuse to copy a host secret unless ``allow_sensitive_files`` says so.
+
+        ``st``, the object about to be copied, is also compared with the secrets themselves:
+        a hard link or a bind mount of one is the same secret under another name.
+        """
+        if self.spec.allow_sensitive_files:
+            return
+        reason = sensitive_reason(path)
+        if reason is None and st is not None:
+            same = self._secret_ids().get((st.st_dev, st.st_ino))
+            if same is not None:
+                reason = f'is {same} under another name (a hard link or a bind mount)'
+        if reason:
+            raise JailError(f'{naming(why, path)} {reason}; set allow_sensitive_files to copy it knowingly')
+
+    def _secret_ids(self):
+        """(device, inode) -> path of each secret present on the host."""
+        if self._secrets is None:
+            self._secrets = {}
+            for path in PASSWORD_FILES + tuple(self.host.glob('/etc/ssh/ssh_host_*key')) + ('/root',):
+                st = self.host.lstat(path)
+                if st is not None and not stat.S_ISLNK(st.st_mode):
+                    self._secrets[(st.st_dev, st.st_ino)] = path
+        return self._secrets
+
     # -- copies --------------------------------------------------------
     # Every source is opened once through Host.open_source: its owner, mode, identity and ELF
     # headers come from that descriptor, and the copy checks it is still the same file.
@@ -132,7 +195,13 @@ class Planner:
         return self.host.open_source(path, why, self.spec.allow_user_writable_sources)
 
     def add_chain(self, src, why):
-        """Recreate every symlink met on the way to the open ``src`` and return its real host path."""
+        """Recreate every symlink met on the way to the open ``src`` and return its real host path.
+
+        Every link met and the real path are judged as secrets: a link must not launder one.
+        """
+        for step in src.steps:
+            if step[0] != 'dir':
+                self.check_sensitive(step[1], why)
         for step in src.steps:
             if step[0] == 'symlink':
                 self.plan.add_parents(step[1])
@@ -141,6 +210,7 @@ class Planner:
         return src.real
 
     def add_regular(self, real, st, why):
+        self.check_sensitive(real, why, st)
         mode = stat.S_IMODE(st.st_mode)
         if mode & (stat.S_ISUID | stat.S_ISGID) and not self.spec.allow_setuid:
             self.plan.warnings.append(f'{real}: setuid/setgid bits stripped in the jail copy (set allow_setuid to keep them)')
@@ -214,6 +284,7 @@ class Planner:
                     self.add_node(hpath, st, why, target)
 
     def add_copied_dir(self, real, st, why):
+        self.check_sensitive(real, why, st)
         # copied directories are root-owned and never group/world writable
         self.plan.add(real, {'type': 'dir', 'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o755 | 0o700}, why)
 
@@ -223,10 +294,25 @@ class Planner:
         if stat.S_ISREG(st.st_mode):
             self.add_regular(real, st, why)
         elif stat.S_ISLNK(st.st_mode):
+            self.check_sensitive(real, why)
             self.plan.add(real, {'type': 'symlink', 'target': target}, why)
-        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-            raise JailError(f'{why}: {real} is a device node; list it under devices instead')
-        # sockets and FIFOs belong to running programs on the host: not copied
+        elif stat.S_ISBLK(st.st_mode):
+            missing = [option for option in ('allow_special_files', 'allow_block_devices')
+                       if not getattr(self.spec, option)]
+            if missing:
+                raise JailError(f"{naming(why, real)} is a block device (a disk); set {' and '.join(missing)} "
+                                'to copy it knowingly')
+            self.plan.add(real, device_entry(st, why, real), why)
+        elif stat.S_ISCHR(st.st_mode):
+            if not self.spec.allow_special_files:
+                raise JailError(f'{naming(why, real)} is a device node; list it under devices, '
+                                'or set allow_special_files to copy it knowingly')
+            self.plan.add(real, device_entry(st, why, real), why)
+        elif not self.spec.allow_special_files:
+            # a copy would not reach the program that serves it on the host: never copied
+            kind = 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket'
+            raise JailError(f'{naming(why, real)} is {kind}, which cannot be copied; '
+                            'set allow_special_files to leave it out knowingly')
 
     def add_profile(self, profile):
         why = f'profile {profile}'
@@ -267,11 +353,11 @@ class Planner:
             raise JailError(f'{why}: {host_path} does not exist on the host')
         if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
             raise JailError(f'{why}: {host_path} is not a device node on the host')
+        if stat.S_ISBLK(st.st_mode) and not self.spec.allow_block_devices:
+            raise JailError(f'{why}: {host_path} is a block device (a disk); '
+                            'set allow_block_devices to create it knowingly')
         self.plan.add_parents(host_path)
-        self.plan.add(host_path, {
-            'type': 'device', 'kind': 'char' if stat.S_ISCHR(st.st_mode) else 'block',
-            'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev),
-            'uid': 0, 'gid': 0, 'mode': stat.S_IMODE(st.st_mode) & 0o777}, why)
+        self.plan.add(host_path, device_entry(st, why, host_path), why)
 
     def add_accounts(self):
         spec = self.spec

@@ -8,8 +8,9 @@
 """What a jail is asked to hold, validated before anything is read or written.
 
 ``JailError`` (the engine's one error class), ``JailSpec`` (the module options checked and
-normalised), the ``PROFILES`` data (what ldd cannot see) and ``check_jail_root``, which
-refuses a jail path that OpenSSH's ChrootDirectory would refuse.
+normalised: paths, ids in range, names, modes, device names and list shapes, so that nothing
+malformed reaches the plan or a write), the ``PROFILES`` data (what ldd cannot see) and
+``check_jail_root``, which refuses a jail path that OpenSSH's ChrootDirectory would refuse.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -58,7 +59,15 @@ PROFILES = {
     },
 }
 
-DEVICE_NAME_RE = re.compile(r'^[a-z][a-z0-9]*$')
+DEVICE_NAME_RE = re.compile(r'[a-z][a-z0-9]{0,63}')
+DIRECTORY_KEYS = ('path', 'owner', 'group', 'mode')
+# chown(2) takes 32-bit ids, and (uid_t)-1 = 4294967295 means "leave unchanged".
+MAX_ID = 2 ** 32 - 2
+# A user or group name: printable ASCII without whitespace, ':' or ',' (the passwd/group
+# separators) or '/'. ASCII only, so that digits always mean a numeric id (see parse_id).
+ACCOUNT_NAME_RE = re.compile(r'[!-+\-.0-9;-~]{1,256}')
+PATH_MAX = 4095
+NAME_MAX = 255
 
 
 class JailError(Exception):
@@ -66,20 +75,91 @@ class JailError(Exception):
 
 
 def abs_path(path, what):
-    """``check_abs_path`` raising JailError."""
-    return check_abs_path(path, what, error=JailError)
+    """``check_abs_path`` raising JailError, and a path the kernel can take."""
+    if not isinstance(path, str) and path is not None:
+        raise JailError(f'{what} {path!r} is not a path (a string)')
+    normal = check_abs_path(path, what, error=JailError)
+    try:
+        raw = os.fsencode(normal)
+    except UnicodeError:
+        raise JailError(f'{what} {path!r} cannot be encoded as a file name')
+    if len(raw) > PATH_MAX or any(len(part) > NAME_MAX for part in raw.split(b'/')):
+        raise JailError(f'{what} {path[:64]!r}... is longer than a path can be '
+                        f'({PATH_MAX} bytes, {NAME_MAX} per component)')
+    return normal
 
 
 def parse_mode(mode, what):
-    if isinstance(mode, int):
+    if isinstance(mode, int) and not isinstance(mode, bool):
         value = mode
+    elif isinstance(mode, str) and re.fullmatch(r'0?[0-7]{3,4}', mode):
+        value = int(mode, 8)
     else:
-        text = str(mode)
-        if not re.match(r'^0?[0-7]{3,4}$', text):
-            raise JailError(f'{what}: mode {mode!r} is not an octal mode like "0750"')
-        value = int(text, 8)
+        raise JailError(f'{what}: mode {mode!r} is not an octal mode like "0750"')
     if value & ~0o7777:
         raise JailError(f'{what}: mode {mode!r} is out of range')
+    return value
+
+
+def parse_id(value, field, kind, what):
+    """A uid/gid given as a number or digits, range-checked; a name is returned as it is."""
+    if value is None or value == '':
+        return 'root'
+    if isinstance(value, str) and re.fullmatch(r'[0-9]+', value):
+        number = int(value) if len(value) <= 20 else MAX_ID + 2
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and ACCOUNT_NAME_RE.fullmatch(value):
+        return value
+    else:
+        raise JailError(f'{what}: {field} {value!r} is neither a {kind} name nor a numeric id')
+    if not 0 <= number <= MAX_ID:
+        raise JailError(f'{what}: {field} {value!r} is out of range (numeric ids run from 0 to {MAX_ID})')
+    return number
+
+
+def account_names(names, kind):
+    """The ``users``/``groups`` option: a list of plain names."""
+    for name in names:
+        if not isinstance(name, str) or not ACCOUNT_NAME_RE.fullmatch(name):
+            raise JailError(f'{kind}s: {name!r} is not a valid {kind} name')
+    return list(names)
+
+
+def _directory(item):
+    if isinstance(item, str):
+        item = {'path': item}
+    if not isinstance(item, dict):
+        raise JailError(f'directory {item!r} is neither a path nor a dict with a path')
+    dpath = abs_path(item.get('path'), 'directory')
+    if dpath == '/':
+        raise JailError("directory '/' is the jail root; it stays root-owned")
+    unknown = sorted(str(key) for key in item if key not in DIRECTORY_KEYS)
+    if unknown:
+        raise JailError(f"directory {dpath}: unknown key(s) {', '.join(unknown)} (known: {', '.join(DIRECTORY_KEYS)})")
+    what = f'directory {dpath}'
+    return {
+        'path': dpath,
+        'owner': parse_id(item.get('owner'), 'owner', 'user', what),
+        'group': parse_id(item.get('group'), 'group', 'group', what),
+        'mode': parse_mode('0755' if item.get('mode') in (None, '') else item['mode'], what),
+    }
+
+
+def _device(name):
+    if isinstance(name, dict):
+        raise JailError(f'device {name!r}: give a device by name, like "null"; '
+                        'its major/minor numbers always come from the host device')
+    if not isinstance(name, str) or not DEVICE_NAME_RE.fullmatch(name):
+        raise JailError(f'device {name!r} is not a plain device name like "null" or "urandom"')
+    return name
+
+
+def _as_list(value, option):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise JailError(f'{option}: {value!r} is not a list')
     return value
 
 
@@ -88,43 +168,31 @@ class JailSpec:
 
     def __init__(self, path, binaries=None, files=None, directories=None, devices=None,
                  users=None, groups=None, profiles=None, allow_setuid=False, prune=True,
-                 allow_user_writable_sources=False):
+                 allow_user_writable_sources=False, allow_sensitive_files=False, allow_special_files=False,
+                 allow_block_devices=False):
         self.path = abs_path(path, 'jail path')
         if self.path == '/':
             raise JailError("refusing to use '/' as a jail")
-        self.binaries = [abs_path(b, 'binary') for b in (binaries or [])]
-        self.files = [abs_path(f, 'file') for f in (files or [])]
-        self.directories = []
-        for item in directories or []:
-            if isinstance(item, str):
-                item = {'path': item}
-            dpath = abs_path(item.get('path'), 'directory')
-            if dpath == '/':
-                raise JailError("directory '/' is the jail root; it stays root-owned")
-            self.directories.append({
-                'path': dpath,
-                'owner': item.get('owner') or 'root',
-                'group': item.get('group') or 'root',
-                'mode': parse_mode(item.get('mode') or '0755', f'directory {dpath}'),
-            })
-        self.devices = []
-        for name in devices or []:
-            if not isinstance(name, str) or not DEVICE_NAME_RE.match(name):
-                raise JailError(f'device {name!r} is not a plain device name like "null" or "urandom"')
-            self.devices.append(name)
-        self.users = list(users or [])
-        self.groups = list(groups or [])
-        self.profiles = list(profiles or [])
+        self.binaries = [abs_path(b, 'binary') for b in _as_list(binaries, 'binaries')]
+        self.files = [abs_path(f, 'file') for f in _as_list(files, 'files')]
+        self.directories = [_directory(item) for item in _as_list(directories, 'directories')]
+        self.devices = [_device(name) for name in _as_list(devices, 'devices')]
+        self.users = account_names(_as_list(users, 'users'), 'user')
+        self.groups = account_names(_as_list(groups, 'groups'), 'group')
+        self.profiles = list(_as_list(profiles, 'profiles'))
         for profile in self.profiles:
-            if profile not in PROFILES:
+            if not isinstance(profile, str) or profile not in PROFILES:
                 raise JailError(f"unknown profile {profile!r} (known: {', '.join(sorted(PROFILES))})")
         self.allow_setuid = bool(allow_setuid)
         self.prune = bool(prune)
         self.allow_user_writable_sources = bool(allow_user_writable_sources)
+        self.allow_sensitive_files = bool(allow_sensitive_files)
+        self.allow_special_files = bool(allow_special_files)
+        self.allow_block_devices = bool(allow_block_devices)
 
 
-def check_jail_root(path, lstat=os.lstat):
-    """Refuse jails that OpenSSH's ChrootDirectory would refuse.
+def check_jail_root(path, lstat=os.lstat, what='jail path'):
+    """Refuse jails that OpenSSH's ChrootDirectory would refuse (also used for the state directory).
 
     Returns the list of missing components that would have to be created.
     """
@@ -143,13 +211,13 @@ def check_jail_root(path, lstat=os.lstat):
             if missing:
                 raise JailError(f'{current} appeared while checking the jail path')
             if stat.S_ISLNK(st.st_mode):
-                raise JailError(f'jail path component {current} is a symlink; use the real path')
+                raise JailError(f'{what} component {current} is a symlink; use the real path')
             if not stat.S_ISDIR(st.st_mode):
-                raise JailError(f'jail path component {current} is not a directory')
+                raise JailError(f'{what} component {current} is not a directory')
             if st.st_uid != 0:
-                raise JailError(f'jail path component {current} is not owned by root (uid {st.st_uid})')
+                raise JailError(f'{what} component {current} is not owned by root (uid {st.st_uid})')
             if st.st_mode & 0o022:
-                raise JailError(f'jail path component {current} is group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})')
+                raise JailError(f'{what} component {current} is group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})')
         if name is None:
             break
         current = posixpath.join(current, name)

@@ -2,11 +2,12 @@
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Differential test: our evaluator against Debian's real libwrap (tcpdmatch -d).
+"""Differential test: our evaluators against Debian's real libwrap (tcpdmatch -d).
 
 tcpdmatch -d reads hosts.allow and hosts.deny from its working directory and
 prints "access: granted|denied|delegated".  Rule sets are generated from a
-fixed seed, well-formed and malformed alike; every verdict must agree.
+fixed seed, well-formed and malformed alike; every verdict must agree, both the reference
+evaluator's and the compiled, indexed policy's that tcpwrap_info uses.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +22,7 @@ import subprocess
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import scan_table
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index import CompiledPolicy
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
 
 TCPDMATCH = shutil.which('tcpdmatch') or ('/usr/sbin/tcpdmatch' if os.path.exists('/usr/sbin/tcpdmatch') else None)
@@ -136,6 +138,9 @@ def _ours(allow, deny, daemon, address, user):
     tables = [('allow', 'hosts.allow', scan_table(allow)),
               ('deny', 'hosts.deny', scan_table(deny))]
     verdict = evaluate(tables, daemon, address=address, user=user)
+    compiled = CompiledPolicy(tables).decide(daemon, address=address, user=user)
+    if compiled.as_dict() != verdict.as_dict():
+        return 'compiled policy: %r, reference: %r' % (compiled.as_dict(), verdict.as_dict())
     if verdict.delegated:
         return 'delegated'
     return verdict.access

@@ -46,9 +46,14 @@ def test_dns_profile_resolves_name_from_jail_hosts(host):
     assert cmd.stdout.split()[:2] == ["192.0.2.77", "jailtest.example"]
 
 
-def test_manifest_and_devices(host):
-    manifest = host.file("/srv/jails/shell/.serversec-jail.json")
-    assert manifest.user == "root" and manifest.mode == 0o600
+def test_state_outside_the_jail_and_devices(host):
+    # the module's state lives on the host, never in the jail: STEM.HASH.json in the state_dir
+    state_dir = host.file("/var/lib/serversec-confine/jails")
+    assert state_dir.is_directory and state_dir.user == "root" and state_dir.mode == 0o700
+    state = host.file("/var/lib/serversec-confine/jails/srv-jails-shell.f83e30e62e37d9aec175dd62.json")
+    assert state.user == "root" and state.mode == 0o600
+    assert json.loads(state.content_string)["jail"] == "/srv/jails/shell"
+    assert not host.file("/srv/jails/shell/.serversec-jail.json").exists
     assert host.run("stat -c %F /srv/jails/shell/dev/null").stdout.strip() == "character special file"
     assert host.run("stat -c %t:%T /dev/null").stdout == host.run("stat -c %t:%T /srv/jails/shell/dev/null").stdout
     assert host.file("/srv/jails/web/var/log/lighttpd").user == "www-data"

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Look for leaked host secrets in jails: scan.py LABEL NEEDLE_FILE JAIL...
 
 NEEDLE_FILE holds one secret per line. Every regular file under each JAIL (symlinks are not

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The racing user: swap DIR/NAME (a real directory) with a symlink to TARGET, thousands of times a second.
 
 Runs as the unprivileged owner of DIR (systemd-run -p User=...). Every renameat2(RENAME_EXCHANGE)

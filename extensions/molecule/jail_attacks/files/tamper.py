@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """uid 0 inside a jail rewrites the module's manifest in the jail: tamper.py JAIL MODE [VICTIMS]
 
 The manifest is read and written by /bin/cat and /bin/sh run inside the jail with chroot(8):

@@ -101,7 +101,7 @@ def test_opt_in_runs_during_the_race_succeed_or_fail_cleanly(host):
 
 def test_the_secret_never_entered_a_jail(host):
     # converge scanned every jail after every run; scan them all once more now
-    final = host.run(f"/usr/local/sbin/serversec-scan verify {EVIDENCE}/needles /srv/jails")
+    final = host.run(f"/usr/bin/python3 /usr/local/sbin/serversec-scan verify {EVIDENCE}/needles /srv/jails")
     assert final.rc == 0, final.stderr
     race = leaks(host, 1)
     assert not race, "root-only content copied into a jail (uid, mode of the copy):\n" + "\n".join(map(str, race))

@@ -14,7 +14,10 @@ SERVICES = {
     "rsyncd-jailed.service": {
         "jail": "/srv/jails/rsyncd", "user": "rsyncd", "caps": CAP_NET_BIND_SERVICE, "name": "rsyncd",
     },
+    "noexec-jailed.service": {"jail": "/srv/jails/noexec", "user": "noexec", "caps": 0, "name": "noexec"},
 }
+# Where the no-exec probe (prepare.yml) writes, seen from the host.
+NOEXEC_DROP = "/srv/jails/noexec/srv/drop"
 
 
 def main_pid(host, unit):
@@ -212,3 +215,23 @@ def test_absent_service_is_stopped_and_removed(host):
     assert host.run("systemctl is-enabled doomed-jailed.service").rc != 0
     assert host.run("ss -Hltn 'sport = :8874'").stdout.strip() == ""
     assert not host.file("/srv/jails/doomed/usr/bin/rsync").exists
+
+
+def test_daemon_cannot_execute_what_it_wrote(host):
+    # Issue 10: the probe wrote a program into its read_write directory, made it executable and
+    # tried to run it from inside its unit.
+    assert host.service("noexec-jailed.service").is_running
+    payload = host.file(f"{NOEXEC_DROP}/payload")
+    assert (payload.user, payload.mode) == ("noexec", 0o755)
+    assert host.file(f"{NOEXEC_DROP}/result").content_string == "exec denied (126)\n"
+    output = host.file(f"{NOEXEC_DROP}/output").content_string
+    assert "Permission denied" in output and "ran" not in output.split()
+    # The same file, run by the same user outside the unit, runs: the unit's mount stopped it.
+    assert host.check_output(f"runuser -u noexec -- {NOEXEC_DROP}/payload") == "ran"
+    no_exec = host.check_output("systemctl show -p NoExecPaths --value noexec-jailed.service").split()
+    assert NOEXEC_DROP in no_exec
+
+
+def test_rsync_inbox_is_not_executable(host):
+    assert host.check_output("systemctl show -p NoExecPaths --value rsyncd-jailed.service").split() == [
+        "/srv/jails/rsyncd/srv/inbox"]

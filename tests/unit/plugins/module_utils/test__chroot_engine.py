@@ -24,7 +24,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec imp
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info_fd
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ldd')
-MANIFEST = '.serversec-jail.json'
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
 
 
@@ -166,17 +165,18 @@ def fedora(tmp_path):
     return {
         'root': root,
         'jail': str(jail_base / 'jail'),
+        'state_dir': str(tmp_path / 'state'),
         'host': Host(root, lookup_user=USERS.__getitem__, lookup_group=GROUPS.__getitem__,
-                        lookup_uid=lambda uid: {p.pw_uid: p for p in USERS.values()}[uid],
-                        lookup_gid=lambda gid: {g.gr_gid: g for g in GROUPS.values()}[gid]),
+                     lookup_uid=lambda uid: {p.pw_uid: p for p in USERS.values()}[uid],
+                     lookup_gid=lambda gid: {g.gr_gid: g for g in GROUPS.values()}[gid]),
         'runner': FakeRunner(root),
     }
 
 
 def run(env, check_mode=False, **kwargs):
     spec = JailSpec(env['jail'], **kwargs)
-    return converge(spec, check_mode=check_mode, host=env['host'], runner=env['runner'],
-                       read_info=fake_read_info, root_lstat=safe_tmp_lstat)
+    return converge(spec, env['state_dir'], check_mode=check_mode, host=env['host'], runner=env['runner'],
+                    read_info=fake_read_info, root_lstat=safe_tmp_lstat)
 
 
 def plan(env, **kwargs):
@@ -330,9 +330,15 @@ def test_converge_idempotent_with_manifest(fedora):
     st = os.stat(jail + '/var/log/app')
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (990, 990, 0o750)
     assert os.stat(jail + '/usr/lib64/libc.so.6').st_mtime_ns == os.stat(fedora['root'] + '/usr/lib64/libc.so.6').st_mtime_ns
-    manifest_st = os.lstat(jail + '/' + MANIFEST)
-    assert stat.S_IMODE(manifest_st.st_mode) == 0o600 and manifest_st.st_uid == os.geteuid()
-    with open(jail + '/' + MANIFEST) as handle:
+    digest = hashlib.sha256(jail.encode()).hexdigest()[:24]
+    names = sorted(os.listdir(fedora['state_dir']))
+    assert [name.split('.')[-2:] for name in names] == [[digest, 'json'], [digest, 'lock']]
+    state_file = os.path.join(fedora['state_dir'], names[0])
+    state_st = os.lstat(state_file)
+    assert stat.S_IMODE(state_st.st_mode) == 0o600 and state_st.st_uid == 0
+    assert stat.S_IMODE(os.lstat(fedora['state_dir']).st_mode) == 0o700
+    assert not os.path.exists(jail + '/.serversec-jail.json')
+    with open(state_file) as handle:
         manifest = json.load(handle)
     assert manifest['managed']['/usr/lib64/libc.so.6']['sha256'] == hashlib.sha256(
         b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 libc').hexdigest()
@@ -453,8 +459,8 @@ def test_jail_root_symlink_is_refused(fedora, tmp_path):
     os.symlink(fedora['jail'], str(tmp_path / 'srv' / 'alias'))
     spec = JailSpec(str(tmp_path / 'srv' / 'alias'), binaries=['/bin/bash'])
     with pytest.raises(JailError) as exc:
-        converge(spec, host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
-                    root_lstat=safe_tmp_lstat)
+        converge(spec, fedora['state_dir'], host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
+                 root_lstat=safe_tmp_lstat)
     assert str(exc.value) == 'jail path component %s is a symlink; use the real path' % (tmp_path / 'srv' / 'alias')
 
 
@@ -464,8 +470,8 @@ def test_jail_under_world_writable_dir_is_refused(fedora, tmp_path):
     os.chmod(str(base), 0o1777)
     spec = JailSpec(str(base / 'jail'), binaries=['/bin/bash'])
     with pytest.raises(JailError) as exc:
-        converge(spec, host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
-                    root_lstat=safe_tmp_lstat)
+        converge(spec, fedora['state_dir'], host=fedora['host'], runner=fedora['runner'], read_info=fake_read_info,
+                 root_lstat=safe_tmp_lstat)
     assert str(exc.value) == 'jail path component %s is group- or world-writable (mode 1777)' % base
     assert not os.path.exists(str(base / 'jail'))
 
@@ -484,12 +490,16 @@ def test_devices_use_host_numbers(fedora):
 def test_state_absent_removes_only_ours(fedora):
     run(fedora, binaries=['/bin/bash'])
     write(fedora['jail'], '/home/keep.txt', b'user data')
-    removed = remove_jail(fedora['jail'], root_lstat=safe_tmp_lstat)
-    assert removed.changed and '/usr/lib64/libc.so.6' in removed.removed
+    removed = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat)
+    assert removed.changed and '/usr/lib64/libc.so.6' in removed.removed and '/' not in removed.removed
     assert sorted(os.listdir(fedora['jail'])) == ['home']
     os.remove(fedora['jail'] + '/home/keep.txt')
     os.rmdir(fedora['jail'] + '/home')
-    assert not remove_jail(fedora['jail'], root_lstat=safe_tmp_lstat).changed
+    # the module made the jail root: once what blocked it is gone, absent removes it too
+    again = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat)
+    assert (again.changed, again.removed) == (True, ['/'])
+    assert not os.path.exists(fedora['jail']) and os.listdir(fedora['state_dir']) == []
+    assert not remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat).changed
 
 
 # --------------------------------------------------------------------------
@@ -502,9 +512,9 @@ def test_real_host_bash_jail_runs(tmp_path):
     os.chmod(str(base), 0o755)
     jail = str(base / 'jail')
     spec = JailSpec(jail, binaries=['/bin/bash', '/usr/bin/id'], users=['nobody'])
-    result = converge(spec, root_lstat=safe_tmp_lstat)
+    result = converge(spec, str(tmp_path / 'state'), root_lstat=safe_tmp_lstat)
     assert result.changed and result.files > 4
-    assert not converge(spec, root_lstat=safe_tmp_lstat).changed
+    assert not converge(spec, str(tmp_path / 'state'), root_lstat=safe_tmp_lstat).changed
     chroot = shutil.which('chroot')
     if os.geteuid() != 0 or chroot is None:
         pytest.skip('running the jail needs root and chroot(8)')

@@ -76,6 +76,7 @@ class Env:
         base.mkdir()
         os.chmod(str(base), 0o755)
         self.jail = str(base / 'jail')
+        self.state_dir = str(tmp_path / 'state')
         self.host = Host(self.root)
 
     def runner(self, argv):
@@ -85,7 +86,7 @@ class Env:
 
     def run(self, **kwargs):
         spec = JailSpec(self.jail, **kwargs)
-        return converge(spec, host=self.host, runner=self.runner, read_info=fake_read_info, root_lstat=safe_tmp_lstat)
+        return converge(spec, self.state_dir, host=self.host, runner=self.runner, read_info=fake_read_info, root_lstat=safe_tmp_lstat)
 
     def jail_files(self):
         """jail path -> content of every regular file in the jail (temporary files included)."""

@@ -13,19 +13,26 @@ import pwd
 
 import pytest
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
-    check_bind_targets,
+    check_bind_sources,
     check_program_in_jail,
     missing_in_jail,
     plan_actions,
     resolve_accounts,
-    resolve_in_jail,
+    stat_in_jail,
+    walk_failure,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
     PrerequisiteError,
     ServiceError,
     UnitSpec,
 )
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import trust_tmp_source_dir
+
+# A non-root user on the host, who owns directories on paths systemd resolves.
+USER = 1001
+SWAP_HINT = '(a non-root user could swap what it holds); set allow_user_writable_sources to accept it'
 
 
 @pytest.mark.parametrize('state, enabled, active, unit_changed, is_enabled, steps', [
@@ -163,20 +170,37 @@ def jail(tmp_path):
 
 
 @pytest.mark.parametrize('path, expected', [
-    ('/usr/sbin/daemon', 'usr/sbin/daemon'),
-    ('/bin/alias', 'usr/sbin/daemon'),
-    ('/usr/bin/climb', 'usr/sbin/daemon'),
-    ('/usr/bin/hostlink', 'etc/passwd'),
-    ('/usr/../usr/./sbin/daemon', 'usr/sbin/daemon'),
+    ('/usr/sbin/daemon', '/usr/sbin/daemon'),
+    ('/bin/alias', '/usr/sbin/daemon'),
+    ('/usr/bin/climb', '/usr/sbin/daemon'),
+    ('/usr/bin', '/usr/bin'),
 ])
-def test_resolve_in_jail(jail, path, expected):
-    assert resolve_in_jail(jail, path) == os.path.join(jail, expected)
+def test_stat_in_jail_stays_in_the_jail(jail, path, expected):
+    st, steps, dirs = stat_in_jail(jail, path, 'file')
+    assert steps[-1] == ('file', expected)
+    assert (st.st_dev, st.st_ino) == (os.lstat(jail + expected).st_dev, os.lstat(jail + expected).st_ino)
+    # The directories held are named as host paths, the jail root first.
+    assert dirs[0][0] == jail and all(path.startswith(jail + '/') for path, _st in dirs[1:])
 
 
-def test_resolve_in_jail_symlink_loop(jail):
+@pytest.mark.parametrize('path, message, prerequisite', [
+    # An absolute link is followed inside the jail, where /etc does not exist.
+    ('/usr/bin/hostlink', 'file: /usr/bin/hostlink does not exist in the jail {jail} (/etc is missing)', True),
+    ('/usr/sbin/missing', 'file: /usr/sbin/missing does not exist in the jail {jail}', True),
+    ('/usr/bin/loop1', 'file: /usr/bin/loop1: too many levels of symbolic links', False),
+    ('/usr/bin/data/x', 'file: /usr/bin/data/x: /usr/bin/data is not a directory', False),
+])
+def test_stat_in_jail_refuses(jail, path, message, prerequisite):
     with pytest.raises(ServiceError) as excinfo:
-        resolve_in_jail(jail, '/usr/bin/loop1')
-    assert str(excinfo.value) == 'too many levels of symbolic links in /usr/bin/loop1'
+        stat_in_jail(jail, path, 'file')
+    assert str(excinfo.value) == message.format(jail=jail)
+    assert isinstance(excinfo.value, PrerequisiteError) is prerequisite
+
+
+def test_walk_failure_only_missing_is_a_prerequisite():
+    assert isinstance(walk_failure('bind: /srv/x does not exist on the host'), PrerequisiteError)
+    refused = walk_failure('bind: /srv/x names the root directory')
+    assert isinstance(refused, ServiceError) and not isinstance(refused, PrerequisiteError)
 
 
 def test_program_in_jail_found_through_links(jail):
@@ -185,11 +209,11 @@ def test_program_in_jail_found_through_links(jail):
 
 @pytest.mark.parametrize('program, message', [
     ('/usr/sbin/missing',
-     'command[0]: /usr/sbin/missing does not exist in the jail {jail} (looked for '
-     '{jail}/usr/sbin/missing); add it with serversec.confine.chroot_jail binaries'),
+     'command[0]: /usr/sbin/missing does not exist in the jail {jail}; add it with serversec.confine.chroot_jail '
+     'binaries'),
     ('/usr/bin/hostlink',
-     'command[0]: /usr/bin/hostlink does not exist in the jail {jail} (looked for '
-     '{jail}/etc/passwd); add it with serversec.confine.chroot_jail binaries'),
+     'command[0]: /usr/bin/hostlink does not exist in the jail {jail} (/etc is missing); add it with '
+     'serversec.confine.chroot_jail binaries'),
     ('/usr/bin/data', 'command[0]: /usr/bin/data in the jail {jail} is not executable (mode 0644)'),
     ('/usr/sbin',
      'command[0]: /usr/sbin in the jail {jail} is not a regular file ({jail}/usr/sbin)'),
@@ -202,14 +226,20 @@ def test_program_in_jail_refused(jail, program, message):
 
 def test_missing_in_jail_lists_every_prerequisite(jail):
     spec = jail_spec(jail, command=['/usr/sbin/missing'], working_directory='/var/www',
-                     read_write=[jail + '/var/log/web'])
+                     read_write=[jail + '/var/log/web', jail + '/usr/bin/data'])
     assert missing_in_jail(spec) == [
-        f'command[0]: /usr/sbin/missing does not exist in the jail {jail} (looked for {jail}/usr/sbin/missing); '
+        f'command[0]: /usr/sbin/missing does not exist in the jail {jail}; '
         'add it with serversec.confine.chroot_jail binaries',
-        f'working_directory: /var/www does not exist in the jail {jail}',
-        f'read_write: /var/log/web does not exist in the jail {jail}; create it with '
+        f'working_directory: /var/www does not exist in the jail {jail} (/var is missing)',
+        f'read_write: /var/log/web does not exist in the jail {jail} (/var is missing); create it with '
         'serversec.confine.chroot_jail directories',
+        f'read_write: /usr/bin/data is not a directory in the jail {jail}',
     ]
+
+
+def test_working_directory_must_be_a_directory(jail):
+    assert missing_in_jail(jail_spec(jail, working_directory='/usr/bin/data')) == [
+        f'working_directory: /usr/bin/data is not a directory in the jail {jail}']
 
 
 def test_missing_jail(tmp_path):
@@ -218,9 +248,16 @@ def test_missing_jail(tmp_path):
         f'jail: {jail} does not exist or is not a directory; build it first with serversec.confine.chroot_jail']
 
 
+def test_jail_that_is_a_link_is_refused(jail, tmp_path):
+    os.symlink(jail, str(tmp_path / 'jail-link'))
+    with pytest.raises(ServiceError) as excinfo:
+        missing_in_jail(jail_spec(str(tmp_path / 'jail-link')))
+    assert str(excinfo.value) == f"jail: {tmp_path / 'jail-link'} is a symbolic link; give the real path"
+
+
 def test_complete_jail_lacks_nothing(jail):
     os.makedirs(os.path.join(jail, 'var', 'log', 'web'))
-    assert missing_in_jail(jail_spec(jail, read_write=[jail + '/var/log/web'])) == []
+    assert missing_in_jail(jail_spec(jail, read_write=[jail + '/var/log/web', jail + '/'])) == []
 
 
 def test_read_write_through_a_link_is_refused(jail):
@@ -231,7 +268,34 @@ def test_read_write_through_a_link_is_refused(jail):
 
 
 @pytest.fixture
-def links(tmp_path):
+def inbox(jail):
+    """/srv/inbox in the jail, owned by the daemon's user; /srv/drop/in below a directory it owns."""
+    for path in ('srv/inbox', 'srv/drop/in'):
+        os.makedirs(os.path.join(jail, path))
+    os.chown(os.path.join(jail, 'srv/inbox'), USER, USER)
+    os.chown(os.path.join(jail, 'srv/drop'), USER, USER)
+    return jail
+
+
+def test_read_write_owned_by_the_daemon_user_passes(inbox):
+    # The writable directory itself may be the daemon's: what it holds is bound, not looked up.
+    assert missing_in_jail(jail_spec(inbox, read_write=[inbox + '/srv/inbox'])) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
+def test_read_write_below_a_user_owned_directory_is_refused(inbox):
+    # The user could replace /srv/drop/in with a link that systemd follows on the host.
+    spec = jail_spec(inbox, read_write=[inbox + '/srv/drop/in'])
+    with pytest.raises(ServiceError) as excinfo:
+        missing_in_jail(spec)
+    assert str(excinfo.value) == f'read_write: /srv/drop/in: {inbox}/srv/drop is owned by uid {USER} {SWAP_HINT}'
+    assert missing_in_jail(spec, allow_user_writable=True) == []
+
+
+@pytest.fixture
+def links(tmp_path, monkeypatch):
+    """Bind sources under the test's temp dir; the sticky system temp dir is trusted here."""
+    monkeypatch.setattr(chroot_host, 'source_dir_check', trust_tmp_source_dir)
     os.symlink('/etc', str(tmp_path / 'etc-link'))
     os.symlink('/', str(tmp_path / 'root-link'))
     (tmp_path / 'data').mkdir()
@@ -239,22 +303,108 @@ def links(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize('field, name, allow, target', [
-    ('bind', 'etc-link', False, '/etc'),
-    ('bind_read_only', 'etc-link', False, '/etc'),
-    ('bind', 'root-link', False, '/'),
-    ('bind', 'root-link', True, '/'),
+@pytest.mark.parametrize('field, name, allow', [
+    ('bind', 'etc-link', False),
+    ('bind_read_only', 'etc-link', False),
 ])
-def test_bind_source_leading_to_the_host_is_refused(links, field, name, allow, target):
+def test_bind_source_leading_to_the_host_is_refused(links, field, name, allow):
     source = str(links / name)
     spec = jail_spec('/srv/jail', **{field: [(source, '/data')]})
     with pytest.raises(ServiceError) as excinfo:
-        check_bind_targets(spec, allow)
-    assert str(excinfo.value) == (f"{field}: {source} leads to {target} on this host, which exposes the host's "
-                                  f'{target} to the jailed daemon')
+        check_bind_sources(spec, allow, False)
+    assert str(excinfo.value) == (f"{field}: {source} leads to /etc on this host, which exposes the host's "
+                                  '/etc to the jailed daemon')
+
+
+@pytest.mark.parametrize('allow', [False, True])
+def test_bind_source_leading_to_the_host_root_is_refused(links, allow):
+    source = str(links / 'root-link')
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(jail_spec('/srv/jail', bind=[(source, '/data')]), allow, True)
+    assert not isinstance(excinfo.value, PrerequisiteError)
+    assert str(excinfo.value) == f'bind: {source} names the root directory'
 
 
 def test_harmless_bind_sources_pass(links):
-    spec = jail_spec('/srv/jail', bind=[(str(links / 'data-link'), None), (str(links / 'absent'), None)],
+    spec = jail_spec('/srv/jail', bind=[(str(links / 'data-link'), None)],
                      bind_read_only=[('/dev/log', None), (str(links / 'etc-link'), '/etc')])
-    check_bind_targets(spec, allow_sensitive=True)
+    assert check_bind_sources(spec, True, False) == []
+
+
+def test_missing_bind_source_is_a_prerequisite(links):
+    spec = jail_spec('/srv/jail', bind=[(str(links / 'absent'), None)])
+    assert check_bind_sources(spec, False, False) == [f"bind: {links / 'absent'} does not exist on the host"]
+
+
+@pytest.fixture
+def user_dir(links):
+    """/…/srv/u owned by a non-root user, holding the bind source data and a link to it."""
+    (links / 'srv' / 'u' / 'data').mkdir(parents=True)
+    os.symlink(str(links / 'srv' / 'u' / 'data'), str(links / 'via-user'))
+    os.chown(str(links / 'srv' / 'u'), USER, USER)
+    return links
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
+@pytest.mark.parametrize('field, name', [
+    ('bind', 'srv/u/data'),
+    ('bind_read_only', 'srv/u/data'),
+    # A link into the user's directory is judged where it leads.
+    ('bind', 'via-user'),
+])
+def test_bind_source_through_a_user_owned_directory_is_refused(user_dir, field, name):
+    source = str(user_dir / name)
+    spec = jail_spec('/srv/jail', **{field: [(source, '/data')]})
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, False, False)
+    assert str(excinfo.value) == f"{field}: {source}: {user_dir / 'srv' / 'u'} is owned by uid {USER} {SWAP_HINT}"
+    assert check_bind_sources(spec, False, True) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
+def test_link_in_a_user_owned_directory_is_never_followed(user_dir):
+    # Accepting the user's directory accepts the user's files, not a pointer to any host path.
+    os.symlink(str(user_dir / 'data'), str(user_dir / 'srv' / 'u' / 'elsewhere'))
+    source = str(user_dir / 'srv' / 'u' / 'elsewhere')
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(jail_spec('/srv/jail', bind=[(source, '/data')]), False, True)
+    assert str(excinfo.value) == (
+        f"bind: {source}: {source} is a symbolic link and {user_dir / 'srv' / 'u'} is owned by uid {USER}; "
+        'a link a non-root user controls is never followed, even with allow_user_writable_sources')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
+def test_bind_source_below_a_group_writable_directory_is_refused(links):
+    (links / 'shared' / 'data').mkdir(parents=True)
+    os.chmod(str(links / 'shared'), 0o775)
+    source = str(links / 'shared' / 'data')
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(jail_spec('/srv/jail', bind_read_only=[(source, None)]), False, False)
+    assert str(excinfo.value) == (f"bind_read_only: {source}: {links / 'shared'} is group- or world-writable "
+                                  f'(mode 0775) {SWAP_HINT}')
+
+
+@pytest.fixture
+def no_entering(monkeypatch):
+    """os.open refuses every directory below the walk's root, as for an unreadable one."""
+    real_open = os.open
+
+    def refuse(path, flags, *args, **kwargs):
+        if kwargs.get('dir_fd') is not None:
+            raise PermissionError(13, 'Permission denied')
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', refuse)
+
+
+def test_bind_source_that_cannot_be_walked_is_a_clear_error(links, no_entering):
+    source = str(links / 'data')
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(jail_spec('/srv/jail', bind=[(source, None)]), False, False)
+    assert str(excinfo.value) == f'bind: {source} cannot be followed on this host: Permission denied'
+
+
+def test_jail_path_that_cannot_be_walked_is_a_clear_error(jail, no_entering):
+    with pytest.raises(ServiceError) as excinfo:
+        stat_in_jail(jail, '/usr/sbin/daemon', 'command[0]')
+    assert str(excinfo.value) == f'command[0]: /usr/sbin/daemon cannot be followed in the jail {jail}: Permission denied'

@@ -30,7 +30,9 @@ PARAMS = {
     'bind_read_only': [],
     'bind': [],
     'allow_sensitive_binds': False,
+    'allow_user_writable_sources': False,
     'read_write': [],
+    'allow_exec_in_read_write': False,
     'bind_journal': True,
     'type': 'exec',
     'restart': 'on-failure',
@@ -147,6 +149,8 @@ def test_group_is_left_to_the_caller_unless_given():
     ({'read_write': ['/var/log/web', '/var/lib/web']},
      'ReadWritePaths=/srv/jails/web/var/log/web /srv/jails/web/var/lib/web'),
     ({'jail': '/srv/jails/web/', 'read_write': ['/var/log/web']}, 'ReadWritePaths=/srv/jails/web/var/log/web'),
+    ({'jail': '/srv//jails/web/'}, 'RootDirectory=/srv/jails/web\n'),
+    ({'bind': ['/srv//data/:/data/']}, 'BindPaths=/srv/data:/data\n'),
     ({'command': ['/bin/prog', 'a b', '%', ';']}, 'ExecStart=/bin/prog "a b" %% \\;'),
     ({'extra_properties': {'LimitNOFILE': 4096}}, 'LimitNOFILE=4096'),
     ({'extra_properties': {'LimitCORE': '0:infinity'}}, 'LimitCORE=0:infinity'),
@@ -173,6 +177,31 @@ def test_extra_property_replaces_a_default_in_place():
 def test_extra_properties_not_in_defaults_come_last_sorted():
     lines = service_lines(render(extra_properties={'TimeoutSec': 5, 'LimitNOFILE': 64}))
     assert lines[-2:] == ['LimitNOFILE=64', 'TimeoutSec=5']
+
+
+# What the daemon can write, it cannot execute (issue 10): the read_write part of the unit.
+READ_WRITE_LINES = [
+    'ReadWritePaths=/srv/jails/web/var/log/web /srv/jails/web/var/lib/100%%',
+    'NoExecPaths=/srv/jails/web/var/log/web /srv/jails/web/var/lib/100%%',
+    'CapabilityBoundingSet=',
+]
+
+
+def test_read_write_paths_are_not_executable():
+    lines = service_lines(render(read_write=['/var/log/web', '/var/lib/100%']))
+    start = lines.index(READ_WRITE_LINES[0])
+    assert lines[start:start + 3] == READ_WRITE_LINES
+    assert lines.count(READ_WRITE_LINES[1]) == 1
+
+
+def test_exec_in_read_write_on_request():
+    lines = service_lines(render(read_write=['/var/log/web', '/var/lib/100%'], allow_exec_in_read_write=True))
+    assert READ_WRITE_LINES[0] in lines
+    assert not [line for line in lines if line.startswith('NoExecPaths')]
+
+
+def test_no_exec_paths_without_read_write():
+    assert 'NoExecPaths' not in render()
 
 
 def test_journal_binding_can_be_turned_off():
@@ -239,10 +268,13 @@ ALLOWED = ('CPUQuota, CPUWeight, IOWeight, IPAddressAllow, IPAddressDeny, KillSi
 EXEC = 'is never allowed: it runs a command, which systemd may run outside the jail or as root'
 
 INVALID = [
-    ({'jail': 'srv/jail'}, "jail: 'srv/jail' must be an absolute path"),
+    ({'jail': 'srv/jail'}, "jail 'srv/jail' is not an absolute path"),
+    ({'jail': ''}, 'jail: empty path'),
     ({'jail': '/'}, 'jail: "/" is not a jail'),
-    ({'jail': '//.'}, 'jail: "/" is not a jail'),
-    ({'jail': '/srv/../etc'}, "jail: '/srv/../etc' must not contain \"..\""),
+    ({'jail': '//'}, 'jail: "/" is not a jail'),
+    ({'jail': '/srv/../etc'}, "jail '/srv/../etc' contains a '..' component"),
+    ({'jail': '/srv/./jail'}, "jail '/srv/./jail' contains a '.' component"),
+    ({'jail': '/srv/jail\x00'}, "jail '/srv/jail\\x00' contains a NUL byte"),
     ({'jail': '/srv/my jail'},
      "jail: '/srv/my jail' must not contain whitespace, quotes, backslashes, colons or semicolons"),
     ({'user': 'root'}, "user: 'root' is refused: a jailed daemon running as root can break out of its chroot"),
@@ -259,7 +291,7 @@ INVALID = [
     ({'command': ['/bin/x', 'a\x00b']}, "command[1]: the control character '\\x00' cannot be passed (only tab and newline can)"),
     ({'command': ['/bin/x', 'a\rb']}, "command[1]: the control character '\\r' cannot be passed (only tab and newline can)"),
     ({'command': ['/bin/x\n']}, "command[0]: '/bin/x\\n' contains a control character"),
-    ({'working_directory': 'var/www'}, "working_directory: 'var/www' must be an absolute path"),
+    ({'working_directory': 'var/www'}, "working_directory 'var/www' is not an absolute path"),
     ({'capabilities': ['NET_BIND_SERVICE']},
      "capabilities: 'NET_BIND_SERVICE' must be a capability name such as CAP_NET_BIND_SERVICE"),
     ({'capabilities': ['CAP_FLY']}, "capabilities: 'CAP_FLY' is not a Linux capability"),
@@ -269,11 +301,11 @@ INVALID = [
      "restrict_address_families: 'inet' must be an address family such as AF_INET, or \"none\" alone"),
     ({'restrict_address_families': ['AF_INET', 'none']},
      "restrict_address_families: 'none' must be an address family such as AF_INET, or \"none\" alone"),
-    ({'bind': ['relative']}, "bind: 'relative' must be an absolute path"),
+    ({'bind': ['relative']}, "bind 'relative' is not an absolute path"),
     ({'bind': ['/a:/b:/c']}, "bind: '/a:/b:/c' must be SOURCE or SOURCE:DESTINATION"),
-    ({'bind_read_only': ['/etc/ssl:certs']}, "bind_read_only: 'certs' must be an absolute path"),
-    ({'read_write': ['var/log']}, "read_write: 'var/log' must be an absolute path"),
-    ({'read_write': ['/var/../../etc']}, "read_write: '/var/../../etc' must not contain \"..\""),
+    ({'bind_read_only': ['/etc/ssl:certs']}, "bind_read_only 'certs' is not an absolute path"),
+    ({'read_write': ['var/log']}, "read_write 'var/log' is not an absolute path"),
+    ({'read_write': ['/var/../../etc']}, "read_write '/var/../../etc' contains a '..' component"),
     ({'environment': {'1X': 'a'}},
      "environment: '1X' is not a valid variable name (letters, digits, \"_\"; not starting with a digit)"),
     ({'environment': {'X': None}}, 'environment: X has no value'),
@@ -287,8 +319,8 @@ INVALID = [
      "description: 'web\\\\' ends with a backslash, which systemd reads as a line continuation"),
     # Binds that undo the jail.
     ({'bind': ['/:/host']}, "bind: '/:/host' binds the host's whole file system into the jail"),
-    ({'bind': ['//./:/host'], 'allow_sensitive_binds': True},
-     "bind: '//./:/host' binds the host's whole file system into the jail"),
+    ({'bind': ['//:/host'], 'allow_sensitive_binds': True},
+     "bind: '//:/host' binds the host's whole file system into the jail"),
     ({'bind_read_only': ['/'], 'allow_sensitive_binds': True},
      "bind_read_only: '/' binds the host's whole file system into the jail"),
     ({'bind_read_only': ['/etc']},
@@ -332,6 +364,9 @@ INVALID = [
      'extra_properties: BindPaths is set by the module; use the bind parameter instead'),
     ({'extra_properties': {'ReadWritePaths': '/'}},
      'extra_properties: ReadWritePaths is set by the module; use the read_write parameter instead'),
+    ({'extra_properties': {'NoExecPaths': '/tmp'}},
+     'extra_properties: NoExecPaths is set by the module; use the allow_exec_in_read_write parameter instead'),
+    ({'extra_properties': {'ExecPaths': '/srv'}}, f'extra_properties: ExecPaths {EXEC}'),
     ({'extra_properties': {'ExecStartPre': '+/bin/sh -c id'}}, f'extra_properties: ExecStartPre {EXEC}'),
     ({'extra_properties': {'ExecStartPost': '!/bin/true'}}, f'extra_properties: ExecStartPost {EXEC}'),
     ({'extra_properties': {'ExecStopPost': '!!/bin/true'}}, f'extra_properties: ExecStopPost {EXEC}'),

@@ -283,3 +283,51 @@ def test_verify_refuses_a_table_whose_rule_does_not_read_back(monkeypatch):
         edit.verify([rule])
     assert str(excinfo.value) == ('rules[0]: internal check failed: the rendered rule "ALL : ALL : spawn /bin/echo a:b" '
                                   'does not read back the same')
+
+
+def test_a_large_batch_gives_the_table_written_out_by_hand():
+    """600 rules in one batch: adds, re-runs, removals, replacements and placements.
+
+    The expected table is built here line by line from the rule numbers, not by the edit's code.
+    """
+    daemons = ['sshd', 'vsftpd', 'in.telnetd']
+
+    def line(n, options=''):
+        return f'{daemons[n % 3]} : 10.{n // 256}.{n % 256}.0/24{options}\n'
+
+    def spec(n, **extra):
+        made = dict(daemons=[daemons[n % 3]], clients=[f'10.{n // 256}.{n % 256}.0/24'], **extra)
+        if n % 7 == 0:
+            made['comment'] = f'grant {n}'
+        return made
+
+    def block(n, options=''):
+        return (f'# grant {n}\n' if n % 7 == 0 else '') + line(n, options)
+
+    header = '# unmanaged header\nALL : 127.0.0.1\n'
+    edit = rules.TableEdit(header.encode(), '/etc/hosts.allow')
+    assert all(edit.apply(make(**spec(n))) for n in range(600))
+    expected = header + ''.join(block(n) for n in range(600))
+    assert edit.render() == expected.encode()
+
+    rerun = rules.TableEdit(edit.render(), '/etc/hosts.allow')
+    assert not any(rerun.apply(make(**spec(n))) for n in range(600))
+    assert rerun.render() == expected.encode()
+
+    # Every 5th rule removed, every 4th (not removed) replaced by a deny rule, moved to the end;
+    # rule 1000 first, rule 1001 after it, rule 1002 before rule 3.
+    batch = rules.TableEdit(edit.render(), '/etc/hosts.allow')
+    for n in range(600):
+        if n % 5 == 0:
+            assert batch.apply(make(**spec(n, state='absent'))) is True
+        elif n % 4 == 0:
+            assert batch.apply(make(**spec(n, options=['deny'], replace=True))) is True
+    assert batch.apply(make(**spec(1000, position='first'))) is True
+    assert batch.apply(make(**spec(1001, position='after', anchor=line(1000).strip()))) is True
+    assert batch.apply(make(**spec(1002, position='before', anchor=line(3).strip()))) is True
+    kept = [n for n in range(600) if n % 5 and n % 4]
+    body = ''.join(block(1002) + block(n) if n == 3 else block(n) for n in kept)
+    moved = ''.join(block(n, ' : deny') for n in range(600) if n % 5 and not n % 4)
+    assert batch.render() == ('# unmanaged header\n' + block(1000) + block(1001) + 'ALL : 127.0.0.1\n'
+                              + body + moved).encode()
+    assert len(batch.removed) == 120 + 120

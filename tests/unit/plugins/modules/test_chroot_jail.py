@@ -4,6 +4,7 @@
 
 """chroot_jail end to end, run in-process through the harness of tests/unit/conftest.py."""
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -32,11 +33,13 @@ def trust_tmp_source_dir(path, st):
 
 
 @pytest.fixture
-def run(run_module, monkeypatch):
-    """Run chroot_jail; the module rightly refuses jails under the sticky, world-writable
-    system temp dir, so these tests trust it unless ``trust_tmp`` is false, and sources under
-    it (refused too) when ``trust_tmp_sources`` is true."""
+def run(run_module, monkeypatch, tmp_path):
+    """Run chroot_jail with its state in the test's temp dir; the module rightly refuses jails
+    and state directories under the sticky, world-writable system temp dir, so these tests
+    trust it unless ``trust_tmp`` is false, and sources under it (refused too) when
+    ``trust_tmp_sources`` is true."""
     def run_jail(args, trust_tmp=True, trust_tmp_sources=False, check=False, diff=False):
+        args = dict({'state_dir': str(tmp_path / 'state')}, **args)
         with monkeypatch.context() as patch:
             if trust_tmp:
                 patch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
@@ -153,3 +156,26 @@ def test_malformed_elf_fails_naming_the_file(run, tmp_path, base, content, cause
     assert result['failed']
     assert result['msg'] == f'binary {binary}: cannot inspect {binary}: {cause}'
     assert not (base / 'jail').exists()
+
+
+def test_state_dir_inside_the_jail_is_refused(run, base):
+    jail = str(base / 'j')
+    result = run({'path': jail, 'binaries': ['/bin/bash'], 'state_dir': jail + '/var/lib/state'})
+    assert result['failed'] and result['msg'] == (
+        f'state_dir {jail}/var/lib/state is inside the jail {jail}; a jailed process could edit the state: '
+        'choose a directory outside every jail')
+    assert not (base / 'j').exists()
+
+
+@pytest.mark.parametrize('state', ['absent', 'present'])
+def test_malformed_state_fails_without_traceback(run, base, tmp_path, state):
+    state_dir = tmp_path / 'state'
+    state_dir.mkdir(mode=0o700)
+    (base / 'j').mkdir()
+    # STEM.HASH.json: the jail path with '/' as '-' (34 characters at most), 24 hex of its SHA-256
+    jail = str(base / 'j')
+    state_file = state_dir / f"{jail.strip('/').replace('/', '-')[:34]}.{hashlib.sha256(jail.encode()).hexdigest()[:24]}.json"
+    state_file.write_text('[' * 100000 + ']' * 100000)
+    os.chmod(str(state_file), 0o600)
+    result = run({'path': str(base / 'j'), 'state': state, 'profiles': ['nss']})
+    assert result['failed'] and result['msg'] == f'{state_file}: nested too deeply to be a state file'

@@ -15,8 +15,10 @@ import stat
 import pytest
 from ansible.module_utils import basic
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.modules import jailed_service
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import trust_tmp_source_dir
 
 SECURITY_OK = '\u2192 Overall exposure level for web.service: 1.4 OK :-)\n'
 SECURITY_BAD = '\u2192 Overall exposure level for web.service: 9.6 UNSAFE :-{\n'
@@ -269,12 +271,12 @@ EXEC = 'is never allowed: it runs a command, which systemd may run outside the j
     ({'jail': '/nonexistent/jail'},
      'jail: /nonexistent/jail does not exist or is not a directory; build it first with serversec.confine.chroot_jail'),
     ({'command': ['/usr/sbin/nginx']},
-     'command[0]: /usr/sbin/nginx does not exist in the jail {jail} (looked for {jail}/usr/sbin/nginx); '
-     'add it with serversec.confine.chroot_jail binaries'),
+     'command[0]: /usr/sbin/nginx does not exist in the jail {jail}; add it with serversec.confine.chroot_jail binaries'),
     ({'command': ['nginx']}, "command[0]: 'nginx' must be an absolute path inside the jail"),
-    ({'working_directory': '/var/www'}, 'working_directory: /var/www does not exist in the jail {jail}'),
+    ({'working_directory': '/var/www'}, 'working_directory: /var/www does not exist in the jail {jail} (/var is missing)'),
     ({'read_write': ['/var/log/web']},
-     'read_write: /var/log/web does not exist in the jail {jail}; create it with serversec.confine.chroot_jail directories'),
+     'read_write: /var/log/web does not exist in the jail {jail} (/var is missing); '
+     'create it with serversec.confine.chroot_jail directories'),
     ({'name': '../../etc/cron.d/x.service'},
      "name: '../../etc/cron.d/x.service' is not a valid unit name (allowed: letters, digits, "
      '":", "_", ".", "\\", "-" and one "@")'),
@@ -320,9 +322,35 @@ def test_sensitive_bind_accepted_knowingly(host, run):
 def test_bind_source_linking_to_the_host_root_is_refused(host, run, tmp_path):
     os.symlink('/', str(tmp_path / 'everything'))
     result = run(params(host, bind=[f'{tmp_path}/everything:/host'], allow_sensitive_binds=True))
-    assert result['msg'] == (f"bind: {tmp_path}/everything leads to / on this host, which exposes the host's / "
-                             'to the jailed daemon')
+    assert result['msg'] == f'bind: {tmp_path}/everything names the root directory'
     assert os.listdir(host['unit_dir']) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown to another user')
+def test_bind_source_a_user_could_swap_is_refused(host, run, tmp_path, monkeypatch):
+    # Issue 9 section 1 applied to binds: uid 1001 owns /…/srv/u and could replace u/data with a
+    # link to /root before the unit next starts; systemd would bind whatever it then finds.
+    monkeypatch.setattr(chroot_host, 'source_dir_check', trust_tmp_source_dir)
+    (tmp_path / 'srv' / 'u' / 'data').mkdir(parents=True)
+    os.chown(str(tmp_path / 'srv' / 'u'), 1001, 1001)
+    source = f'{tmp_path}/srv/u/data'
+    result = run(params(host, bind_read_only=[f'{source}:/data']))
+    assert result['msg'] == (f'bind_read_only: {source}: {tmp_path}/srv/u is owned by uid 1001 (a non-root user could '
+                             'swap what it holds); set allow_user_writable_sources to accept it')
+    assert os.listdir(host['unit_dir']) == []
+    result = run(params(host, bind_read_only=[f'{source}:/data'], allow_user_writable_sources=True))
+    assert result['changed'] is True
+    assert f'{source}:/data' in result['unit']
+
+
+def test_missing_bind_source_is_a_prerequisite(host, run, tmp_path, module_warnings):
+    source = f'{tmp_path}/absent'
+    result = run(params(host, bind=[source]))
+    assert result['msg'] == f'bind: {source} does not exist on the host'
+    assert os.listdir(host['unit_dir']) == []
+    result = run(params(host, bind=[source]), check=True)
+    assert result['changed'] is True
+    assert module_warnings == [f'bind: {source} does not exist on the host (check mode: an earlier task may create it)']
 
 
 @pytest.mark.parametrize('overrides', [
@@ -376,7 +404,15 @@ def test_working_directory_inside_the_jail(host, run):
 def test_read_write_inside_the_jail(host, run):
     os.makedirs(os.path.join(host['jail'], 'var', 'log', 'web'))
     result = run(params(host, read_write=['/var/log/web']))
-    assert f"ReadWritePaths={host['jail']}/var/log/web" in result['unit'].splitlines()
+    lines = result['unit'].splitlines()
+    # What the daemon can write, it cannot execute (issue 10).
+    start = lines.index(f"ReadWritePaths={host['jail']}/var/log/web")
+    assert lines[start + 1] == f"NoExecPaths={host['jail']}/var/log/web"
+    result = run(params(host, read_write=['/var/log/web'], allow_exec_in_read_write=True))
+    assert result['changed'] is True
+    lines = result['unit'].splitlines()
+    assert f"ReadWritePaths={host['jail']}/var/log/web" in lines
+    assert not [line for line in lines if line.startswith('NoExecPaths=')]
 
 
 def test_read_write_through_a_link_is_refused(host, run):

@@ -105,3 +105,46 @@ def test_an_unreadable_path_is_not_taken_for_a_missing_table(tables, run):
     result = run(dict(allow_path=allow, deny_path=os.path.join(deny, 'hosts.deny')))
     assert result['failed'] is True
     assert result['msg'] == f'{deny}/hosts.deny: cannot read: [Errno 20] Not a directory: \'{deny}/hosts.deny\''
+
+
+@pytest.mark.parametrize('queries, message', [
+    ([dict(daemon='sshd'), dict(address='10.0.0.1')], 'queries[1]: "daemon" is required'),
+    ([dict(daemon=None)], 'queries[0]: "daemon" is required'),
+    ([dict(daemon='sshd', adress='10.0.0.1', zzz=1)],
+     'queries[0]: unsupported key "adress"; supported keys are daemon, address, hostname, user, server_address, '
+     'server_hostname'),
+    ([dict(daemon='sshd', address=['10.0.0.1'])], 'queries[0].address: must be a string, got list'),
+    ([dict(daemon='sshd', user=True)], 'queries[0].user: must be a string, got bool'),
+])
+def test_bad_queries_are_refused_by_element_and_key(tables, run, queries, message):
+    allow, deny = tables
+    result = run(dict(allow_path=allow, deny_path=deny, queries=queries))
+    assert result['failed'] is True
+    assert result['msg'] == message
+
+
+def test_a_query_key_given_as_null_or_a_number_reads_like_ansible_str(tables, run):
+    allow, deny = tables
+    result = run(dict(allow_path=allow, deny_path=deny, queries=[
+        dict(daemon='in.telnetd', address='127.0.0.1', hostname=None, user=1000)]))
+    assert result['verdicts'][0]['query'] == dict(daemon='in.telnetd', address='127.0.0.1', user='1000')
+    assert (result['verdicts'][0]['access'], result['verdicts'][0]['line']) == ('granted', 3)
+
+
+def test_compact_form_answers_every_daemon_for_every_address(tables, run):
+    allow, deny = tables
+    result = run(dict(allow_path=allow, deny_path=deny, daemons=['sshd', 'in.telnetd', 'vsftpd'],
+                      addresses=['192.168.1.20', '10.0.0.1']))
+    assert result['access_matrix'] == {
+        'sshd': {'192.168.1.20': 'granted', '10.0.0.1': 'granted'},
+        'in.telnetd': {'192.168.1.20': 'granted', '10.0.0.1': 'denied'},
+        'vsftpd': {'192.168.1.20': 'denied', '10.0.0.1': 'denied'},
+    }
+    assert result['verdicts'] == []
+
+
+def test_compact_form_needs_both_lists(tables, run):
+    allow, deny = tables
+    result = run(dict(allow_path=allow, deny_path=deny, daemons=['sshd']))
+    assert result['failed'] is True
+    assert result['msg'] == 'parameters are required together: daemons, addresses'

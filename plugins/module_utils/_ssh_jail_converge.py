@@ -1,0 +1,307 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the serversec.confine collection: this is not a public API and
+# may change without notice. Do not import it from outside the collection.
+
+"""ssh_jail end to end: check everything, validate with ``sshd -t``, then write and reload.
+
+Order matters. Every refusal (accounts, lockout, the jail's ownership, the writable
+directories' parents) and the ``sshd -t`` run on a candidate configuration happen before the
+first write, so a bad request leaves the files and the running sshd alone. With
+``state=present`` the directories and their noexec mounts come first and the sshd block last
+(nobody is jailed before uploads are noexec); ``state=absent`` removes the block first. The
+host is reached through a ``System`` (commands and atomic writes) so tests can stand in for it.
+"""
+
+# ansible-test sanity requires these two lines in every plugin file.
+from __future__ import absolute_import, division, print_function  # noqa: UP010
+
+__metaclass__ = type  # noqa: UP001
+
+import os
+import posixpath
+import pwd
+import shutil
+import tempfile
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC,
+    O_NOFOLLOW,
+    FileIOError,
+    read_if_exists,
+    write_atomic,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import jail_path_exists
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import (
+    DROPIN_DIR,
+    MAIN_CONFIG,
+    SshdConfig,
+    SshJailError,
+    check_accounts,
+    check_lockout,
+    connected_users,
+    render_block,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_mounts import (
+    UNIT_DIR,
+    desired_units,
+    ensure_devlog_placeholder,
+    ensure_directory,
+    installed_units,
+    mount_options,
+    resolve_owner,
+)
+
+SSHD_UNITS = ('ssh.service', 'sshd.service')
+# lstat used for the jail's ancestors (tests trust the system temp dir through it)
+jail_root_lstat = os.lstat
+
+
+def read_text(path):
+    """A config file's text, or None when it does not exist (a FIFO or directory is refused)."""
+    try:
+        data = read_if_exists(path)
+    except FileIOError as exc:
+        raise SshJailError(str(exc))
+    return None if data is None else data.decode('utf-8')
+
+
+def load_sshd_config(name, main_path=MAIN_CONFIG, dropin_dir=DROPIN_DIR):
+    main = read_text(main_path)
+    if main is None:
+        raise SshJailError(f'{main_path} does not exist: is openssh-server installed?')
+    dropins = {}
+    if os.path.isdir(dropin_dir):
+        for entry in sorted(os.listdir(dropin_dir)):
+            text = read_text(posixpath.join(dropin_dir, entry))
+            if text is not None:
+                dropins[entry] = text
+    return SshdConfig(name, main, dropins, main_path=main_path, dropin_dir=dropin_dir)
+
+
+class System:
+    """The managed host as ssh_jail changes it, through AnsibleModule."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def run(self, argv):
+        rc, out, err = self.module.run_command(argv)
+        return rc, out, err
+
+    def systemctl(self, *args):
+        rc, out, err = self.run(['systemctl'] + list(args))
+        if rc != 0:
+            raise SshJailError(f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
+        return out
+
+    def write(self, path, text, mode=0o644):
+        """Replace ``path`` atomically through the I/O layer; always ``mode``."""
+        try:
+            write_atomic(self.module, path, text.encode('utf-8'), create_mode=mode)
+        except FileIOError as exc:
+            raise SshJailError(str(exc))
+        self.module.set_mode_if_different(path, mode, False)
+
+    def unlink(self, path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+    def mountinfo(self):
+        with open('/proc/self/mountinfo') as handle:
+            return handle.read()
+
+
+def sshd_validate(system, config, text, sshd):
+    """``sshd -t`` on the whole configuration with ``text`` in place of ours; raise naming the cause.
+
+    The candidates live in a private temporary directory: nothing under /etc changes, and
+    sshd resolves relative Include lines against /etc/ssh whatever file -f names.
+    """
+    private = tempfile.mkdtemp(prefix='serversec-ssh_jail.')
+    candidate = None
+    try:
+        main = posixpath.join(private, 'sshd_config')
+        if config.uses_dropin:
+            if text is not None:
+                candidate = posixpath.join(private, posixpath.basename(config.dropin_path))
+                _write_private(candidate, text)
+            _write_private(main, config.candidate_main(candidate))
+        else:
+            _write_private(main, text)
+        rc, out, err = system.run([sshd, '-t', '-f', main])
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    if rc != 0:
+        cause = (err or out).strip().replace(main, config.main_path)
+        if candidate:
+            cause = cause.replace(candidate, config.dropin_path)
+        raise SshJailError(f'sshd -t rejects the configuration with the new {config.path}, nothing was changed: {cause}')
+
+
+def _write_private(path, text):
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600), 'w') as handle:
+        handle.write(text)
+
+
+def reload_sshd(system):
+    """Reload the running sshd; returns the unit reloaded, or None when none runs."""
+    for unit in SSHD_UNITS:
+        rc, out, _err = system.run(['systemctl', 'is-active', unit])
+        if rc == 0 and out.strip() == 'active':
+            system.systemctl('reload', unit)
+            return unit
+    return None
+
+
+class SshJail:
+    """One run of the module; ``execute`` returns the result dict."""
+
+    def __init__(self, spec, system, find_sshd, check_mode=False, allow_lockout=False, devlog='/dev/log',
+                 unit_dir=UNIT_DIR, main_path=MAIN_CONFIG, dropin_dir=DROPIN_DIR):
+        self.spec = spec
+        self.system = system
+        self.find_sshd = find_sshd  # looked up only when there is something to validate
+        self.check_mode = check_mode
+        self.allow_lockout = allow_lockout
+        self.devlog = devlog
+        self.unit_dir = unit_dir
+        self.main_path = main_path
+        self.dropin_dir = dropin_dir
+        self.changes = []
+        self.diffs = []
+        self.warnings = []
+        self.jail_missing = False
+
+    def _check(self):
+        spec = self.spec
+        if spec.state == 'absent':
+            return []  # removing a jail locks nobody out
+        check_accounts(spec)
+        if not self.allow_lockout:
+            check_lockout(spec, connected_users())
+        try:
+            missing = check_jail_root(spec.jail, jail_root_lstat)
+        except JailError as exc:
+            raise SshJailError(f'{exc} (OpenSSH refuses such a ChrootDirectory)')
+        if missing and not self.check_mode:
+            raise SshJailError(f'jail {spec.jail} does not exist: build it first (serversec.confine.chroot_jail)')
+        self.jail_missing = bool(missing)
+        owners = []
+        for item in spec.writable:
+            try:
+                owners.append((item, resolve_owner(item['owner'], item['group'])))
+            except SshJailError:
+                if not self.check_mode:  # in check mode the user may be created by an earlier task
+                    raise
+                owners.append((item, None))
+        return owners
+
+    def execute(self):
+        spec = self.spec
+        owners = self._check()
+        devlog_source = None
+        if spec.state == 'present':
+            devlog_source = os.path.realpath(self.devlog) if os.path.exists(self.devlog) else None
+            planned = self._directories(owners, devlog_source, dry_run=True)  # refusals before any write
+        config = load_sshd_config(spec.name, self.main_path, self.dropin_dir)
+        before = config.current()
+        after = config.desired(render_block(spec) if spec.state == 'present' else None)
+        if before != after:
+            sshd_validate(self.system, config, after, self.find_sshd())
+            self.diffs.append({'before_header': config.path, 'after_header': config.path,
+                               'before': before or '', 'after': after or ''})
+        if spec.state == 'present':
+            self._check_shells()
+            self.changes += planned if self.check_mode else self._directories(owners, devlog_source, dry_run=False)
+            self._mounts(desired_units(spec, devlog_source))
+        reloaded = self._config(config, before, after)
+        if spec.state == 'absent':
+            self._mounts({})
+        return {'changed': bool(self.changes), 'changes': self.changes, 'path': config.path,
+                'dropin': config.uses_dropin, 'reloaded': reloaded,
+                'devlog': bool(devlog_source), 'mounts': sorted(desired_units(spec, devlog_source))
+                if spec.state == 'present' else []}
+
+    def _check_shells(self):
+        """sshd runs a shell user's login shell inside the jail: say so when it is not there."""
+        if self.spec.mode != 'shell' or self.jail_missing:
+            return
+        for name in self.spec.users:
+            try:
+                shell = pwd.getpwnam(name).pw_shell or '/bin/sh'
+            except KeyError:
+                continue
+            if not jail_path_exists(self.spec.jail, shell):
+                self.warnings.append(f'user {name}: login shell {shell} is not in the jail {self.spec.jail}, '
+                                     'so the login will fail (add it to the jail with chroot_jail)')
+
+    def _directories(self, owners, devlog_source, dry_run):
+        """The writable directories and the /dev/log mount point; what changes (or would)."""
+        changes = []
+        for item, ids in owners:
+            if self.jail_missing or ids is None:
+                changes.append(f"create {item['path']}")
+            else:
+                changes += ensure_directory(self.spec.jail, item['path'], ids[0], ids[1], item['mode'], dry_run)
+        if devlog_source:
+            changes += ['create /dev/log'] if self.jail_missing else ensure_devlog_placeholder(self.spec.jail, dry_run)
+        return changes
+
+    def _config(self, config, before, after):
+        if before == after:
+            return None
+        self.changes.append(f"{'remove' if after is None else 'write'} {config.path}")
+        if self.check_mode:
+            return None
+        if after is None:
+            self.system.unlink(config.path)
+        else:
+            self.system.write(config.path, after)
+        return reload_sshd(self.system)
+
+    def _mounts(self, desired):
+        installed = installed_units(self.spec.name, self.unit_dir)
+        mountinfo = self.system.mountinfo()
+        reload_needed = False
+        for unit in sorted(set(installed) - set(desired)):
+            self.changes.append(f'remove mount {unit}')
+            self.diffs.append({'before_header': f'{self.unit_dir}/{unit}', 'after_header': f'{self.unit_dir}/{unit}',
+                               'before': installed[unit], 'after': ''})
+            if not self.check_mode:
+                self.system.run(['systemctl', 'disable', '--now', unit])
+                self.system.unlink(posixpath.join(self.unit_dir, unit))
+                reload_needed = True
+        start = []
+        for unit, (where, flags, text) in sorted(desired.items()):
+            if installed.get(unit) != text:
+                self.changes.append(f'write mount {unit}')
+                self.diffs.append({'before_header': f'{self.unit_dir}/{unit}', 'after_header': f'{self.unit_dir}/{unit}',
+                                   'before': installed.get(unit, ''), 'after': text})
+                if not self.check_mode:
+                    self.system.write(posixpath.join(self.unit_dir, unit), text)
+                reload_needed = True
+                start.append(unit)
+            elif not flags <= (mount_options(where, mountinfo) or set()):
+                self.changes.append(f'mount {where}')
+                start.append(unit)
+        if self.check_mode:
+            return
+        if reload_needed:
+            self.system.systemctl('daemon-reload')
+        for unit in start:
+            self.system.systemctl('enable', unit)
+            self.system.systemctl('restart', unit)
+        if start:
+            mountinfo = self.system.mountinfo()
+            for unit in start:
+                where, flags, _text = desired[unit]
+                have = mount_options(where, mountinfo) or set()
+                if not flags <= have:
+                    raise SshJailError(f'{unit} is active but {where} is not mounted {",".join(sorted(flags))} '
+                                       f'(options: {",".join(sorted(have)) or "not mounted"})')

@@ -1,0 +1,214 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ssh_jail end to end on a fake host: order of checks, validation before any write, idempotence,
+removal. systemctl and sshd are stood in for by FakeSystem; files are real, under tmp_path."""
+
+import os
+import re
+import stat
+import tempfile
+
+import pytest
+
+from ansible_collections.serversec.confine.plugins.module_utils import _ssh_jail_converge
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import SshJailError, SshJailSpec
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_converge import SshJail
+
+TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the writable directories are chowned')
+
+
+def safe_tmp_lstat(path):
+    st = os.lstat(path)
+    if path in TMP_DIRS:
+        return os.stat_result((stat.S_IFDIR | 0o755,) + tuple(st)[1:])
+    return st
+
+
+class FakeSystem:
+    """Commands recorded; ``sshd -t`` rejects a config holding BROKEN; restart mounts a unit."""
+
+    def __init__(self):
+        self.calls = []
+        self.mounted = {}
+        self.units = {}
+
+    def run(self, argv):
+        self.calls.append(argv)
+        if argv[1:3] == ['-t', '-f']:
+            texts = [open(argv[3]).read()]
+            for path in re.findall(r'^Include (\S+)$', texts[0], re.M):
+                texts.append(open(path).read())
+            return (255, '', f'{argv[3]} line 3: BROKEN directive') if any('BROKEN' in t for t in texts) else (0, '', '')
+        if argv[:2] == ['systemctl', 'is-active']:
+            return (0, 'active\n', '') if argv[2] == 'ssh.service' else (3, 'inactive\n', '')
+        if argv[:2] == ['systemctl', 'restart']:
+            self.mounted[argv[2]] = True
+        if argv[:3] == ['systemctl', 'disable', '--now']:
+            self.mounted.pop(argv[3], None)
+        return 0, '', ''
+
+    def systemctl(self, *args):
+        return self.run(['systemctl'] + list(args))[1]
+
+    def write(self, path, text, mode=0o644):
+        with open(path, 'w') as handle:
+            handle.write(text)
+        where = re.search(r'^Where=(.*)$', text, re.M)
+        if where:
+            self.units[os.path.basename(path)] = where.group(1)
+
+    def unlink(self, path):
+        os.unlink(path)
+
+    def mountinfo(self):
+        lines = []
+        for unit in self.mounted:
+            where = self.units[unit]
+            lines.append(f'40 22 0:21 {where} {where} rw,nosuid,nodev,noexec - overlay overlay rw')
+        return '\n'.join(lines) + '\n'
+
+    def commands(self):
+        return [' '.join(c) for c in self.calls if c[0] == 'systemctl' and c[1] != 'is-active']
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    monkeypatch.setattr(_ssh_jail_converge, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(_ssh_jail_converge, 'connected_users', set)
+    etc = tmp_path / 'etc'
+    (etc / 'sshd_config.d').mkdir(parents=True)
+    (etc / 'sshd_config').write_text(f'Include {etc}/sshd_config.d/*.conf\nSubsystem sftp internal-sftp\n')
+    (etc / 'units').mkdir()
+    (tmp_path / 'log').write_text('')
+    jail = tmp_path / 'jails' / 'ann'
+    jail.mkdir(parents=True)
+    for path in (tmp_path, tmp_path / 'jails', jail):
+        os.chmod(str(path), 0o755)
+    return tmp_path
+
+
+def job(host, system, check_mode=False, allow_lockout=False, **kwargs):
+    args = dict(name='sftp-ann', jail=str(host / 'jails' / 'ann'), users=['nobody'], writable=['/upload'])
+    args.update(kwargs)
+    etc = host / 'etc'
+    return SshJail(SshJailSpec(**args), system, lambda: '/usr/sbin/sshd', check_mode=check_mode,
+                   allow_lockout=allow_lockout, devlog=str(host / 'log'),
+                   unit_dir=str(etc / 'units'), main_path=str(etc / 'sshd_config'), dropin_dir=str(etc / 'sshd_config.d'))
+
+
+def test_present_then_idempotent_then_absent(host):
+    system = FakeSystem()
+    jail = host / 'jails' / 'ann'
+    unit_upload = str(jail / 'upload').strip('/').replace('-', '\\x2d').replace('/', '-') + '.mount'
+    unit_log = str(jail / 'dev' / 'log').strip('/').replace('-', '\\x2d').replace('/', '-') + '.mount'
+    result = job(host, system).execute()
+    dropin = host / 'etc' / 'sshd_config.d' / 'sftp-ann.conf'
+    assert result['changed'] and result['dropin'] and result['reloaded'] == 'ssh.service'
+    assert result['path'] == str(dropin) and 'Match User nobody' in dropin.read_text()
+    assert result['changes'] == ['create /upload', 'chown /upload 65534:65534', 'chmod /upload 0750',
+                                 'create /dev', 'create /dev/log', f'write mount {unit_log}', f'write mount {unit_upload}',
+                                 f'write {dropin}']
+    assert sorted(os.listdir(str(host / 'etc' / 'units'))) == sorted([unit_log, unit_upload])
+    assert system.commands() == ['systemctl daemon-reload', f'systemctl enable {unit_log}', f'systemctl restart {unit_log}',
+                                 f'systemctl enable {unit_upload}', f'systemctl restart {unit_upload}',
+                                 'systemctl reload ssh.service']
+    assert os.stat(str(jail / 'upload')).st_uid == 65534
+
+    again = FakeSystem()
+    again.mounted, again.units = dict(system.mounted), dict(system.units)
+    result = job(host, again).execute()
+    assert not result['changed'] and result['changes'] == [] and again.commands() == []
+    assert not any(c[1:2] == ['-t'] for c in again.calls)  # nothing to validate
+
+    gone = FakeSystem()
+    gone.mounted, gone.units = dict(system.mounted), dict(system.units)
+    result = job(host, gone, state='absent').execute()
+    assert result['changed'] and not dropin.exists() and os.listdir(str(host / 'etc' / 'units')) == []
+    assert gone.commands() == ['systemctl reload ssh.service', f'systemctl disable --now {unit_log}',
+                               f'systemctl disable --now {unit_upload}', 'systemctl daemon-reload']
+    assert (jail / 'upload').is_dir()  # the users' data stays
+
+
+def test_check_mode_writes_nothing(host):
+    system = FakeSystem()
+    result = job(host, system, check_mode=True).execute()
+    assert result['changed'] and 'create /upload' in result['changes']
+    assert os.listdir(str(host / 'jails' / 'ann')) == [] and os.listdir(str(host / 'etc' / 'units')) == []
+    assert os.listdir(str(host / 'etc' / 'sshd_config.d')) == [] and system.commands() == []
+
+
+def test_config_sshd_rejects_leaves_everything_untouched(host, monkeypatch):
+    monkeypatch.setattr(_ssh_jail_converge, 'render_block', lambda spec: 'BROKEN\n')
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system).execute()
+    assert str(excinfo.value) == (f'sshd -t rejects the configuration with the new {host}/etc/sshd_config.d/sftp-ann.conf, '
+                                  f'nothing was changed: {host}/etc/sshd_config line 3: BROKEN directive')
+    assert os.listdir(str(host / 'jails' / 'ann')) == [] and os.listdir(str(host / 'etc' / 'units')) == []
+    assert os.listdir(str(host / 'etc' / 'sshd_config.d')) == [] and system.commands() == []
+
+
+def test_group_writable_parent_refused_before_anything(host):
+    os.chmod(str(host / 'jails'), 0o775)
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system).execute()
+    assert str(excinfo.value) == (f'jail path component {host}/jails is group- or world-writable (mode 0775) '
+                                  '(OpenSSH refuses such a ChrootDirectory)')
+    assert system.calls == [] and os.listdir(str(host / 'etc' / 'sshd_config.d')) == []
+
+
+def test_missing_jail_refused(host):
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, FakeSystem(), jail=str(host / 'jails' / 'bob')).execute()
+    assert str(excinfo.value) == f'jail {host}/jails/bob does not exist: build it first (serversec.confine.chroot_jail)'
+
+
+def test_connected_user_refused(host, monkeypatch):
+    monkeypatch.setattr(_ssh_jail_converge, 'connected_users', lambda: {'nobody'})
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system).execute()
+    assert str(excinfo.value).startswith('refusing to jail user nobody: Ansible is connected as nobody')
+    assert system.calls == []
+    assert job(host, system, check_mode=True, allow_lockout=True).execute()['changed']
+
+
+def test_managed_block_when_sshd_config_has_no_include(host):
+    main = host / 'etc' / 'sshd_config'
+    main.write_text('Port 22\n')
+    system = FakeSystem()
+    result = job(host, system, writable=[]).execute()
+    assert not result['dropin'] and result['path'] == str(main)
+    assert main.read_text().startswith('Port 22\n# BEGIN serversec.confine ssh_jail sftp-ann\n')
+    validated = [c for c in system.calls if c[1:3] == ['-t', '-f']]
+    assert len(validated) == 1 and validated[0][3] != str(main)
+    result = job(host, FakeSystem(), writable=[], state='absent').execute()
+    assert main.read_text() == 'Port 22\n'
+
+
+def test_connected_user_may_remove_a_jail(host, monkeypatch):
+    monkeypatch.setattr(_ssh_jail_converge, 'connected_users', lambda: {'nobody'})
+    assert not job(host, FakeSystem(), state='absent').execute()['changed']
+
+
+def test_second_writable_refused_before_the_first_is_made(host):
+    jail = host / 'jails' / 'ann'
+    (jail / 'home').mkdir()
+    os.chown(str(jail / 'home'), 65534, 65534)
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system, writable=['/upload', '/home/up']).execute()
+    assert str(excinfo.value).startswith(f'writable /home/up: /home in the jail {jail} must be root-owned')
+    assert sorted(os.listdir(str(jail))) == ['home'] and system.calls == []
+
+
+def test_shell_user_without_shell_in_the_jail_is_warned(host):
+    """nobody's shell (/usr/sbin/nologin) is not in the empty jail."""
+    work = job(host, FakeSystem(), check_mode=True, mode='shell', writable=[])
+    work.execute()
+    assert work.warnings == [f'user nobody: login shell /usr/sbin/nologin is not in the jail {host}/jails/ann, '
+                             'so the login will fail (add it to the jail with chroot_jail)']
+    assert job(host, FakeSystem(), check_mode=True, writable=[]).warnings == []
