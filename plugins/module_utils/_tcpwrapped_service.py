@@ -29,7 +29,8 @@ import time
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
     JailedService,
-    check_program_in_jail,
+    check_bind_sources,
+    missing_in_jail,
     plan_actions,
     read_unit,
     resolve_accounts,
@@ -44,7 +45,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
     absolute_path,
     escape_specifiers,
     free_text,
-    normalise_path,
     render_exec,
     sensitive_bind,
     unit_name,
@@ -55,6 +55,10 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile
 
 # The policy tcpd reads; bound read-only into a jail, where a missing file reads as empty.
 POLICY_FILES = ('/etc/hosts.allow', '/etc/hosts.deny')
+
+# What the jail and bind checks of _jailed_service look at.
+JailView = collections.namedtuple('JailView', ('jail', 'command', 'working_directory', 'read_write'))
+BindView = collections.namedtuple('BindView', ('bind', 'bind_read_only'))
 
 WrappedSpec = collections.namedtuple('WrappedSpec', (
     'base', 'description', 'port', 'tcpd', 'command', 'daemon_name', 'user', 'group', 'jail', 'read_write',
@@ -89,15 +93,15 @@ def validate_wrapped(params):
     jail = params['jail']
     if jail is not None:
         jail = absolute_path('jail', jail)
-        if normalise_path(jail) == '/':
+        if jail == '/':
             raise ServiceError('jail: "/" is not a jail')
     read_write = []
     for path in params['read_write']:
-        absolute_path('read_write', path)
-        if normalise_path(path) == '/' or sensitive_bind(path):
+        path = absolute_path('read_write', path)
+        if path == '/' or sensitive_bind(path):
             raise ServiceError(f'read_write: {path!r} would let the wrapped daemon write the host\'s '
                                f"{sensitive_bind(path) or '/'}")
-        read_write.append(normalise_path(path))
+        read_write.append(path)
     group = params['group']
     description = params['description'] or f'{command[0]} behind tcpd on port {port}'
     return WrappedSpec(
@@ -161,31 +165,33 @@ class TcpwrappedService(JailedService):
         return os.path.join(unit_dir, f'{base}.socket'), os.path.join(unit_dir, f'{base}@.service')
 
     def check_host(self, spec):
-        """Account, jail and read_write checks; missing things an earlier task may create only warn in check mode."""
+        """Account, program, jail and read_write checks; what an earlier task may create only warns in check mode."""
         try:
             group = resolve_accounts(spec.user, spec.group, self.params['allow_supplementary_groups'])
         except PrerequisiteError as exc:
             self.prerequisite(str(exc))
             group = spec.group or spec.user
         programs = [('tcpd', spec.tcpd), ('command[0]', spec.command[0])]
+        allow_user_writable = self.params['allow_user_writable_sources']
+        messages = []
         if spec.jail is None:
-            for field, program in programs:
-                if not os.access(program, os.X_OK) or not os.path.isfile(program):
-                    self.prerequisite(f'{field}: {program} is not an executable file on this host')
-        elif not os.path.isdir(spec.jail):
-            self.prerequisite(f'jail: {spec.jail} does not exist or is not a directory; build it first with '
-                              'serversec.confine.chroot_jail')
+            messages = [f'{field}: {program} is not an executable file on this host' for field, program in programs
+                        if not (os.path.isfile(program) and os.access(program, os.X_OK))]
         else:
             for field, program in programs:
-                try:
-                    check_program_in_jail(spec.jail, program)
-                except PrerequisiteError as exc:
-                    self.prerequisite(str(exc).replace('command[0]:', f'{field}:', 1))
-        for path in spec.read_write:
-            if not os.path.exists(path):
-                self.prerequisite(f'read_write: {path} does not exist on this host')
-            elif os.path.realpath(path) != path:
-                raise ServiceError(f'read_write: {path} goes through a symbolic link (to {os.path.realpath(path)})')
+                found = missing_in_jail(JailView(spec.jail, [program], '/', []), allow_user_writable)
+                messages.extend(message.replace('command[0]:', f'{field}:', 1) for message in found)
+                if found and found[0].startswith('jail:'):
+                    break
+        # The writable paths are bind sources on the host: the same rules as jailed_service's binds.
+        try:
+            messages += check_bind_sources(BindView([(path, None) for path in spec.read_write], []), False,
+                                           allow_user_writable)
+        except ServiceError as exc:
+            raise ServiceError(str(exc).replace('bind: ', 'read_write: ', 1).replace('to the jailed daemon',
+                                                                                      'to the wrapped daemon')) from None
+        for message in messages:
+            self.prerequisite(message.replace('bind: ', 'read_write: ', 1))
         return group
 
     def verify_pair(self, socket_text, service_text):

@@ -85,6 +85,13 @@ options:
     type: list
     elements: path
     default: []
+  allow_user_writable_sources:
+    description:
+      - Accept O(read_write) paths (and, with O(jail), paths in the jail) that pass through a
+        directory a non-root user owns or can write, who could swap what they hold; refused by
+        default, naming that directory, as in M(serversec.confine.jailed_service).
+    type: bool
+    default: false
   tcpd:
     description: Path of tcpd (inside O(jail) when given).
     type: path
@@ -249,6 +256,7 @@ def main():
             allow_supplementary_groups=dict(type='list', elements='str', default=[]),
             jail=dict(type='path'),
             read_write=dict(type='list', elements='path', default=[]),
+            allow_user_writable_sources=dict(type='bool', default=False),
             tcpd=dict(type='path', default='/usr/sbin/tcpd'),
             tcpwrap_daemon=dict(type='str'),
             description=dict(type='str'),

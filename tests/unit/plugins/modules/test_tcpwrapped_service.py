@@ -137,7 +137,8 @@ def test_installs_the_pair_enables_and_starts_the_socket_then_idempotent(host, r
 
 
 def test_tcpwrap_daemon_puts_the_compiled_filter_on_the_socket(host, run, module_warnings):
-    result = run(params(host, tcpwrap_daemon='in.telnetd', read_write=[host['log']]))
+    # The test's log lies under /tmp, which every user may write.
+    result = run(params(host, tcpwrap_daemon='in.telnetd', read_write=[host['log']], allow_user_writable_sources=True))
     assert result.get('failed') is not True, result.get('msg')
     assert unit_files(host) == expected(host, 'IPAddressAllow=192.168.0.0/16\nIPAddressDeny=any\n',
                                         f"ReadWritePaths={host['log']}\n")
@@ -153,7 +154,7 @@ def test_jailed_pair_binds_the_policy_and_the_journal(host, run):
         (jail / 'usr' / 'sbin' / name).write_text('never run')
         (jail / 'usr' / 'sbin' / name).chmod(0o755)
     result = run(params(host, jail=str(jail), tcpd='/usr/sbin/tcpd', command=['/usr/sbin/in.telnetd', '-h'],
-                        read_write=[host['log']]))
+                        read_write=[host['log']], allow_user_writable_sources=True))
     assert result.get('failed') is not True, result.get('msg')
     service = result['service_unit']
     assert 'ExecStart=@/usr/sbin/tcpd /usr/sbin/in.telnetd -h\n' in service
@@ -195,6 +196,13 @@ def test_refusals_before_anything_is_written(host, run, overrides, message):
                    'matches host names without a dot')
     result = run(params(host, **overrides))
     assert result['failed'] is True and result['msg'] == message
+    assert os.listdir(host['units']) == [] and host['systemd'].calls == []
+
+
+def test_a_writable_path_a_user_could_swap_is_refused(host, run):
+    result = run(params(host, read_write=[host['log']]))
+    assert result['msg'] == (f"read_write: {host['log']}: /tmp is group- or world-writable (mode 1777) (a non-root "
+                             'user could swap what it holds); set allow_user_writable_sources to accept it')
     assert os.listdir(host['units']) == [] and host['systemd'].calls == []
 
 
