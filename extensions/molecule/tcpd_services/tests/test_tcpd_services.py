@@ -19,8 +19,10 @@ HARNESS = "serversec-molecule"
 ALLOWED_CLIENT = "192.168.77.50"
 DENIED_CLIENT = "172.30.77.60"
 LOG = "/var/log/tcpwrappers.log"
-# Reads what a server says first; answers telnet option requests with "won't"/"don't" so that
-# telnetd goes on to start its program. Prints NOCONNECT, EOF or the text received.
+HTTP_GET = "GET / HTTP/1.0\r\n\r\n"
+# Sends the request, if any, and reads what the server says; answers telnet option requests
+# with "won't"/"don't" so that telnetd goes on to start its program. Prints NOCONNECT, EOF or
+# the text received.
 PROBE = r"""
 import socket, sys, time
 try:
@@ -28,6 +30,8 @@ try:
 except OSError as exc:
     print("NOCONNECT", exc.__class__.__name__)
     sys.exit(0)
+if len(sys.argv) > 3:
+    s.sendall(sys.argv[3].encode())
 s.settimeout(0.5)
 text, raw, deadline = bytearray(), bytearray(), time.time() + 3
 while time.time() < deadline:
@@ -86,12 +90,12 @@ def instance(host):
     docker("network", "rm", LAN)
 
 
-def probe(instance, client, port):
-    """What a client container at `client` reads from the instance's `port`."""
+def probe(instance, client, port, request=None):
+    """What a client container at `client` reads from the instance's `port` (after `request`)."""
     image, harness, lan = instance
     network, target = (LAN, lan) if client.startswith("192.168.") else (HARNESS, harness)
     result = docker("run", "--rm", "--network", network, "--ip", client, "--entrypoint", "python3", image,
-                    "-c", PROBE, target, str(port))
+                    "-c", PROBE, target, str(port), *([request] if request else []))
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -176,3 +180,21 @@ def test_ssh_serves_the_lan_client(host, instance):
 def test_ssh_gives_the_other_client_no_tcp_connection(host, instance):
     assert probe(instance, DENIED_CLIENT, 22).startswith("NOCONNECT")
     assert verdict(host, "sshd", DENIED_CLIENT) == "denied"
+
+
+# ---------------------------------------------------------------- a jailed daemon filtered by tcpwrap_daemon
+
+def test_jailed_unit_holds_the_compiled_policy(host):
+    unit = host.file("/etc/systemd/system/web-filtered.service").content_string
+    assert "RootDirectory=/srv/jails/web-filtered\n" in unit and "User=web-filtered\n" in unit
+    assert "IPAddressAllow=192.168.0.0/16\nIPAddressDeny=any\n" in unit
+
+
+def test_jailed_daemon_serves_the_lan_client(host, instance):
+    assert "jailed lighttpd behind the kernel filter" in probe(instance, ALLOWED_CLIENT, 8080, HTTP_GET)
+    assert verdict(host, "lighttpd", ALLOWED_CLIENT) == "granted"
+
+
+def test_jailed_daemon_gives_the_other_client_no_tcp_connection(host, instance):
+    assert probe(instance, DENIED_CLIENT, 8080, HTTP_GET).startswith("NOCONNECT")
+    assert verdict(host, "lighttpd", DENIED_CLIENT) == "denied"
