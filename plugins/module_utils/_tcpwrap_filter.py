@@ -176,7 +176,6 @@ class TcpwrapFilter(JailedService):
         return self.result
 
 
-
 def finish(module, service):
     """Run a systemd-area runner and end the module with its result, or a failure naming the cause."""
     try:

@@ -188,8 +188,8 @@ class TcpwrappedService(JailedService):
             messages += check_bind_sources(BindView([(path, None) for path in spec.read_write], []), False,
                                            allow_user_writable)
         except ServiceError as exc:
-            raise ServiceError(str(exc).replace('bind: ', 'read_write: ', 1).replace('to the jailed daemon',
-                                                                                      'to the wrapped daemon')) from None
+            message = str(exc).replace('bind: ', 'read_write: ', 1)
+            raise ServiceError(message.replace('to the jailed daemon', 'to the wrapped daemon')) from None
         for message in messages:
             self.prerequisite(message.replace('bind: ', 'read_write: ', 1))
         return group

@@ -80,8 +80,8 @@ def test_guides_policy_keeps_the_spawn_verdict_and_warns_naming_the_rule():
         'ip_address_allow': ['192.168.0.0/16'],
         'ip_address_deny': ['any'],
         'rules': [f'{ALLOW} line 1', f'{DENY} line 1'],
-        'filter_warnings': [f'{DENY} line 1: its spawn command cannot run in a kernel filter; the filter keeps the verdict '
-                     'but nothing is executed or logged'],
+        'filter_warnings': [f'{DENY} line 1: its spawn command cannot run in a kernel filter; the filter keeps the '
+                            'verdict but nothing is executed or logged'],
     }
 
 

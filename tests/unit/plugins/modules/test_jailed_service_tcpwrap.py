@@ -55,10 +55,10 @@ def test_without_tcpwrap_daemon_the_unit_has_no_filter(host, run, policy):
 
 
 @pytest.mark.parametrize('allow, extra, message', [
-    ('lighttpd : LOCAL\n', {}, 'tcpwrap_daemon: {allow} line 1: cannot be compiled into an IP filter: LOCAL matches '
-                               'host names without a dot'),
-    ('lighttpd : 10.\n', {'IPAddressAllow': 'any'}, 'extra_properties: IPAddressAllow is set by tcpwrap_daemon; '
-                                                     'give one or the other'),
+    ('lighttpd : LOCAL\n', {},
+     'tcpwrap_daemon: {allow} line 1: cannot be compiled into an IP filter: LOCAL matches host names without a dot'),
+    ('lighttpd : 10.\n', {'IPAddressAllow': 'any'},
+     'extra_properties: IPAddressAllow is set by tcpwrap_daemon; give one or the other'),
 ])
 def test_refusals_before_anything_is_written(host, run, policy, allow, extra, message):
     policy['allow'].write_text(allow)
