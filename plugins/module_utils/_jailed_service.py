@@ -55,6 +55,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
     unit_name,
     validate_unit,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import filter_settings
 
 SYSTEMD_RUNTIME_DIR = '/run/systemd/system'
 RUNNING_STATES = ('active', 'activating', 'reloading')
@@ -383,7 +384,7 @@ class JailedService:
         for message in missing_in_jail(spec, allow_user_writable) + check_bind_sources(
                 spec, params['allow_sensitive_binds'], allow_user_writable):
             self.prerequisite(message)
-        text = render_unit(spec._replace(group=group))
+        text = render_unit(spec._replace(group=group, extra=spec.extra + self.ip_filter(spec)))
         exposure, rating, warnings = self.evaluate(text)
         self.result.update(unit=text, exposure=exposure, exposure_rating=rating, verify_warnings=warnings)
         max_exposure = params['max_exposure']
@@ -391,6 +392,16 @@ class JailedService:
             raise ServiceError(f'{self.name}: exposure {exposure} ({rating}) is higher than max_exposure '
                                f'{max_exposure}; the unit was not installed', unit=text, exposure=exposure)
         return text
+
+    def ip_filter(self, spec):
+        """IPAddressAllow=/IPAddressDeny= settings compiled from the policy of tcpwrap_daemon."""
+        daemon = self.params['tcpwrap_daemon']
+        if daemon is None:
+            return []
+        for name, _values in spec.extra:
+            if name in ('IPAddressAllow', 'IPAddressDeny'):
+                raise ServiceError(f'extra_properties: {name} is set by tcpwrap_daemon; give one or the other')
+        return filter_settings(daemon, self.module.warn, self.result)
 
     def confirm_running(self):
         """A daemon that dies right after exec (bad configuration) must fail the task."""

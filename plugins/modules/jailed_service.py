@@ -286,6 +286,15 @@ options:
       - Fail, before anything is written, when the C(systemd-analyze security) exposure score
         of the unit is higher than this (0.0 is best, 10.0 worst).
     type: float
+  tcpwrap_daemon:
+    description:
+      - Enforce the TCP wrappers policy of C(/etc/hosts.allow) and C(/etc/hosts.deny) for this
+        daemon name in the kernel, as C(IPAddressAllow=) and C(IPAddressDeny=any) in the unit,
+        compiled as M(serversec.confine.tcpwrap_filter) does (a client the policy denies gets
+        no TCP connection). A rule that cannot be compiled is refused with its file and line.
+      - Cannot be combined with C(IPAddressAllow) or C(IPAddressDeny) in O(extra_properties).
+      - The filter holds the policy of the last run; run the task again after the policy changes.
+    type: str
 notes:
   - Needs systemd as PID 1 and C(systemd-analyze) 250 or newer on the managed host.
   - In check mode a jail, user, group or program that does not exist yet only gives a
@@ -373,6 +382,13 @@ verify_warnings:
   type: list
   elements: str
   sample: []
+ip_filter:
+  description:
+    - The filter compiled for O(tcpwrap_daemon) (keys C(daemon), C(ip_address_allow),
+      C(ip_address_deny), C(rules), C(filter_warnings)), as M(serversec.confine.tcpwrap_filter)
+      returns them.
+  returned: when O(tcpwrap_daemon) is set and O(state) is not V(absent)
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -416,6 +432,7 @@ def main():
                                           'default': ['AF_UNIX', 'AF_INET', 'AF_INET6']},
             'unit_dir': {'type': 'path', 'default': '/etc/systemd/system'},
             'max_exposure': {'type': 'float'},
+            'tcpwrap_daemon': {'type': 'str'},
         },
         required_if=[('state', state, ('jail', 'command', 'user')) for state in STATES if state != 'absent'],
         supports_check_mode=True,
