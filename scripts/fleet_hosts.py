@@ -94,7 +94,7 @@ def start(count, key):
     public = Path("%s.pub" % key).read_text().strip()
     for host in names:
         docker("exec", host, "sh", "-c", ACCOUNT_SCRIPT, "sh", public)
-    for host, index in zip(names, range(1, count + 1)):
+    for index in range(1, count + 1):
         wait_for_port(address(index), 22)
     return names
 
