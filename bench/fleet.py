@@ -71,11 +71,14 @@ def recap(output):
 def operations(output):
     """(module runs, connection round trips) per host, from -vvv output. A module run is an EXEC
     of the Python interpreter (with pipelining the module comes on its stdin; without it, the
-    AnsiballZ file put in a temporary directory); interpreter discovery is not counted."""
+    AnsiballZ file put in a temporary directory). Interpreter discovery is not a module run: its
+    shell probe ("echo PLATFORM") and the one Python run after it that reads os-release."""
     runs, trips = {}, {}
     for host, kind, rest in OPERATION.findall(output):
         trips[host] = trips.get(host, 0) + 1
-        if kind == "EXEC" and "python" in rest and "echo PLATFORM" not in rest:
+        if kind == "EXEC" and "echo PLATFORM" in rest:
+            runs[host] = runs.get(host, 0) - 1
+        elif kind == "EXEC" and "python" in rest:
             runs[host] = runs.get(host, 0) + 1
     return runs, trips
 
@@ -108,6 +111,7 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures):
         for transport in ("ssh", "docker"):
             for side, (playbook, config) in sides.items():
                 _seconds, result = run(playbook, inventories[transport, side], config, verbose=True)
+                (WORK / ("fleet-%d-%s-%s-vvv.log" % (count, transport, side))).write_text(result.stdout)
                 runs, trips = operations(result.stdout)
                 counts[transport, side] = (median(list(runs.values())), median(list(trips.values())))
         pings = {side: ping_play(int(counts["docker", side][0])) for side in sides}
@@ -177,9 +181,9 @@ def main():
     args = parser.parse_args()
 
     WORK.mkdir(parents=True, exist_ok=True)
+    lock = fleet_hosts.molecule_run.take_turn()  # noqa: F841 - held until exit
     before_playbooks, before_config = export_before(args.before)
     key = fleet_hosts.ssh_key(WORK)
-    lock = fleet_hosts.molecule_run.take_turn()  # noqa: F841 - held until exit
     results, failures = {}, []
     for count in args.counts:
         started = time.monotonic()
