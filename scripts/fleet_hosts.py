@@ -160,16 +160,17 @@ def write_inventory(directory, names, transport, key, group_vars):
     return directory / "hosts.yml"
 
 
-def ansible_env(config):
-    """Environment for ansible-playbook from this checkout's venv, with `config` as ansible.cfg."""
+def ansible_env(config, fact_cache=None):
+    """Environment for ansible-playbook from this checkout's venv, with `config` as ansible.cfg
+    (and, when given, fact_cache as the directory of a jsonfile fact cache it configures)."""
     venv_bin = ROOT / ".venv" / "bin"
     return dict(
         os.environ,
         PATH=os.pathsep.join([str(venv_bin), os.environ.get("PATH", "")]),
         ANSIBLE_CONFIG=str(config),
         ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"),
-        ANSIBLE_PYTHON_INTERPRETER="auto_silent",
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_RETRY_FILES_ENABLED="0",
+        **({"ANSIBLE_CACHE_PLUGIN_CONNECTION": str(fact_cache)} if fact_cache else {}),
     )
