@@ -73,14 +73,12 @@ def recap(output):
 def operations(output):
     """(module runs, connection round trips) per host, from -vvv output. A module run is an EXEC
     of the Python interpreter (with pipelining the module comes on its stdin; without it, the
-    AnsiballZ file put in a temporary directory). Interpreter discovery is not a module run: its
-    shell probe ("echo PLATFORM") and the one Python run after it that reads os-release."""
+    AnsiballZ file put in a temporary directory). Interpreter discovery, a shell probe naming the
+    candidate interpreters ("echo FOUND; command -v python3.13; ..."), is not a module run."""
     runs, trips = {}, {}
     for host, kind, rest in OPERATION.findall(output):
         trips[host] = trips.get(host, 0) + 1
-        if kind == "EXEC" and "echo PLATFORM" in rest:
-            runs[host] = runs.get(host, 0) - 1
-        elif kind == "EXEC" and "python" in rest:
+        if kind == "EXEC" and "python" in rest and "echo FOUND" not in rest:
             runs[host] = runs.get(host, 0) + 1
     return runs, trips
 
