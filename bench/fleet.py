@@ -87,7 +87,7 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def bench_count(count, rounds, key, before_playbooks, before_config, failures):
+def bench_count(count, rounds, key, before_playbooks, before_config, failures, light=False):
     now_config = ROOT / "ansible.cfg"
     subprocess.run(["rm", "-rf", str(WORK / "facts")], check=True)
     names = fleet_hosts.start(count, key)
@@ -109,16 +109,19 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures):
 
         # Module runs and round trips per host, one -vvv no-change run of each side and transport.
         counts = {}
-        for transport in ("ssh", "docker"):
+        transports = ("ssh",) if light else ("ssh", "docker")
+        if light:  # only now, over SSH
+            sides = {"now": sides["now"]}
+        for transport in transports:
             for side, (playbook, config) in sides.items():
                 _seconds, result = run(playbook, inventories[transport, side], config, verbose=True)
                 (WORK / ("fleet-%d-%s-%s-vvv.log" % (count, transport, side))).write_text(result.stdout)
                 runs, trips = operations(result.stdout)
                 counts[transport, side] = (median(list(runs.values())), median(list(trips.values())))
-        pings = {side: ping_play(int(counts["docker", side][0])) for side in sides}
+        pings = {side: ping_play(int(counts[transports[-1], side][0])) for side in sides}
 
         variants = []
-        for transport in ("ssh", "docker"):
+        for transport in transports:
             for side, (playbook, config) in sides.items():
                 variants.append((transport, side, playbook, config, True))
                 variants.append((transport, "ping-" + side, pings[side], config, False))
@@ -144,7 +147,7 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures):
         lockout = "yes" if result.returncode == 0 and len(recap(result.stdout)) == count else "NO"
         if lockout != "yes":
             failures.append("N=%d: lockout-guard check failed (log fleet-%d-lockout.log)" % (count, count))
-        return {"first": first, "counts": counts, "pings": {side: int(counts["docker", side][0]) for side in sides},
+        return {"first": first, "counts": counts, "pings": {side: int(counts[transports[-1], side][0]) for side in sides},
                 "times": {key_: median(values) for key_, values in times.items()}, "lockout": lockout}
     finally:
         fleet_hosts.stop(names)
@@ -158,6 +161,8 @@ def print_tables(results):
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for transport in ("ssh", "docker"):
         for count, r in results.items():
+            if (transport, "today") not in r["times"]:
+                continue
             t = r["times"]
             today, now = t[transport, "today"], t[transport, "now"]
             (runs_today, trips_today), (runs_now, trips_now) = r["counts"][transport, "today"], r["counts"][transport, "now"]
@@ -178,6 +183,8 @@ def main():
     parser.add_argument("counts", nargs="*", type=int, default=[1, 4, 8, 16])
     parser.add_argument("--rounds", type=int, default=3, help="alternating no-change rounds at N=1 (default 3)")
     parser.add_argument("--fleet-rounds", type=int, default=1, help="alternating no-change rounds at N>1 (default 1)")
+    parser.add_argument("--light", action="store_true",
+                        help="only this checkout's playbook and its ping baseline, over SSH")
     parser.add_argument("--before", default=BEFORE_REF, help="git ref of today's playbook (default %(default)s)")
     args = parser.parse_args()
 
@@ -189,7 +196,7 @@ def main():
     for count in args.counts:
         started = time.monotonic()
         rounds = args.rounds if count == 1 else args.fleet_rounds
-        result = bench_count(count, rounds, key, before_playbooks, before_config, failures)
+        result = bench_count(count, rounds, key, before_playbooks, before_config, failures, light=args.light)
         if result:
             result["rounds"] = rounds
             results[count] = result
