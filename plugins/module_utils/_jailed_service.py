@@ -255,7 +255,7 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAI
     sensitive path (a symbolic link is bound where it points), or whose path a non-root user
     could swap."""
     missing = []
-    jails = [spec.jail] + known_jails(state_dir)
+    jails = ([spec.jail] if spec.jail else []) + known_jails(state_dir)
     for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
         for source, _dest in entries:
             if source in JOURNAL_SOCKETS:
