@@ -104,6 +104,46 @@ def copy_fd(src_fd, dst_fd, size):
     return digest.hexdigest(), size
 
 
+def write_fd(fd, data):
+    """Write all of ``data`` to ``fd`` (os.write may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def replace_at(dir_fd, name, data, tmp):
+    """Replace ``name`` in the directory open on ``dir_fd`` with ``data`` (mode 0600) in one rename.
+
+    The temporary ``tmp`` is created there O_EXCL and never through a symlink, synced before the
+    rename, and removed on any failure; the directory is synced after it.
+    """
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=dir_fd)
+        try:
+            write_fd(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.fsync(dir_fd)
+    except OSError:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise
+
+
+def write_new(path, data):
+    """Create ``path`` (mode 0600, never through a symlink, never over an existing file) holding
+    ``data``: scratch files in a private temporary directory."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    try:
+        write_fd(fd, data)
+    finally:
+        os.close(fd)
+
+
 def _hash_zeros(digest, count):
     # a hole reads as zeros: the checksum covers them without anything being read or written
     while count > 0:

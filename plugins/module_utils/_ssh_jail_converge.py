@@ -28,11 +28,10 @@ import tempfile
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
-    O_CLOEXEC,
-    O_NOFOLLOW,
     FileIOError,
     read_if_exists,
     write_atomic,
+    write_new,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import jail_path_exists
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import (
@@ -145,8 +144,7 @@ def sshd_validate(system, config, text, sshd):
 
 
 def _write_private(path, text):
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600), 'w') as handle:
-        handle.write(text)
+    write_new(path, text.encode('utf-8'))
 
 
 def reload_sshd(system):

@@ -27,6 +27,7 @@ import tempfile
 import time
 
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import write_new
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
     JailedService,
     check_bind_sources,
@@ -201,8 +202,7 @@ class TcpwrappedService(JailedService):
             socket_path = os.path.join(workdir, os.path.basename(self.result['socket_path']))
             for path, text in ((socket_path, socket_text),
                                (os.path.join(workdir, os.path.basename(self.result['service_path'])), service_text)):
-                with open(path, 'w') as handle:
-                    handle.write(text)
+                write_new(path, text.encode('utf-8'))
             rc, out, err = self.module.run_command([self.analyze, 'verify', socket_path])
             errors, warnings = parse_verify(f'{out}\n{err}', rc, socket_path)
         finally:

@@ -56,6 +56,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC,
     O_DIRECTORY,
     O_NOFOLLOW,
+    replace_at,
 )
 
 STATE_VERSION = 2
@@ -363,23 +364,9 @@ class StateStore:
         if text == self.text:
             return
         name = self.name + '.json'
-        tmp = tmp_name(name)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=self.dir_fd)
-            try:
-                view = memoryview(text.encode('utf-8'))
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.rename(tmp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
-            os.fsync(self.dir_fd)
+            replace_at(self.dir_fd, name, text.encode('utf-8'), tmp_name(name))
         except OSError as exc:
-            try:
-                os.unlink(tmp, dir_fd=self.dir_fd)
-            except OSError:
-                pass
             raise JailError(f'{self.where}: cannot write the state: {exc}')
         self.text = text
 

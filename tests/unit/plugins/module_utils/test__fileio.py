@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import errno
 import os
+import stat
 
 import pytest
 from ansible.module_utils import basic
@@ -214,3 +215,43 @@ def test_set_attributes_applies_mode_and_reports_it_in_check_mode_without_changi
     assert run_module(Writer(), dict(path=str(path), content='x\n', mode='0600'))['changed'] is True
     assert os.stat(str(path)).st_mode & 0o7777 == 0o600
     assert run_module(Writer(), dict(path=str(path), content='x\n', mode='0600'))['changed'] is False
+
+
+# --------------------------------------------------------------------------
+# descriptor-relative writes: the jail engine's state, scratch files
+
+def test_replace_at_replaces_in_one_rename_mode_0600(tmp_path):
+    (tmp_path / 'state.json').write_bytes(b'old')
+    dir_fd = os.open(str(tmp_path), os.O_RDONLY)
+    try:
+        _fileio.replace_at(dir_fd, 'state.json', b'new', '.state.json.tmp1')
+    finally:
+        os.close(dir_fd)
+    assert (tmp_path / 'state.json').read_bytes() == b'new'
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'state.json')).st_mode) == 0o600
+    assert sorted(os.listdir(str(tmp_path))) == ['state.json']
+
+
+def test_replace_at_never_writes_through_a_planted_temporary(tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'host file')
+    (tmp_path / 'd').mkdir()
+    os.symlink(str(victim), str(tmp_path / 'd' / '.x.tmp'))
+    dir_fd = os.open(str(tmp_path / 'd'), os.O_RDONLY)
+    try:
+        with pytest.raises(OSError):
+            _fileio.replace_at(dir_fd, 'x', b'data', '.x.tmp')
+    finally:
+        os.close(dir_fd)
+    assert victim.read_bytes() == b'host file'
+    assert not (tmp_path / 'd' / 'x').exists()
+
+
+def test_write_new_refuses_an_existing_name_or_link(tmp_path):
+    _fileio.write_new(str(tmp_path / 'a'), b'x')
+    assert (tmp_path / 'a').read_bytes() == b'x'
+    os.symlink(str(tmp_path / 'a'), str(tmp_path / 'b'))
+    for name in ('a', 'b'):
+        with pytest.raises(OSError):
+            _fileio.write_new(str(tmp_path / name), b'y')
+    assert (tmp_path / 'a').read_bytes() == b'x'
