@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
 .PHONY: demo test venv unit-venvs collections-link host-packages docker lint sanity units \
-	molecule collection-roundtrip bench mutation clean
+	molecule collection-roundtrip ee-test lockout-e2e bench mutation clean
 
 demo: venv docker
 	scripts/demo.sh
@@ -70,8 +70,23 @@ units: venv unit-venvs host-packages
 	@echo "==> unit tests on ansible-core $$($(BIN)/python -c 'import ansible.release as r; print(r.__version__)')"
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
+# The collection tarball installs and documents itself, and goes into an execution environment.
 collection-roundtrip: venv
 	scripts/collection_roundtrip.sh
+	$(MAKE) --no-print-directory ee-test
+
+.venvs/builder/.stamp: requirements/ee.txt
+	python3 -m venv .venvs/builder
+	.venvs/builder/bin/pip install -q -r $<
+	touch $@
+
+# ansible-builder creates the EE build context (no image build: that needs a registry).
+ee-test: venv .venvs/builder/.stamp
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/ee
+
+# tcpwrap_rule's lockout guard over a real SSH connection to a container (about a minute).
+lockout-e2e: venv docker host-packages collections-link
+	$(BIN)/python scripts/lockout_e2e.py
 
 molecule: venv docker host-packages
 	$(BIN)/python scripts/molecule_run.py $(if $(SCENARIO),--scenario $(SCENARIO))

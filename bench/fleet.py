@@ -1,102 +1,215 @@
 #!/usr/bin/env python3
-"""Fleet benchmark: playbooks/secure_server.yml on N containers at once (N = 1, 4, 8 by default).
+"""Fleet benchmark: playbooks/secure_server.yml on N hosts at once (N = 1, 4, 8, 16 by default).
 
-For each N it creates N systemd containers from the Debian 12 stand-in (exactly as the Molecule
-harness does), times the first run of the playbook and the second, no-change run, checks that
-the second run reports changed=0 on every host, and removes the containers. Figures are printed
-as a Markdown table for README.md.
+For each N it starts N Debian 12 stand-in hosts running sshd (scripts/fleet_hosts.py) and:
+  1. times the first run of the playbook over SSH (key login as an unprivileged user, sudo,
+     pipelining and ControlPersist from the project's ansible.cfg), as users run it;
+  2. times no-change runs, alternating in every round, over SSH and over `docker exec`:
+     - "today": the playbook, its policy and config (no ansible.cfg) of BEFORE_REF;
+     - "now": the playbook and ansible.cfg of this checkout (its fact cache filled by step 1);
+     - baselines: plays of as many `ansible.builtin.ping` tasks (with become) as today's and
+       now's runs make module runs per host: what the same number of trivial modules costs;
+     and checks that every no-change run reports changed=0 on every host;
+  3. counts module runs and connection round trips per host in one -vvv run of each variant;
+  4. runs tests/e2e/lockout_guard.yml over SSH on every host: denying sshd to the controller's
+     own address is refused and the connection survives.
+Medians of the rounds are printed as Markdown tables for README.md.
 """
 import argparse
-import importlib.util
-import os
+import json
 import re
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("molecule_run", ROOT / "scripts" / "molecule_run.py")
-molecule_run = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(molecule_run)
+sys.path.insert(0, str(ROOT / "scripts"))
+import fleet_hosts  # noqa: E402
 
+# The playbook and policy before issue 13 (the "today" of the goal).
+BEFORE_REF = "4fbba65"
+WORK = ROOT / ".build" / "bench"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+# -vvv lines of a connection operation: "<host> EXEC ..." (docker), "<host> SSH: EXEC ...", "<host> PUT ...".
+OPERATION = re.compile(r"^<([^>]+)> (?:SSH: )?(EXEC|PUT|FETCH) (.*)$", re.M)
 
 
-def fleet_platforms(template, image, count):
-    platforms = []
-    for index in range(1, count + 1):
-        entry = molecule_run.platform_entry(template, "debian12", image)
-        entry["name"] = "fleet%d" % index
-        entry["networks"] = [{"name": "serversec-molecule", "ipv4_address": "172.30.77.%d" % (100 + index)}]
-        platforms.append(entry)
-    return platforms
+def export_before(ref):
+    """Today's playbooks/ into WORK/before (git archive of ref), and its (absent) ansible.cfg."""
+    before = WORK / "before"
+    subprocess.run(["rm", "-rf", str(before)], check=True)
+    before.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref, "playbooks"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
+    config = WORK / "before.cfg"
+    config.write_text("# %s had no ansible.cfg: Ansible's defaults (no pipelining, 5 forks).\n[defaults]\n" % ref)
+    return before / "playbooks", config
 
 
-def molecule(platforms_file, action, env):
-    command = [
-        sys.executable, "-m", "molecule",
-        "-c", str(molecule_run.BASE_CONFIG), "-c", str(platforms_file),
-        action, "-s", "secure_server",
-    ]
+def ping_play(count):
+    path = WORK / ("ping-%d.yml" % count)
+    tasks = "".join("    - name: Ping %d\n      ansible.builtin.ping:\n" % (i + 1) for i in range(count))
+    path.write_text("---\n- name: Baseline, %d trivial module runs\n  hosts: secure_servers\n  become: true\n"
+                    "  gather_facts: false\n  tasks:\n%s" % (count, tasks))
+    return path
+
+
+def run(playbook, inventory, config, verbose=False):
+    command = ["ansible-playbook", "-i", str(inventory), str(playbook)] + (["-vvv"] if verbose else [])
+    # now's ansible.cfg caches facts: in a directory of this benchmark's, emptied for every N.
+    env = fleet_hosts.ansible_env(config, fact_cache=WORK / "facts")
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     return time.monotonic() - started, result
 
 
 def recap(output):
-    return {host: {"changed": int(changed), "unreachable": int(unreachable), "failed": int(failed)}
-            for host, _ok, changed, unreachable, failed in RECAP.findall(output)}
+    return {host: (int(changed), int(unreachable), int(failed)) for host, _ok, changed, unreachable, failed
+            in RECAP.findall(output)}
+
+
+def operations(output):
+    """(module runs, connection round trips) per host, from -vvv output. A module run is an EXEC
+    of the Python interpreter (with pipelining the module comes on its stdin; without it, the
+    AnsiballZ file put in a temporary directory). Interpreter discovery, a shell probe naming the
+    candidate interpreters ("echo FOUND; command -v python3.13; ..."), is not a module run."""
+    runs, trips = {}, {}
+    for host, kind, rest in OPERATION.findall(output):
+        trips[host] = trips.get(host, 0) + 1
+        if kind == "EXEC" and "python" in rest and "echo FOUND" not in rest:
+            runs[host] = runs.get(host, 0) + 1
+    return runs, trips
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_count(count, rounds, key, before_playbooks, before_config, failures, light=False):
+    now_config = ROOT / "ansible.cfg"
+    subprocess.run(["rm", "-rf", str(WORK / "facts")], check=True)
+    names = fleet_hosts.start(count, key)
+    try:
+        inventories = {}
+        for transport in ("ssh", "docker"):
+            for side, group_vars in (("today", before_playbooks / "inventory" / "group_vars"),
+                                     ("now", ROOT / "playbooks" / "inventory" / "group_vars")):
+                inventories[transport, side] = fleet_hosts.write_inventory(
+                    WORK / ("inv-%d-%s-%s" % (count, transport, side)), names, transport, key, group_vars)
+        sides = {"today": (before_playbooks / "secure_server.yml", before_config),
+                 "now": (ROOT / "playbooks" / "secure_server.yml", now_config)}
+
+        first, result = run(sides["now"][0], inventories["ssh", "now"], now_config)
+        (WORK / ("fleet-%d-first.log" % count)).write_text(result.stdout + result.stderr)
+        if result.returncode:
+            failures.append("N=%d: first run failed (log fleet-%d-first.log)" % (count, count))
+            return None
+
+        # Module runs and round trips per host, one -vvv no-change run of each side and transport.
+        counts = {}
+        transports = ("ssh",) if light else ("ssh", "docker")
+        if light:  # only now, over SSH
+            sides = {"now": sides["now"]}
+        for transport in transports:
+            for side, (playbook, config) in sides.items():
+                _seconds, result = run(playbook, inventories[transport, side], config, verbose=True)
+                (WORK / ("fleet-%d-%s-%s-vvv.log" % (count, transport, side))).write_text(result.stdout)
+                runs, trips = operations(result.stdout)
+                counts[transport, side] = (median(list(runs.values())), median(list(trips.values())))
+        pings = {side: ping_play(int(counts[transports[-1], side][0])) for side in sides}
+
+        variants = []
+        for transport in transports:
+            for side, (playbook, config) in sides.items():
+                variants.append((transport, side, playbook, config, True))
+                variants.append((transport, "ping-" + side, pings[side], config, False))
+        times = {(transport, label): [] for transport, label, _p, _c, _x in variants}
+        for round_index in range(rounds):
+            # Rotate the order every round, so that no variant always runs first or last.
+            shift = round_index % len(variants)
+            for transport, label, playbook, config, clean in variants[shift:] + variants[:shift]:
+                inventory = inventories[transport, label.replace("ping-", "")]
+                seconds, result = run(playbook, inventory, config)
+                times[transport, label].append(seconds)
+                hosts = recap(result.stdout)
+                dirty = sorted(h for h, (changed, unreachable, failed) in hosts.items()
+                               if (clean and changed) or unreachable or failed)
+                if result.returncode or len(hosts) != count or dirty:
+                    log = WORK / ("fleet-%d-%s-%s-failed.log" % (count, transport, label))
+                    log.write_text(result.stdout + result.stderr)
+                    failures.append("N=%d %s %s: rc=%d, hosts not clean: %s (log %s)"
+                                    % (count, transport, label, result.returncode, dirty, log.name))
+
+        _seconds, result = run(ROOT / "tests" / "e2e" / "lockout_guard.yml", inventories["ssh", "now"], now_config)
+        (WORK / ("fleet-%d-lockout.log" % count)).write_text(result.stdout + result.stderr)
+        lockout = "yes" if result.returncode == 0 and len(recap(result.stdout)) == count else "NO"
+        if lockout != "yes":
+            failures.append("N=%d: lockout-guard check failed (log fleet-%d-lockout.log)" % (count, count))
+        return {"first": first, "counts": counts, "pings": {side: int(counts[transports[-1], side][0]) for side in sides},
+                "times": {key_: median(values) for key_, values in times.items()}, "lockout": lockout}
+    finally:
+        fleet_hosts.stop(names)
+
+
+def print_tables(results):
+    print("\nNo-change run of secure_server.yml, wall clock, median of the alternating rounds "
+          "(today = %s playbook, no ansible.cfg; now = this checkout):\n" % BEFORE_REF)
+    print("| transport | N | rounds | today (s) | now (s) | now / today | pings x today's runs (s) | "
+          "pings x now's runs (s) | module runs / host, today -> now | round trips / host, today -> now |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    for transport in ("ssh", "docker"):
+        for count, r in results.items():
+            if (transport, "today") not in r["times"]:
+                continue
+            t = r["times"]
+            today, now = t[transport, "today"], t[transport, "now"]
+            (runs_today, trips_today), (runs_now, trips_now) = r["counts"][transport, "today"], r["counts"][transport, "now"]
+            print("| %s | %d | %d | %.1f | %.1f | %.0f%% | %.1f (%d) | %.1f (%d) | %g -> %g | %g -> %g |"
+                  % (transport, count, r["rounds"], today, now, 100 * now / today, t[transport, "ping-today"], r["pings"]["today"],
+                     t[transport, "ping-now"], r["pings"]["now"], runs_today, runs_now, trips_today, trips_now))
+    print("\nFirst run over SSH (now), and the lockout-guard check over SSH:\n")
+    print("| N | first run (s) | per host (s) | no-change over SSH (s) | per host (s) | lockout refused, connection kept |")
+    print("| ---: | ---: | ---: | ---: | ---: | --- |")
+    for count, r in results.items():
+        now = r["times"]["ssh", "now"]
+        print("| %d | %.1f | %.1f | %.1f | %.1f | %s |" % (count, r["first"], r["first"] / count, now, now / count,
+                                                          r["lockout"]))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("counts", nargs="*", type=int, default=[1, 4, 8])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("counts", nargs="*", type=int, default=[1, 4, 8, 16])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating no-change rounds at N=1 (default 3)")
+    parser.add_argument("--fleet-rounds", type=int, default=1, help="alternating no-change rounds at N>1 (default 1)")
+    parser.add_argument("--light", action="store_true",
+                        help="only this checkout's playbook and its ping baseline, over SSH")
+    parser.add_argument("--before", default=BEFORE_REF, help="git ref of today's playbook (default %(default)s)")
     args = parser.parse_args()
 
-    image, reason = molecule_run.obtain_image("debian12")
-    if reason:
-        sys.exit("fleet benchmark needs the Debian 12 image: %s" % reason)
-    lock = molecule_run.take_turn()  # noqa: F841 - held until exit
-    template = yaml.safe_load(molecule_run.BASE_CONFIG.read_text())["platforms"][0]
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = dict(os.environ, PATH=path, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PY_COLORS="0")
-    work = ROOT / ".build" / "bench"
-    work.mkdir(parents=True, exist_ok=True)
-
-    rows = []
-    failures = []
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = fleet_hosts.molecule_run.take_turn()  # noqa: F841 - held until exit
+    before_playbooks, before_config = export_before(args.before)
+    key = fleet_hosts.ssh_key(WORK)
+    results, failures = {}, []
     for count in args.counts:
-        platforms_file = work / ("fleet-%d.yml" % count)
-        platforms_file.write_text(yaml.safe_dump({"platforms": fleet_platforms(template, image, count)}))
-        molecule(platforms_file, "destroy", env)
-        try:
-            _seconds, created = molecule(platforms_file, "create", env)
-            if created.returncode:
-                failures.append("N=%d: create failed: %s" % (count, created.stdout[-2000:]))
-                continue
-            first, run1 = molecule(platforms_file, "converge", env)
-            second, run2 = molecule(platforms_file, "converge", env)
-        finally:
-            molecule(platforms_file, "destroy", env)
-        (work / ("fleet-%d-first.log" % count)).write_text(run1.stdout + run1.stderr)
-        (work / ("fleet-%d-second.log" % count)).write_text(run2.stdout + run2.stderr)
-        hosts = recap(run2.stdout)
-        changed = sorted(host for host, r in hosts.items() if r["changed"] or r["failed"] or r["unreachable"])
-        if run1.returncode or run2.returncode or len(hosts) != count or changed:
-            failures.append("N=%d: first run rc=%d, second run rc=%d, hosts in recap %d, hosts not clean on the second run: %s"
-                            % (count, run1.returncode, run2.returncode, len(hosts), changed))
-        rows.append((count, first, first / count, second, second / count, "yes" if not changed and len(hosts) == count else "NO"))
-
-    print("| hosts (N) | first run, wall (s) | per host (s) | second run, wall (s) | per host (s) | changed=0 on every host |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for row in rows:
-        print("| %d | %.1f | %.1f | %.1f | %.1f | %s |" % row)
+        started = time.monotonic()
+        rounds = args.rounds if count == 1 else args.fleet_rounds
+        result = bench_count(count, rounds, key, before_playbooks, before_config, failures, light=args.light)
+        if result:
+            result["rounds"] = rounds
+            results[count] = result
+            with open(WORK / "fleet-results.json", "a") as handle:
+                handle.write(json.dumps({"N": count, "first": result["first"], "lockout": result["lockout"],
+                                         "times": {"/".join(k): v for k, v in result["times"].items()},
+                                         "counts": {"/".join(k): v for k, v in result["counts"].items()}}) + "\n")
+        print("==> N=%d done in %.0f s" % (count, time.monotonic() - started), file=sys.stderr, flush=True)
+    fleet_hosts.stop([])
+    print_tables(results)
     for failure in failures:
         print("FAILED " + failure, file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if failures or not results else 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ the jail checks (the program, the working directory and the writable paths exist
 jail) and the bind source checks read the host but never change it; every path is followed
 with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
 that systemd resolves on the host is refused when a non-root user could swap it (the chroot
-engine's rule for sources). ``JailedService`` runs systemctl and systemd-analyze for the
+engine's rule for sources), and so is a bind source inside a jail (_known_jails). ``JailedService`` runs systemctl and systemd-analyze for the
 module; the unit text comes from _systemd_unit.
 """
 
@@ -36,6 +36,11 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.host imp
     refuse_user_writable,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._known_jails import (
+    JAIL_STATE_DIR,
+    known_jails,
+    refuse_inside_jails,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
     parse_exposure,
@@ -244,16 +249,19 @@ def missing_in_jail(spec, allow_user_writable=False):
     return missing
 
 
-def check_bind_sources(spec, allow_sensitive, allow_user_writable):
-    """Messages about bind sources that do not exist yet; raises for a source that leads to
-    the host's root or a sensitive path (a symbolic link is bound where it points), or whose
-    path a non-root user could swap."""
+def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAIL_STATE_DIR):
+    """Messages about bind sources that do not exist yet; raises for a source inside this unit's
+    jail or one chroot_jail knows (in `state_dir`), for one that leads to the host's root or a
+    sensitive path (a symbolic link is bound where it points), or whose path a non-root user
+    could swap."""
     missing = []
+    jails = [spec.jail] + known_jails(state_dir)
     for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
         for source, _dest in entries:
             if source in JOURNAL_SOCKETS:
                 continue
             what = f'{field}: {source}'
+            refuse_inside_jails(what, source, jails)
             try:
                 with PathWalk('/', source, what, error=walk_failure) as walk:
                     target, dirs, links = walk.real, walk.dirs, walk.links
@@ -262,6 +270,7 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable):
                 continue
             except OSError as exc:
                 raise ServiceError(f'{what} cannot be followed on this host: {exc.strerror}') from None
+            refuse_inside_jails(f'{what} leads to {target}, which', target, jails)
             covered = sensitive_bind(target)
             if covered and not allow_sensitive:
                 raise ServiceError(f"{what} leads to {target} on this host, which exposes the host's "

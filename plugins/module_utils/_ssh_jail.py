@@ -34,9 +34,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host im
 SSH_DIR = '/etc/ssh'
 MAIN_CONFIG = '/etc/ssh/sshd_config'
 DROPIN_DIR = '/etc/ssh/sshd_config.d'
-NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')
 # Plain account names only: sshd reads '*', '?', '!' and ',' in Match as patterns.
-ACCOUNT_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$')
+ACCOUNT_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?\Z')
 SFTP_COMMAND = 'internal-sftp -l INFO -u 0077'
 # Every kind of forwarding off; DisableForwarding (OpenSSH 7.4) covers future kinds too.
 LOCKDOWN = (
@@ -57,7 +57,7 @@ class SshJailError(Exception):
 
 
 # Paths go into sshd_config and unit files unquoted: no spaces, quotes, '%' or '\\'.
-PATH_RE = re.compile(r'^[A-Za-z0-9_./@+:-]+$')
+PATH_RE = re.compile(r'^[A-Za-z0-9_./@+:-]+\Z')
 
 
 def _abs(path, what):

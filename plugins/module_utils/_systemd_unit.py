@@ -22,6 +22,14 @@ import collections
 import re
 
 from ansible_collections.serversec.confine.plugins.module_utils._paths import check_abs_path
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_policy import (
+    CAPABILITIES,
+    EXTRA_PROPERTIES,
+    FORBIDDEN_PROPERTIES,
+    MANAGED_PROPERTIES,
+    NEVER_CAPABILITIES,
+    SAFE_CAPABILITIES,
+)
 
 
 class ServiceError(Exception):
@@ -43,17 +51,6 @@ class PrerequisiteError(ServiceError):
 # sd_journal_*() reach the journal (systemd.exec(5), RootDirectory=).
 JOURNAL_SOCKETS = ('/dev/log', '/run/systemd/journal/socket', '/run/systemd/journal/stdout')
 
-# Every capability known to Linux 6.x (capability(7)).
-CAPABILITIES = frozenset((
-    'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_AUDIT_WRITE', 'CAP_BLOCK_SUSPEND', 'CAP_BPF',
-    'CAP_CHECKPOINT_RESTORE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID',
-    'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_KILL', 'CAP_LEASE', 'CAP_LINUX_IMMUTABLE', 'CAP_MAC_ADMIN',
-    'CAP_MAC_OVERRIDE', 'CAP_MKNOD', 'CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_RAW',
-    'CAP_PERFMON', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYSLOG', 'CAP_SYS_ADMIN',
-    'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE', 'CAP_SYS_NICE', 'CAP_SYS_PACCT', 'CAP_SYS_PTRACE',
-    'CAP_SYS_RAWIO', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_WAKE_ALARM',
-))
-
 # Hardening written into every unit, in this order. PrivateUsers= is absent: it fails with
 # status 217/USER in containers and on hosts that restrict user namespaces.
 HARDENING = (
@@ -65,84 +62,18 @@ HARDENING = (
     ('SystemCallFilter', '@system-service'), ('SystemCallArchitectures', 'native'), ('UMask', '0077'),
 )
 
-# Settings the module derives from its own parameters; extra_properties names the parameter.
-MANAGED_PROPERTIES = {
-    'RootDirectory': 'jail', 'User': 'user', 'Group': 'group', 'ExecStart': 'command', 'Type': 'type',
-    'Restart': 'restart', 'Environment': 'environment', 'WorkingDirectory': 'working_directory',
-    'CapabilityBoundingSet': 'capabilities', 'AmbientCapabilities': 'capabilities', 'BindPaths': 'bind',
-    'BindReadOnlyPaths': 'bind_read_only', 'ReadWritePaths': 'read_write', 'NoExecPaths': 'allow_exec_in_read_write',
-    'MemoryDenyWriteExecute': 'memory_deny_write_execute', 'RestrictAddressFamilies': 'restrict_address_families',
-}
-
-_LIMIT = (r'(infinity|[0-9]+)(:(infinity|[0-9]+))?', 'a number, "infinity", or SOFT:HARD')
-_TIME = (r'infinity|[0-9][0-9a-z. ]*', 'a time span such as "30s" or "2min"')
-_SIZE = (r'infinity|[0-9]+[KMGT]?|[0-9]+(\.[0-9]+)?%', 'bytes (K, M, G, T suffixes), a percentage or "infinity"')
-_ADDRESSES = (r'(any|localhost|link-local|multicast|[0-9A-Fa-f.:]+(/[0-9]+)?)'
-              r'( (any|localhost|link-local|multicast|[0-9A-Fa-f.:]+(/[0-9]+)?))*',
-              'addresses, prefixes or any, localhost, link-local, multicast')
-
-# The only settings extra_properties accepts, each with the values it may take. None of them
-# runs a program, changes the user, groups or capabilities, or reaches a path, a device or a
-# namespace: they bound resources, time the service, route its output to the journal or
-# tighten confinement further. Values are checked here; systemd-analyze verify then refuses
-# any that systemd would ignore.
-EXTRA_PROPERTIES = {
-    # Resource limits: they only lower what the daemon may consume.
-    'LimitNOFILE': _LIMIT,
-    'LimitNPROC': _LIMIT,
-    'LimitCORE': _LIMIT,
-    'MemoryMax': _SIZE,
-    'MemoryHigh': _SIZE,
-    'TasksMax': (r'infinity|[0-9]+|[0-9]+(\.[0-9]+)?%', 'a number, a percentage or "infinity"'),
-    'CPUQuota': (r'[0-9]+(\.[0-9]+)?%', 'a percentage such as "50%"'),
-    'CPUWeight': (r'[0-9]{1,5}', 'a weight from 1 to 10000'),
-    'IOWeight': (r'[0-9]{1,5}', 'a weight from 1 to 10000'),
-    # Lower priority only: a higher one affects every other process on the host.
-    'Nice': (r'[0-9]|1[0-9]', 'an integer from 0 to 19'),
-    'OOMScoreAdjust': (r'[0-9]{1,3}|1000', 'an integer from 0 to 1000'),
-    # Timing of start, stop and restart.
-    'TimeoutSec': _TIME,
-    'TimeoutStartSec': _TIME,
-    'TimeoutStopSec': _TIME,
-    'RestartSec': _TIME,
-    'WatchdogSec': _TIME,
-    'KillSignal': (r'SIG[A-Z0-9+]+', 'a signal name such as SIGTERM'),
-    # Output stays in the journal (or nowhere): file: and socket targets are written by root.
-    'StandardOutput': (r'journal|null', '"journal" or "null"'),
-    'StandardError': (r'journal|null', '"journal" or "null"'),
-    'SyslogIdentifier': (r'[A-Za-z0-9_.@-]+', 'letters, digits, "_", ".", "@", "-"'),
-    'LogLevelMax': (r'emerg|alert|crit|err|warning|notice|info|debug', 'a syslog level such as "info"'),
-    # Mode of the files the daemon creates in the paths it may write.
-    'UMask': (r'0?[0-7]{3}', 'an octal mode such as "0077"'),
-    # Confinement that can only be tightened.
-    'PrivateUsers': (r'yes', '"yes"'),
-    'PrivateNetwork': (r'yes', '"yes"'),
-    'ProcSubset': (r'pid', '"pid"'),
-    'IPAddressDeny': _ADDRESSES,
-    'IPAddressAllow': _ADDRESSES,
-}
-
-# Settings never accepted, with the reason given to the playbook author.
-FORBIDDEN_PROPERTIES = {
-    'RootDirectoryStartOnly': 'runs the other Exec commands outside the jail',
-    'PermissionsStartOnly': 'runs the other Exec commands as root',
-    'SupplementaryGroups': 'gives the daemon further groups',
-    'DynamicUser': 'replaces the service user',
-    'RootImage': 'replaces the jail',
-    'SecureBits': 'changes how capabilities are kept',
-    'NoNewPrivileges': 'would let the daemon gain privileges',
-}
-
 UNIT_TYPES = ('socket', 'device', 'mount', 'automount', 'swap', 'target', 'path', 'timer',
               'slice', 'scope')
-UNIT_NAME_RE = re.compile(r'^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.service$')
+# Every name pattern is used with fullmatch(): "$" also matches before a trailing newline,
+# which would end the unit line and start a new setting (an ExecStartPre=+ runs as root).
+UNIT_NAME_RE = re.compile(r'[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.service')
 UNIT_NAME_MAX = 255
-ACCOUNT_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$')
-ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-PROPERTY_NAME_RE = re.compile(r'^[A-Z][A-Za-z0-9]*$')
-FAMILY_RE = re.compile(r'^AF_[A-Z0-9]+$')
+ACCOUNT_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*\$?')
+ENV_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+PROPERTY_NAME_RE = re.compile(r'[A-Z][A-Za-z0-9]*')
+FAMILY_RE = re.compile(r'AF_[A-Z0-9]+')
 # Characters that may appear unquoted in an ExecStart= word.
-SAFE_WORD_RE = re.compile(r'^[A-Za-z0-9_@%+=:,./$-]+$')
+SAFE_WORD_RE = re.compile(r'[A-Za-z0-9_@%+=:,./$-]+')
 # Control characters other than tab and newline, which double_quote() escapes.
 UNQUOTABLE_RE = re.compile('[\x00-\x08\x0b-\x1f\x7f]')
 CONTROL_RE = re.compile('[\x00-\x1f\x7f]')
@@ -175,7 +106,7 @@ def unit_name(name):
         name += '.service'
     if len(name) > UNIT_NAME_MAX:
         raise ServiceError(f'name: {name!r} is longer than {UNIT_NAME_MAX} characters')
-    if not UNIT_NAME_RE.match(name) or name == '.service':
+    if not UNIT_NAME_RE.fullmatch(name) or name == '.service':
         raise ServiceError(
             f'name: {name!r} is not a valid unit name (allowed: letters, digits, ":", "_", ".", "\\", "-" '
             'and one "@")')
@@ -188,7 +119,7 @@ def validate_account(field, name):
     if name in ('root', '0'):
         raise ServiceError(
             f'{field}: {name!r} is refused: a jailed daemon running as root can break out of its chroot')
-    if not ACCOUNT_RE.match(name):
+    if not ACCOUNT_RE.fullmatch(name):
         raise ServiceError(f'{field}: {name!r} is not a valid user or group name')
     return name
 
@@ -250,12 +181,26 @@ def bind_entry(field, entry, allow_sensitive):
     return source, parts[1] if len(parts) == 2 else None
 
 
-def validate_capabilities(capabilities):
-    for name in capabilities:
+def capability_names(field, names):
+    """`names` checked as Linux capabilities; those that undo the jail are refused by name."""
+    for name in names:
         if not name.startswith('CAP_'):
-            raise ServiceError(f'capabilities: {name!r} must be a capability name such as CAP_NET_BIND_SERVICE')
+            raise ServiceError(f'{field}: {name!r} must be a capability name such as CAP_NET_BIND_SERVICE')
         if name not in CAPABILITIES:
-            raise ServiceError(f'capabilities: {name!r} is not a Linux capability')
+            raise ServiceError(f'{field}: {name!r} is not a Linux capability')
+        if name in NEVER_CAPABILITIES:
+            raise ServiceError(f'{field}: {name} is never accepted: it {NEVER_CAPABILITIES[name]}')
+    return set(names)
+
+
+def validate_capabilities(capabilities, allowed):
+    """The sorted capabilities; beyond SAFE_CAPABILITIES only those listed in `allowed`."""
+    allowed = capability_names('allow_capabilities', allowed)
+    for name in capabilities:
+        capability_names('capabilities', [name])
+        if name not in SAFE_CAPABILITIES and name not in allowed:
+            raise ServiceError(f'capabilities: {name} reaches beyond the jail or the service user; list it in '
+                               'allow_capabilities to accept it knowingly')
     return sorted(set(capabilities))
 
 
@@ -265,7 +210,7 @@ def validate_address_families(families):
     if list(families) == ['none']:
         return 'none'
     for family in families:
-        if not FAMILY_RE.match(family):
+        if not FAMILY_RE.fullmatch(family):
             raise ServiceError(
                 f'restrict_address_families: {family!r} must be an address family such as AF_INET, or "none" alone')
     return ' '.join(families)
@@ -275,7 +220,7 @@ def validate_environment(environment):
     """[(NAME, value)] sorted by name."""
     result = []
     for name in sorted(environment):
-        if not ENV_NAME_RE.match(name):
+        if not ENV_NAME_RE.fullmatch(name):
             raise ServiceError(
                 f'environment: {name!r} is not a valid variable name (letters, digits, "_"; not starting with a digit)')
         value = environment[name]
@@ -311,7 +256,7 @@ def validate_extra_properties(extra_properties):
     """[(name, [values])] sorted by name; a list value gives one line per element."""
     result = []
     for name in sorted(extra_properties):
-        if not PROPERTY_NAME_RE.match(name):
+        if not PROPERTY_NAME_RE.fullmatch(name):
             raise ServiceError(f'extra_properties: {name!r} is not a systemd [Service] setting name')
         if name in MANAGED_PROPERTIES:
             raise ServiceError(
@@ -360,7 +305,7 @@ def validate_unit(params):
         restart=params['restart'],
         working_directory=absolute_path('working_directory', params['working_directory']),
         environment=validate_environment(params['environment']),
-        capabilities=validate_capabilities(params['capabilities']),
+        capabilities=validate_capabilities(params['capabilities'], params['allow_capabilities']),
         bind=bind,
         bind_read_only=bind_read_only,
         read_write=read_write,
@@ -392,7 +337,7 @@ def quote_exec_word(word):
     if word == ';':
         return '\\;'
     escaped = escape_specifiers(word).replace('$', '$$')
-    if SAFE_WORD_RE.match(word):
+    if SAFE_WORD_RE.fullmatch(word):
         return escaped
     return double_quote(escaped)
 
@@ -434,11 +379,12 @@ def render_unit(spec):
     if spec.bind:
         lines.append(f'BindPaths={render_binds(spec.bind)}')
     if spec.read_write:
-        read_write = ' '.join(escape_specifiers(path) for path in spec.read_write)
-        lines.append(f'ReadWritePaths={read_write}')
-        # What the daemon can write, it cannot execute (issue 10).
-        if not spec.exec_in_read_write:
-            lines.append(f'NoExecPaths={read_write}')
+        lines.append(f"ReadWritePaths={' '.join(escape_specifiers(path) for path in spec.read_write)}")
+    # What the daemon can write, it cannot execute (issue 10): its read_write paths and the
+    # destinations of its writable binds, inside the jail.
+    no_exec = spec.read_write + [spec.jail + (dest or source) for source, dest in spec.bind]
+    if no_exec and not spec.exec_in_read_write:
+        lines.append(f"NoExecPaths={' '.join(escape_specifiers(path) for path in no_exec)}")
     lines.append(f'CapabilityBoundingSet={capabilities}')
     lines.append(f'AmbientCapabilities={capabilities}')
     extra = dict(spec.extra)

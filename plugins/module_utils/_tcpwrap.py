@@ -50,8 +50,8 @@ SYSLOG_FACILITIES = ('kern', 'user', 'mail', 'daemon', 'auth', 'lpr', 'news', 'u
 SYSLOG_LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
 
 _ASCII_FOLD = {c: c + 32 for c in range(ord('A'), ord('Z') + 1)}
-_INT_RE = re.compile(r'^[+-]?[0-9]+$')
-_OCTAL_RE = re.compile(r'^[+-]?[0-7]+$')
+_INT_RE = re.compile(r'^[+-]?[0-9]+\Z')
+_OCTAL_RE = re.compile(r'^[+-]?[0-7]+\Z')
 _LIST_SEPARATOR_RE = re.compile('[' + re.escape(LIST_SEPARATORS) + ']+')
 
 

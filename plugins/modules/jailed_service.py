@@ -31,7 +31,7 @@ description:
     C(ProtectProc=invisible), C(RestrictNamespaces), C(RestrictSUIDSGID), C(RestrictRealtime),
     C(RemoveIPC), C(LockPersonality), C(MemoryDenyWriteExecute), C(RestrictAddressFamilies),
     C(SystemCallFilter=@system-service), C(SystemCallArchitectures=native), C(UMask=0077),
-    and C(NoExecPaths=) over O(read_write)."
+    and C(NoExecPaths=) over O(read_write) and the destinations of O(bind)."
   - C(PrivateUsers=) is not set, because it fails with status 217/USER in containers and on
     hosts that restrict user namespaces; set it with O(extra_properties) where it works.
   - The journal's sockets (C(/dev/log), C(/run/systemd/journal/socket),
@@ -127,6 +127,25 @@ options:
       - Capabilities the daemon keeps, for example V(CAP_NET_BIND_SERVICE) to bind a port below
         1024 without root. They are its whole bounding set and are granted as ambient
         capabilities; every other capability is dropped.
+      - "Accepted without opt-in, because none reaches a file, a process or a user beyond the
+        jail: V(CAP_NET_BIND_SERVICE) (ports below 1024), V(CAP_NET_BROADCAST) (broadcast and
+        multicast on the daemon's own sockets), V(CAP_IPC_LOCK) (locking the daemon's own memory,
+        bounded by C(MemoryMax=)) and V(CAP_AUDIT_WRITE) (sending records to the audit log)."
+      - Any other capability reaches beyond the jail or the service user (for example
+        V(CAP_NET_ADMIN), V(CAP_KILL), V(CAP_CHOWN), V(CAP_NET_RAW)) and is refused by name unless
+        it is also listed in O(allow_capabilities).
+      - "Never accepted, because they undo the jail: V(CAP_SYS_ADMIN), V(CAP_SYS_MODULE),
+        V(CAP_SYS_PTRACE), V(CAP_SYS_RAWIO), V(CAP_SYS_CHROOT), V(CAP_DAC_READ_SEARCH),
+        V(CAP_DAC_OVERRIDE), V(CAP_SETUID), V(CAP_SETGID), V(CAP_SETPCAP), V(CAP_BPF),
+        V(CAP_MAC_ADMIN), V(CAP_MAC_OVERRIDE), V(CAP_SYS_BOOT)."
+    type: list
+    elements: str
+    default: []
+  allow_capabilities:
+    description:
+      - Capabilities beyond the four accepted without opt-in that O(capabilities) may list,
+        accepted knowingly. Listing one here grants nothing by itself.
+      - The capabilities that undo the jail are refused here too (see O(capabilities)).
     type: list
     elements: str
     default: []
@@ -151,7 +170,14 @@ options:
         through a directory that a non-root user owns or can write is refused, naming that
         directory, unless O(allow_user_writable_sources=true), because that user could swap the path
         for a symbolic link to anything on the host after the module has run.
+      - A source inside the jail O(jail), or inside any jail that M(serversec.confine.chroot_jail)
+        recorded in its default state directory C(/var/lib/serversec-confine/jails) (read only
+        when that directory is root-only), is always refused, naming the jail, and so is a source
+        that is a symbolic link into one: uid 0 in that jail could replace it with a symbolic link
+        to C(/etc), C(/root) or C(/), which systemd would follow at the next start.
       - A source that does not exist yet is a missing prerequisite (only a warning in check mode).
+      - The destinations are also written as C(NoExecPaths=), as for O(read_write), unless
+        O(allow_exec_in_read_write=true).
     type: list
     elements: str
     default: []
@@ -189,7 +215,8 @@ options:
     default: []
   allow_exec_in_read_write:
     description:
-      - Let the daemon execute files in the O(read_write) paths (no C(NoExecPaths=)).
+      - Let the daemon execute files in the O(read_write) paths and in the destinations of O(bind)
+        (no C(NoExecPaths=)).
       - Leave it off unless the daemon really runs programs from where it writes; a daemon that
         can write and then execute what it wrote can be made to run an attacker's code.
     type: bool
@@ -226,7 +253,8 @@ options:
         C(WatchdogSec), C(KillSignal).
       - Logging C(StandardOutput) and C(StandardError) (only V(journal) or V(null), because
         file targets are opened by root outside the jail), C(SyslogIdentifier), C(LogLevelMax).
-      - C(UMask), which replaces the default V(0077).
+      - C(UMask), which replaces the default V(0077); only a mask that keeps every bit of
+        V(0077) (group and others get nothing), such as V(0077) or V(0277), is accepted.
       - Confinement that can only be tightened C(PrivateUsers=yes), C(PrivateNetwork=yes),
         C(ProcSubset=pid), C(IPAddressDeny), C(IPAddressAllow).
       - Any other setting is refused by name, among them every C(Exec*) command (whose
@@ -385,6 +413,7 @@ def main():
             'environment': {'type': 'dict', 'default': {}},
             'working_directory': {'type': 'str', 'default': '/'},
             'capabilities': {'type': 'list', 'elements': 'str', 'default': []},
+            'allow_capabilities': {'type': 'list', 'elements': 'str', 'default': []},
             'bind_read_only': {'type': 'list', 'elements': 'str', 'default': []},
             'bind': {'type': 'list', 'elements': 'str', 'default': []},
             'allow_sensitive_binds': {'type': 'bool', 'default': False},

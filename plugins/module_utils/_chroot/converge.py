@@ -13,7 +13,8 @@ changed) -> the intent (what is about to be made) saved in the host state -> ``J
 ``Jail.remove()`` for what differs -> the state, built from the records written and the facts
 compared. The whole run holds the jail's lock (``state.StateStore``); temporaries a killed
 run left are removed. ``audit()`` lists setuid files, entries writable by others than root,
-and device nodes. All validation happens before any write to the jail.
+and device nodes, walking the jail through descriptors (``walk()``, bounded, links never
+followed). All validation happens before any write to the jail.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -22,6 +23,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 __metaclass__ = type  # noqa: UP001
 
 import os
+import posixpath
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
@@ -42,10 +44,20 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.state im
     JailState,
     locked_state,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_NOFOLLOW,
+)
 
 # The lstat that judges the jail path's ancestors. Only unit tests replace it (to trust the
 # sticky system temp dir); no module option reaches it.
 jail_root_lstat = os.lstat
+
+DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+# Bounds of the audit walk through a tree the jail may have built to be endless.
+AUDIT_MAX_DEPTH = 256
+AUDIT_MAX_ENTRIES = 1000000
 
 
 class JailResult:
@@ -150,30 +162,77 @@ def kept_record(entry, record, facts):
     return record
 
 
-def audit(jail):
-    """Setuid/setgid files, entries not root-only-writable, and device nodes in the jail."""
+def audit(jail, warnings):
+    """Setuid/setgid files, entries not root-only-writable, and device nodes in the jail.
+
+    What the walk could not look into is said in ``warnings``.
+    """
     result = {'setuid': [], 'writable': [], 'devices': []}
     if jail.lstat('/') is None:
         return result
-    for dirpath, dirnames, filenames in os.walk(jail.root):
-        for name in dirnames + filenames:
-            full = os.path.join(dirpath, name)
-            rel = '/' + os.path.relpath(full, jail.root)
-            try:
-                st = os.lstat(full)
-            except OSError:
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                continue
-            if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
-                result['setuid'].append(rel)
-            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-                result['devices'].append(rel)
-            elif st.st_uid != 0 or st.st_mode & 0o022:
-                result['writable'].append(rel)
+    for rel, st in walk(jail.root, warnings):
+        if stat.S_ISLNK(st.st_mode):
+            continue
+        if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
+            result['setuid'].append(rel)
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            result['devices'].append(rel)
+        elif st.st_uid != 0 or st.st_mode & 0o022:
+            result['writable'].append(rel)
     for values in result.values():
         values.sort()
     return result
+
+
+def walk(root, warnings):
+    """Yield ``(jail path, lstat)`` of everything below the jail directory ``root``, links never followed.
+
+    Iterative, through descriptors: each directory is opened O_NOFOLLOW relative to its parent's
+    descriptor and listed through its own, so one the jail swaps for a symlink mid-walk is
+    skipped, never entered. A jailed process can build a tree of any depth or size: past
+    ``AUDIT_MAX_DEPTH`` levels nothing is entered, past ``AUDIT_MAX_ENTRIES`` the walk stops,
+    and ``warnings`` names where.
+    """
+    stack = [('/', os.open(root, DIR_FLAGS), None)]  # (jail path, descriptor, subdirectory names left)
+    seen = 0
+    too_deep = []
+    try:
+        while stack:
+            path, fd, subdirs = stack[-1]
+            if subdirs is None:
+                subdirs = []
+                for name in sorted(os.listdir(fd)):
+                    seen += 1
+                    if seen > AUDIT_MAX_ENTRIES:
+                        warnings.append(f'audit: stopped in {path} after {AUDIT_MAX_ENTRIES} entries; '
+                                        'the rest of the jail was not looked into')
+                        return
+                    try:
+                        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    except OSError:  # gone since the listing
+                        continue
+                    yield posixpath.join(path, name), st
+                    if stat.S_ISDIR(st.st_mode):
+                        subdirs.append(name)
+                subdirs = iter(subdirs)
+                stack[-1] = (path, fd, subdirs)
+            name = next(subdirs, None)
+            if name is None:
+                os.close(stack.pop()[1])
+            elif len(stack) > AUDIT_MAX_DEPTH:
+                too_deep.append(posixpath.join(path, name))
+            else:
+                try:
+                    stack.append((posixpath.join(path, name), os.open(name, DIR_FLAGS, dir_fd=fd), None))
+                except OSError:  # swapped for a link (ELOOP) or gone since its lstat: not entered
+                    pass
+    finally:
+        for _path, fd, _subdirs in stack:
+            os.close(fd)
+        if too_deep:
+            more = f'; {len(too_deep) - 1} more such directories were skipped too' if len(too_deep) > 1 else ''
+            warnings.append(f'audit: {too_deep[0]} and what lies below it were not looked into '
+                            f'(more than {AUDIT_MAX_DEPTH} levels deep){more}')
 
 
 def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
@@ -270,7 +329,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         elif entry['type'] == 'generated':
             result.files += 1
             result.size += len(entry['content'].encode('utf-8'))
-    result.audit = audit(jail)
+    result.audit = audit(jail, result.warnings)
 
 
 def _legacy_present(jail):

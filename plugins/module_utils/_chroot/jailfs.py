@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 __metaclass__ = type  # noqa: UP001
 
 import errno
+import fcntl
 import hashlib
 import os
 import posixpath
@@ -29,7 +30,7 @@ import resource
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, abs_path
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC,
     O_DIRECTORY,
@@ -38,7 +39,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     read_fd,
     sha256_fd,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
 
 # ".NAME.sjtmpXXXXXXXX": the only names the module writes before renaming into place. A run
 # killed in between leaves one; the next run recognises it by this pattern and removes it.
@@ -64,17 +64,19 @@ def tmp_leftovers(dir_fd, names):
 
 
 def inside_jail(path):
-    """True if ``path`` is a normalised absolute path below a jail's root (no ``.``, ``..``, ``//``)."""
+    """True if ``path`` is a normalised absolute path below a jail's root (no ``.``, ``..``, ``//``)
+    that the kernel can take (encodable, within the name and path length limits)."""
     try:
-        return path != '/' and check_abs_path(path, 'path') == path
-    except PathError:
+        return path != '/' and abs_path(path, 'path') == path
+    except JailError:
         return False
 
 
 def make_root_dirs(missing, mode):
     """Create the host directories ``missing`` (parents first), root-owned with ``mode``.
 
-    Only for paths whose existing ancestors were checked root-owned and not writable by others.
+    Only for paths whose existing ancestors were checked root-owned and not writable by others;
+    owner and mode are set through a descriptor, so a symlink found in place is refused, not followed.
     """
     for directory in missing:
         try:
@@ -82,8 +84,15 @@ def make_root_dirs(missing, mode):
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise JailError(f'{directory}: cannot create: {exc}')
-        os.chown(directory, 0, 0)
-        os.chmod(directory, mode)
+        try:
+            fd = os.open(directory, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        except OSError as exc:
+            raise JailError(f'{directory}: is a symlink or not a directory; refusing to use it: {exc}')
+        try:
+            os.fchown(fd, 0, 0)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
 
 
 def remove_created_dirs(paths):
@@ -197,18 +206,37 @@ class Jail:
         return os.readlink(posixpath.basename(path), dir_fd=self.dir_fd(posixpath.dirname(path)))
 
     def open_read(self, path):
-        """A read-only fd of the non-symlink ``path``; the caller closes it."""
-        return os.open(posixpath.basename(path), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
-                       dir_fd=self.dir_fd(posixpath.dirname(path)))
+        """A blocking read-only fd of the regular file ``path``; the caller closes it.
+
+        Opened non-blocking and checked before use: a FIFO or device the jail put there never
+        holds the run (and its lock), a symlink is never followed. Anything but a regular
+        file is a JailError; a missing one the OSError of open.
+        """
+        fd = os.open(posixpath.basename(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC,
+                     dir_fd=self.dir_fd(posixpath.dirname(path)))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return fd
 
     def read(self, path):
+        """What the jail file ``path`` holds; None if it is no longer a regular file (to replace)."""
         return self._with_fd(path, read_fd)
 
     def sha256(self, path):
+        """SHA-256 of the jail file ``path``; None if it is no longer a regular file (to replace)."""
         return self._with_fd(path, sha256_fd)
 
     def _with_fd(self, path, func):
-        fd = self.open_read(path)
+        try:
+            fd = self.open_read(path)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOENT):  # swapped for a link, or gone, since the lstat
+                return None
+            raise
+        except JailError:
+            return None
         try:
             return func(fd)
         finally:
@@ -265,10 +293,7 @@ class Jail:
                 os.chown(tmp, 0, 0, dir_fd=parent, follow_symlinks=False)
                 record['target'] = entry['target']
             elif kind == 'device':
-                ftype = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
-                os.mknod(tmp, ftype | 0o600, os.makedev(entry['major'], entry['minor']), dir_fd=parent)
-                os.chown(tmp, entry['uid'], entry['gid'], dir_fd=parent, follow_symlinks=False)
-                os.chmod(tmp, entry['mode'], dir_fd=parent)
+                self._mknod(parent, tmp, entry)
             else:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=parent)
                 try:
@@ -300,6 +325,21 @@ class Jail:
                 raise
             raise JailError(f'{self.root}{path}: cannot write: {exc}')
         return record
+
+    @staticmethod
+    def _mknod(parent, tmp, entry):
+        """The device node ``tmp`` made with its final mode, then chowned without following a link.
+
+        No chmod by name: uid 0 in the jail can swap the temporary for a symlink to a host
+        file at any moment, and chmod would follow it. The umask is lifted for the mknod only.
+        """
+        ftype = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
+        umask = os.umask(0)
+        try:
+            os.mknod(tmp, ftype | entry['mode'], os.makedev(entry['major'], entry['minor']), dir_fd=parent)
+        finally:
+            os.umask(umask)
+        os.chown(tmp, entry['uid'], entry['gid'], dir_fd=parent, follow_symlinks=False)
 
     def _copy_into(self, out_fd, entry):
         """Copy the planned source of ``entry`` into ``out_fd`` from a descriptor checked to be

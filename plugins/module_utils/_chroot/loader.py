@@ -39,9 +39,9 @@ TRUSTED_LOADERS = {
 
 LIB_DIRS = ('/lib/*-linux-gnu*', '/usr/lib/*-linux-gnu*', '/lib64', '/usr/lib64', '/lib', '/usr/lib')
 LD_SO_CACHE = '/etc/ld.so.cache'
-LDD_ARROW_RE = re.compile(r'^(\S+) => (.*?)(?: \(0x[0-9a-f]+\))?$')
-LDD_PATH_RE = re.compile(r'^(/\S*)(?: \(0x[0-9a-f]+\))?$')
-LDD_VDSO_RE = re.compile(r'^(linux-vdso|linux-gate|linux-vdso32|linux-vdso64)\.so\.\d+(?: \(0x[0-9a-f]+\))?$')
+LDD_ARROW_RE = re.compile(r'^(\S+) => (.*?)(?: \(0x[0-9a-f]+\))?\Z')
+LDD_PATH_RE = re.compile(r'^(/\S*)(?: \(0x[0-9a-f]+\))?\Z')
+LDD_VDSO_RE = re.compile(r'^(linux-vdso|linux-gate|linux-vdso32|linux-vdso64)\.so\.\d+(?: \(0x[0-9a-f]+\))?\Z')
 LOADER_ERROR_RE = re.compile(r'error while loading shared libraries: (.+?): cannot open shared object file')
 
 

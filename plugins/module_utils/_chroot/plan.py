@@ -45,7 +45,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._paths import na
 PATH_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
 # Directories the loader searches without /etc/ld.so.cache (glibc's defaults plus
 # Debian's multiarch ones); a library elsewhere needs the cache in the jail.
-STANDARD_LIB_DIR_RE = re.compile(r'^/(usr/)?lib(32|64|x32)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?$')
+STANDARD_LIB_DIR_RE = re.compile(r'^/(usr/)?lib(32|64|x32)?(/[a-z0-9_]+-linux-gnu[a-z0-9_]*)?\Z')
 # Host files whose copy would hand a jailed process the host's secrets.
 PASSWORD_FILES = ('/etc/shadow', '/etc/shadow-', '/etc/gshadow', '/etc/gshadow-', '/etc/security/opasswd')
 SSH_HOST_KEY_RE = re.compile(r'/etc/ssh/ssh_host_[^/]*key')

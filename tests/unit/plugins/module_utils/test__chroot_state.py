@@ -102,15 +102,18 @@ def tampered(fedora, tmp_path):
 # --------------------------------------------------------------------------
 # §2: nothing inside the jail decides what happens outside it
 
-def test_tampered_legacy_manifest_is_refused_and_the_victim_survives(tampered):
-    tampered['legacy']['managed']['/../victim'] = {'type': 'file'}
+# '/../victim' leads out; the others are no file name the kernel takes (a lone surrogate, a
+# component over 255 bytes, a path over 4095 bytes): each once made a traceback.
+@pytest.mark.parametrize('entry', ['/../victim', '/x\ud800', '/' + 'n' * 256, '/d' * 2048])
+def test_tampered_legacy_manifest_is_refused_and_the_victim_survives(tampered, entry):
+    tampered['legacy']['managed'][entry] = {'type': 'file'}
     plant_legacy(tampered, tampered['legacy'])
     before = snapshot(tampered['jail'])
     for prune_run in (lambda: run(tampered, binaries=['/usr/bin/busybox']), lambda: remove(tampered)):
         with pytest.raises(JailError) as exc:
             prune_run()
         assert str(exc.value) == (
-            f"{tampered['jail']}/.serversec-jail.json: legacy manifest entry '/../victim' is not a normalised "
+            f"{tampered['jail']}/.serversec-jail.json: legacy manifest entry {entry!r} is not a normalised "
             'path inside the jail with a known type; it was kept inside the jail, where a jailed process can '
             'edit it, so it is not trusted. Check the jail, then remove this file: the module then starts a '
             'fresh state')

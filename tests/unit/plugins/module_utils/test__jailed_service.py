@@ -23,6 +23,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._jailed_service 
     stat_in_jail,
     walk_failure,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._known_jails import known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
     PrerequisiteError,
     ServiceError,
@@ -408,3 +409,72 @@ def test_jail_path_that_cannot_be_walked_is_a_clear_error(jail, no_entering):
     with pytest.raises(ServiceError) as excinfo:
         stat_in_jail(jail, '/usr/sbin/daemon', 'command[0]')
     assert str(excinfo.value) == f'command[0]: /usr/sbin/daemon cannot be followed in the jail {jail}: Permission denied'
+
+
+# uid 0 in a jail can replace any path inside it with a link to /etc, /root or /, and systemd
+# follows bind sources anew at each start: a source inside a jail is never trusted.
+INSIDE_JAIL = ('{what} lies inside the jail {jail}, where uid 0 in that jail could replace it with a symbolic '
+               'link to any host path, which systemd would follow when the unit starts; bind a path outside '
+               'every jail')
+
+
+def write_state(state_dir, name, text, mode=0o600):
+    path = os.path.join(str(state_dir), name)
+    with open(path, 'w') as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+
+
+@pytest.fixture
+def jails(links):
+    """Jails A (this unit's) and B (another the chroot engine recorded in a root-only state dir)."""
+    for path in ('A/share', 'B/share', 'outside'):
+        (links / path).mkdir(parents=True)
+    state_dir = links / 'state'
+    state_dir.mkdir(mode=0o700)
+    write_state(state_dir, 'B.0123.json', '{"version": 2, "jail": "%s", "managed": {}}' % (links / 'B'))
+    # Unknown, unreadable or malformed records are skipped.
+    write_state(state_dir, 'bad.json', '{not json')
+    write_state(state_dir, 'list.json', '[1]')
+    write_state(state_dir, 'relative.json', '{"jail": "srv/x"}')
+    write_state(state_dir, 'loose.json', '{"jail": "%s"}' % (links / 'outside'), mode=0o644)
+    write_state(state_dir, 'B.0123.lock', '')
+    return links
+
+
+@pytest.mark.parametrize('field, source, jail', [
+    ('bind', 'A/share', 'A'),
+    ('bind_read_only', 'A/share', 'A'),
+    ('bind', 'A/share/missing', 'A'),
+    ('bind', 'B/share', 'B'),
+    ('bind_read_only', 'B/share', 'B'),
+])
+def test_bind_source_inside_a_jail_is_refused(jails, field, source, jail):
+    spec = jail_spec(str(jails / 'A'), **{field: [(str(jails / source), '/share')]})
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, True, True, str(jails / 'state'))
+    assert not isinstance(excinfo.value, PrerequisiteError)
+    assert str(excinfo.value) == INSIDE_JAIL.format(what=f'{field}: {jails / source}', jail=jails / jail)
+
+
+def test_bind_source_linking_into_a_jail_is_refused(jails):
+    os.symlink(str(jails / 'B' / 'share'), str(jails / 'to-b'))
+    spec = jail_spec(str(jails / 'A'), bind=[(str(jails / 'to-b'), None)])
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, True, True, str(jails / 'state'))
+    assert str(excinfo.value) == INSIDE_JAIL.format(
+        what=f"bind: {jails / 'to-b'} leads to {jails / 'B' / 'share'}, which", jail=jails / 'B')
+
+
+def test_known_jails_skips_what_it_cannot_trust(jails):
+    assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
+    assert known_jails(str(jails / 'missing')) == []
+    os.chmod(str(jails / 'state'), 0o755)
+    assert known_jails(str(jails / 'state')) == []
+
+
+def test_bind_source_outside_every_jail_passes(jails):
+    spec = jail_spec(str(jails / 'A'), bind=[(str(jails / 'outside'), None)],
+                     bind_read_only=[(str(jails / 'A'), '/self'), (str(jails / 'Bx'), None)])
+    (jails / 'Bx').mkdir()
+    assert check_bind_sources(spec, True, True, str(jails / 'state')) == []

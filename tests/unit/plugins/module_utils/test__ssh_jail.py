@@ -56,6 +56,12 @@ INVALID_SPECS = [
     ({'users': ['a*']}, "users: 'a*' is not a plain user or group name (no patterns, spaces or commas)"),
     ({'users': ['ann,root']}, "users: 'ann,root' is not a plain user or group name (no patterns, spaces or commas)"),
     ({'groups': ['!staff']}, "groups: '!staff' is not a plain user or group name (no patterns, spaces or commas)"),
+    # a trailing newline would start a line of sshd_config of the play's choosing
+    ({'users': ['ann\n']}, "users: 'ann\\n' is not a plain user or group name (no patterns, spaces or commas)"),
+    ({'groups': ['sftp\n']}, "groups: 'sftp\\n' is not a plain user or group name (no patterns, spaces or commas)"),
+    ({'name': 'x\n'}, 'name \'x\\n\': use letters, digits, "_", "." and "-" (it names a file)'),
+    ({'jail': '/srv/jails/ann\n'},
+     'jail \'/srv/jails/ann\\n\': use letters, digits and "_./@+:-" only (no spaces, quotes or "%")'),
     ({'mode': 'scp'}, "mode 'scp': choose 'sftp' or 'shell'"),
     ({'jail': 'srv/jails'}, "jail 'srv/jails' is not an absolute path"),
     ({'jail': '/'}, "refusing to use '/' as a jail"),

@@ -27,6 +27,7 @@ PARAMS = {
     'environment': {},
     'working_directory': '/',
     'capabilities': [],
+    'allow_capabilities': [],
     'bind_read_only': [],
     'bind': [],
     'allow_sensitive_binds': False,
@@ -123,8 +124,12 @@ def test_group_is_left_to_the_caller_unless_given():
     ({'type': 'simple'}, 'Type=simple'),
     ({'restart': 'always'}, 'Restart=always'),
     ({'working_directory': '/var/www'}, 'WorkingDirectory=/var/www'),
-    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN', 'CAP_CHOWN']},
+    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN', 'CAP_CHOWN'], 'allow_capabilities': ['CAP_CHOWN']},
      'CapabilityBoundingSet=CAP_CHOWN CAP_NET_BIND_SERVICE'),
+    ({'capabilities': ['CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_IPC_LOCK', 'CAP_AUDIT_WRITE']},
+     'CapabilityBoundingSet=CAP_AUDIT_WRITE CAP_IPC_LOCK CAP_NET_BIND_SERVICE CAP_NET_BROADCAST'),
+    ({'capabilities': ['CAP_KILL'], 'allow_capabilities': ['CAP_KILL', 'CAP_NET_ADMIN']},
+     'AmbientCapabilities=CAP_KILL\n'),
     ({'capabilities': ['CAP_NET_BIND_SERVICE']}, 'AmbientCapabilities=CAP_NET_BIND_SERVICE'),
     ({'memory_deny_write_execute': False}, 'MemoryDenyWriteExecute=no'),
     ({'restrict_address_families': ['AF_UNIX', 'AF_NETLINK', 'AF_INET']},
@@ -154,7 +159,8 @@ def test_group_is_left_to_the_caller_unless_given():
     ({'command': ['/bin/prog', 'a b', '%', ';']}, 'ExecStart=/bin/prog "a b" %% \\;'),
     ({'extra_properties': {'LimitNOFILE': 4096}}, 'LimitNOFILE=4096'),
     ({'extra_properties': {'LimitCORE': '0:infinity'}}, 'LimitCORE=0:infinity'),
-    ({'extra_properties': {'UMask': '0027'}}, 'UMask=0027'),
+    ({'extra_properties': {'UMask': '0277'}}, 'UMask=0277'),
+    ({'extra_properties': {'UMask': '077'}}, 'UMask=077'),
     ({'extra_properties': {'PrivateUsers': True}}, 'PrivateUsers=yes'),
     ({'extra_properties': {'CPUQuota': '50%'}}, 'CPUQuota=50%'),
     ({'extra_properties': {'MemoryMax': '512M'}}, 'MemoryMax=512M'),
@@ -168,10 +174,10 @@ def test_render_options(overrides, expected):
 
 
 def test_extra_property_replaces_a_default_in_place():
-    lines = service_lines(render(extra_properties={'UMask': '0027'}))
-    assert lines.count('UMask=0027') == 1
+    lines = service_lines(render(extra_properties={'UMask': '0177'}))
+    assert lines.count('UMask=0177') == 1
     assert 'UMask=0077' not in lines
-    assert lines.index('UMask=0027') < lines.index('MemoryDenyWriteExecute=yes')
+    assert lines.index('UMask=0177') < lines.index('MemoryDenyWriteExecute=yes')
 
 
 def test_extra_properties_not_in_defaults_come_last_sorted():
@@ -201,7 +207,34 @@ def test_exec_in_read_write_on_request():
 
 
 def test_no_exec_paths_without_read_write():
-    assert 'NoExecPaths' not in render()
+    assert 'NoExecPaths' not in render(bind_read_only=['/srv/static'])
+
+
+# A writable bind is written to like a read_write path, so it is not executable either.
+BIND_LINES = [
+    'BindPaths=/srv/spool:/var/spool/web /srv/100%%',
+    'ReadWritePaths=/srv/jails/web/var/log/web',
+    'NoExecPaths=/srv/jails/web/var/log/web /srv/jails/web/var/spool/web /srv/jails/web/srv/100%%',
+    'CapabilityBoundingSet=',
+]
+
+
+def test_writable_binds_are_not_executable():
+    lines = service_lines(render(bind=['/srv/spool:/var/spool/web', '/srv/100%'], read_write=['/var/log/web']))
+    start = lines.index(BIND_LINES[0])
+    assert lines[start:start + 4] == BIND_LINES
+
+
+def test_writable_bind_alone_is_not_executable():
+    lines = service_lines(render(bind=['/srv/spool:/spool']))
+    assert 'NoExecPaths=/srv/jails/web/spool' in lines
+    assert not [line for line in lines if line.startswith('ReadWritePaths')]
+
+
+def test_exec_in_writable_binds_on_request():
+    unit = render(bind=['/srv/spool:/spool'], allow_exec_in_read_write=True)
+    assert 'BindPaths=/srv/spool:/spool\n' in unit
+    assert 'NoExecPaths' not in unit
 
 
 def test_journal_binding_can_be_turned_off():
@@ -388,6 +421,16 @@ INVALID = [
      f'extra_properties: SystemCallFilter is not an allowed setting (allowed: {ALLOWED})'),
     ({'extra_properties': {'DeviceAllow': '/dev/sda rw'}},
      f'extra_properties: DeviceAllow is not an allowed setting (allowed: {ALLOWED})'),
+    # A umask that clears any of 0077's bits would loosen the hardening default.
+    ({'extra_properties': {'UMask': '0000'}},
+     "extra_properties: UMask='0000' is not accepted (allowed: an octal mode that keeps every bit of 0077, "
+     'such as "0077" or "0277")'),
+    ({'extra_properties': {'UMask': '0027'}},
+     "extra_properties: UMask='0027' is not accepted (allowed: an octal mode that keeps every bit of 0077, "
+     'such as "0077" or "0277")'),
+    ({'extra_properties': {'UMask': '0076'}},
+     "extra_properties: UMask='0076' is not accepted (allowed: an octal mode that keeps every bit of 0077, "
+     'such as "0077" or "0277")'),
     ({'extra_properties': {'PrivateUsers': False}},
      "extra_properties: PrivateUsers='no' is not accepted (allowed: \"yes\")"),
     ({'extra_properties': {'StandardOutput': 'file:/etc/passwd'}},
@@ -405,3 +448,82 @@ INVALID = [
 @pytest.mark.parametrize('overrides, message', INVALID)
 def test_invalid_input_is_refused_with_the_field_named(overrides, message):
     assert refusal(**overrides) == message
+
+
+# Python's "$" also matches before a trailing newline: every name is matched whole.
+def test_command_word_with_a_trailing_newline_cannot_add_a_line():
+    unit = render(command=['/bin/app', '--name=x\n', 'ExecStartPre=+/bin/touch', '/pwned'])
+    assert [line for line in unit.splitlines() if line.lstrip().startswith('Exec')] == [
+        'ExecStart=/bin/app "--name=x\\n" ExecStartPre=+/bin/touch /pwned']
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'user': 'web\n'}, "user: 'web\\n' is not a valid user or group name"),
+    ({'group': 'web\n'}, "group: 'web\\n' is not a valid user or group name"),
+    ({'environment': {'LANG\n': 'C'}},
+     "environment: 'LANG\\n' is not a valid variable name (letters, digits, \"_\"; not starting with a digit)"),
+    ({'extra_properties': {'LimitNOFILE\n': 64}},
+     "extra_properties: 'LimitNOFILE\\n' is not a systemd [Service] setting name"),
+    ({'restrict_address_families': ['AF_INET\n', 'AF_UNIX']},
+     "restrict_address_families: 'AF_INET\\n' must be an address family such as AF_INET, or \"none\" alone"),
+    ({'capabilities': ['CAP_NET_BIND_SERVICE\n']}, "capabilities: 'CAP_NET_BIND_SERVICE\\n' is not a Linux capability"),
+])
+def test_trailing_newline_is_refused_in_every_name(overrides, message):
+    assert refusal(**overrides) == message
+
+
+def test_unit_name_with_a_trailing_newline_is_refused():
+    # Not reachable through "$" today (".service" is appended after the newline); kept whole anyway.
+    with pytest.raises(ServiceError) as excinfo:
+        unit_name('web.service\n')
+    assert str(excinfo.value) == f"name: 'web.service\\n.service' is not a valid unit name {NAME_CHARS}"
+
+
+# Capabilities that reach beyond the jail or the user: refused unless accepted knowingly.
+OPT_IN = ('CAP_NET_ADMIN', 'CAP_CHOWN', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_MKNOD', 'CAP_KILL', 'CAP_SYS_TIME',
+          'CAP_PERFMON', 'CAP_SYSLOG', 'CAP_LINUX_IMMUTABLE', 'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ',
+          'CAP_SYS_RESOURCE', 'CAP_SYS_NICE', 'CAP_SYS_TTY_CONFIG', 'CAP_LEASE', 'CAP_IPC_OWNER',
+          'CAP_CHECKPOINT_RESTORE', 'CAP_NET_RAW', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_SETFCAP',
+          'CAP_SYS_PACCT')
+
+
+@pytest.mark.parametrize('name', OPT_IN)
+def test_capability_beyond_the_jail_needs_allow_capabilities(name):
+    assert refusal(capabilities=[name]) == (
+        f'capabilities: {name} reaches beyond the jail or the service user; list it in allow_capabilities '
+        'to accept it knowingly')
+    assert f'AmbientCapabilities={name}\n' in render(capabilities=[name], allow_capabilities=[name])
+
+
+NEVER = {
+    'CAP_SYS_ADMIN': 'mounts file systems and more, enough to leave the chroot',
+    'CAP_SYS_MODULE': 'loads code into the kernel',
+    'CAP_SYS_PTRACE': 'writes into the memory of other processes, PID 1 included',
+    'CAP_SYS_RAWIO': 'reads and writes raw devices and I/O ports',
+    'CAP_SYS_CHROOT': 'calls chroot() again, the classic way out of a chroot',
+    'CAP_DAC_READ_SEARCH': 'opens any host file by its handle (open_by_handle_at), outside the jail',
+    'CAP_DAC_OVERRIDE': 'ignores file permissions',
+    'CAP_SETUID': 'becomes any user, root included',
+    'CAP_SETGID': 'joins any group, root included',
+    'CAP_SETPCAP': 'changes capability sets and securebits',
+    'CAP_BPF': 'loads BPF programs into the kernel',
+    'CAP_MAC_ADMIN': 'changes the mandatory access control policy',
+    'CAP_MAC_OVERRIDE': 'overrides the mandatory access control policy',
+    'CAP_SYS_BOOT': 'reboots the host or loads a new kernel',
+}
+
+
+@pytest.mark.parametrize('name, reason', sorted(NEVER.items()))
+@pytest.mark.parametrize('field', ['capabilities', 'allow_capabilities'])
+def test_capability_that_undoes_the_jail_is_never_accepted(name, reason, field):
+    overrides = {'capabilities': [], 'allow_capabilities': []}
+    overrides[field] = [name]
+    assert refusal(**overrides) == f'{field}: {name} is never accepted: it {reason}'
+
+
+@pytest.mark.parametrize('allowed, message', [
+    (['NET_ADMIN'], "allow_capabilities: 'NET_ADMIN' must be a capability name such as CAP_NET_BIND_SERVICE"),
+    (['CAP_FLY'], "allow_capabilities: 'CAP_FLY' is not a Linux capability"),
+])
+def test_allow_capabilities_names_are_checked(allowed, message):
+    assert refusal(allow_capabilities=allowed) == message
