@@ -58,7 +58,9 @@ POLICY_FILES = ('/etc/hosts.allow', '/etc/hosts.deny')
 
 # What the jail and bind checks of _jailed_service look at.
 JailView = collections.namedtuple('JailView', ('jail', 'command', 'working_directory', 'read_write'))
-BindView = collections.namedtuple('BindView', ('bind', 'bind_read_only'))
+BindView = collections.namedtuple('BindView', ('jail', 'bind', 'bind_read_only'))
+# The jail of an unjailed service for those checks: no path lies inside it.
+NO_JAIL = '\0'
 
 WrappedSpec = collections.namedtuple('WrappedSpec', (
     'base', 'description', 'port', 'tcpd', 'command', 'daemon_name', 'user', 'group', 'jail', 'read_write',
@@ -185,7 +187,8 @@ class TcpwrappedService(JailedService):
                     break
         # The writable paths are bind sources on the host: the same rules as jailed_service's binds.
         try:
-            messages += check_bind_sources(BindView([(path, None) for path in spec.read_write], []), False,
+            messages += check_bind_sources(BindView(spec.jail or NO_JAIL, [(path, None) for path in spec.read_write], []),
+                                           False,
                                            allow_user_writable)
         except ServiceError as exc:
             message = str(exc).replace('bind: ', 'read_write: ', 1)
