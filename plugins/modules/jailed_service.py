@@ -173,7 +173,7 @@ options:
       - A source inside the jail O(jail), or inside any jail that M(serversec.confine.chroot_jail)
         recorded in its default state directory C(/var/lib/serversec-confine/jails) (read only
         when that directory is root-only), is always refused, naming the jail, and so is a source
-        that is a symbolic link into one: uid 0 in that jail could replace it with a symbolic link
+        that is a symbolic link into one; uid 0 in that jail could replace it with a symbolic link
         to C(/etc), C(/root) or C(/), which systemd would follow at the next start.
       - A source that does not exist yet is a missing prerequisite (only a warning in check mode).
       - The destinations are also written as C(NoExecPaths=), as for O(read_write), unless

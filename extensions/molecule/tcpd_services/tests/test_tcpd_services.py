@@ -156,6 +156,20 @@ def test_telnet_refuses_the_other_client_and_logs_it(host, instance):
     assert host.file(LOG).user == "telnetd"
 
 
+def test_jailed_telnet_serves_the_lan_client_and_refuses_and_logs_the_other(host, instance):
+    unit = host.file("/etc/systemd/system/telnet-jailed@.service").content_string
+    assert "RootDirectory=/srv/jails/telnet\n" in unit and "BindPaths=/var/log/tcpwrappers.log\n" in unit
+    assert "serversec telnet lab: welcome" in probe(instance, ALLOWED_CLIENT, 2324)
+    line = f"::ffff:{DENIED_CLIENT} tried to connect to in.telnetd\n"
+    before = host.file(LOG).content_string.count(line)
+    assert probe(instance, DENIED_CLIENT, 2324) == "EOF"
+    # No resolver in the jail: %c is the address.
+    deadline = time.time() + 10
+    while host.file(LOG).content_string.count(line) == before and time.time() < deadline:
+        time.sleep(0.5)
+    assert host.file(LOG).content_string.count(line) == before + 1
+
+
 def test_the_log_is_rotated(host):
     snippet = host.file("/etc/logrotate.d/tcpwrappers")
     assert snippet.mode == 0o644

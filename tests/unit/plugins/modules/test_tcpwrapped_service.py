@@ -206,6 +206,16 @@ def test_a_writable_path_a_user_could_swap_is_refused(host, run):
     assert os.listdir(host['units']) == [] and host['systemd'].calls == []
 
 
+def test_a_writable_path_inside_the_jail_is_refused(host, run):
+    # uid 0 in the jail could swap it for a link to any host path, which systemd would bind.
+    jail = host['tmp'] / 'jail'
+    jail.mkdir()
+    inside = f'{jail}/var/log/x.log'
+    result = run(params(host, jail=str(jail), read_write=[inside], allow_user_writable_sources=True))
+    assert result['msg'].startswith(f'read_write: {inside} lies inside the jail {jail}, where uid 0 in that jail could')
+    assert os.listdir(host['units']) == [] and host['systemd'].calls == []
+
+
 def test_missing_program_fails_but_only_warns_in_check_mode(host, run, module_warnings):
     missing = params(host, command=[f"{host['sbin']}/nothere"])
     assert run(missing)['msg'] == f"command[0]: {host['sbin']}/nothere is not an executable file on this host"
