@@ -25,8 +25,8 @@ SYSTEM_NEEDS = ["openssh-clients [platform:rpm]", "openssh-client [platform:dpkg
 
 
 def run(*command, **kwargs):
-    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, **kwargs)
-    assert result.returncode == 0, "%s\n%s\n%s" % (" ".join(map(str, command)), result.stdout, result.stderr)
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, check=False, **kwargs)
+    assert result.returncode == 0, f"{' '.join(map(str, command))}\n{result.stdout}\n{result.stderr}"
     return result
 
 
