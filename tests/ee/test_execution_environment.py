@@ -47,7 +47,7 @@ def context(tmp_path_factory, tarball):
     definition = yaml.safe_load((ROOT / "extensions" / "ee" / "execution-environment.yml").read_text())
     shutil.copy(tarball, work / tarball.name)
     (work / "requirements.yml").write_text(yaml.safe_dump(
-        {"collections": [{"name": "collections/%s" % tarball.name, "type": "file"}]}))
+        {"collections": [{"name": f"collections/{tarball.name}", "type": "file"}]}))
     definition["additional_build_files"] = [{"src": tarball.name, "dest": "collections"}]
     (work / "execution-environment.yml").write_text(yaml.safe_dump(definition))
     run(BUILDER, "create", "-f", work / "execution-environment.yml", "-c", work / "context",
@@ -66,7 +66,7 @@ def test_definition_is_ansible_builder_v3():
 def test_context_installs_the_collection_from_its_tarball(context, tarball):
     assert (context / "_build" / "collections" / tarball.name).is_file()
     requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
-    assert requirements["collections"][0]["name"] == "collections/%s" % tarball.name
+    assert requirements["collections"][0]["name"] == f"collections/{tarball.name}"
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile
     assert "ansible-core>=2.16,<2.20" in containerfile
@@ -79,13 +79,16 @@ def test_introspection_finds_the_collection_system_and_python_needs(context, tar
     """The context's introspect.py on the installed collection: the system needs of
     meta/bindep.txt, and no Python package (meta/ee-requirements.txt lists none)."""
     installed = tmp_path / "collections"
-    run(GALAXY, "collection", "install", "--offline", "-p", installed, tarball)
+    # Only the install directory counts: `make` points ANSIBLE_COLLECTIONS_PATH at this checkout,
+    # where ansible-galaxy would find the collection "already installed" and install nothing.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed))
+    run(GALAXY, "collection", "install", "--offline", "-p", installed, tarball, env=env)
     script = context / "_build" / "scripts" / "introspect.py"
     pip, bindep = tmp_path / "requirements.txt", tmp_path / "bindep.txt"
     result = run(BUILDER.parent / "python", script, "introspect", installed,
                  "--write-pip", pip, "--write-bindep", bindep, env=dict(os.environ))
     found = yaml.safe_load(result.stdout.split("---", 1)[-1]) if "---" in result.stdout else yaml.safe_load(result.stdout)
-    assert found["system"] == ["%s  # from collection serversec.confine" % need for need in SYSTEM_NEEDS]
+    assert found["system"] == [f"{need}  # from collection serversec.confine" for need in SYSTEM_NEEDS]
     assert found["python"] == []
     assert bindep.read_text().splitlines() == found["system"]
     assert not pip.exists()
