@@ -169,6 +169,9 @@ class Host:
                 refuse_user_writable(subject, walk.dirs)
             refuse_user_links(subject, walk.links)
             st = os.stat(walk.name, dir_fd=walk.parent_fd, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                # the walk met no link here: someone put one in place since
+                raise JailError(f'{subject}: {walk.real} was replaced while it was opened; run again')
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
                 return Source(None, st, walk)
             try:

@@ -353,3 +353,25 @@ def test_copy_fd_copies_exactly_with_or_without_hole_support(tmp_path, monkeypat
         os.close(src)
         os.close(dst)
     assert (tmp_path / 'dst').read_bytes() == (tmp_path / 'src').read_bytes()
+
+
+def test_final_component_swapped_for_a_link_after_the_walk_fails_cleanly(env, monkeypatch):
+    """The race the jail_attacks scenario met: the walk saw a file, the next look a symlink."""
+    user_dir = env.root + '/srv/data/u/reports'
+    real_stat = os.stat
+    looks = []
+
+    def stat_after_swap(path, *args, **kwargs):
+        if path == 'x' and kwargs.get('dir_fd') is not None:
+            looks.append(path)
+            if len(looks) == 2:  # the walk looked once; the swap lands before the second look
+                os.rename(user_dir + '/x', user_dir + '/x.old')
+                os.symlink('/root/reports/x', user_dir + '/x')
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'stat', stat_after_swap)
+    with pytest.raises(JailError) as exc:
+        env.run(files=['/srv/data/u/reports/x'], allow_user_writable_sources=True)
+    monkeypatch.undo()
+    assert str(exc.value) == 'file /srv/data/u/reports/x: /srv/data/u/reports/x was replaced while it was opened; run again'
+    assert not any(SECRET in content for content in env.jail_files().values())
