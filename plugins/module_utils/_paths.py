@@ -35,6 +35,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
 )
 
 MAX_SYMLINK_HOPS = 40
+# What readlink/open say when the entry lstat just saw was replaced: not a link any more,
+# gone, or a link where a directory was.
+SWAPPED_ERRNOS = (errno.EINVAL, errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 
 
 class PathError(Exception):
@@ -75,14 +78,19 @@ class PathWalk:
     root first; ``links`` lists ``(link, (dir, fstat))`` for each link met with the directory
     that held it. Paths are relative to ``root`` (absolute, as seen inside it).
     ``where`` completes "does not exist ..." in errors; ``error`` is the exception raised.
+    ``check_dir(path, fstat)`` is called as each directory is entered and ``check_link(link,
+    (dir, fstat))`` before each link is read: either may raise to stop the walk there, before
+    anything that directory holds is looked at.
     """
 
-    def __init__(self, root, path, what, where='on the host', error=PathError):
+    def __init__(self, root, path, what, where='on the host', error=PathError, check_dir=None, check_link=None):
         self.root = root
         self.path = path
         self.what = what
         self.where = where
         self.error = error
+        self.check_dir = check_dir
+        self.check_link = check_link
         self.steps = []
         self.dirs = []
         self.links = []
@@ -114,6 +122,14 @@ class PathWalk:
         self._held.append((path, fd))
         # the descriptor's own stat: what was entered, whatever the name pointed to before
         self.dirs.append((path, os.fstat(fd)))
+        if self.check_dir:
+            self.check_dir(*self.dirs[-1])
+
+    def _changed(self, candidate, exc):
+        # lstat saw one kind of entry and the next call met another (or none): someone swapped it
+        if exc.errno not in SWAPPED_ERRNOS:
+            raise exc
+        self._fail(f': {candidate} changed while it was read; run again')
 
     def _walk(self):
         flags = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
@@ -141,9 +157,15 @@ class PathWalk:
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
                     self._fail(': too many levels of symbolic links')
-                target = os.readlink(name, dir_fd=dir_fd)
+                held = (current, os.fstat(dir_fd))
+                if self.check_link:
+                    self.check_link(candidate, held)
+                try:
+                    target = os.readlink(name, dir_fd=dir_fd)
+                except OSError as exc:
+                    self._changed(candidate, exc)
                 self.steps.append(('symlink', candidate, target))
-                self.links.append((candidate, (current, os.fstat(dir_fd))))
+                self.links.append((candidate, held))
                 if target.startswith('/'):
                     while len(self._held) > 1:
                         os.close(self._held.pop()[1])
@@ -153,7 +175,11 @@ class PathWalk:
                 if not stat.S_ISDIR(st.st_mode):
                     self._fail(f': {candidate} is not a directory')
                 self.steps.append(('dir', candidate))
-                self._hold(candidate, os.open(name, flags, dir_fd=dir_fd))
+                try:
+                    fd = os.open(name, flags, dir_fd=dir_fd)
+                except OSError as exc:
+                    self._changed(candidate, exc)
+                self._hold(candidate, fd)
             else:
                 self.steps.append(('file', candidate))
                 self.parent_fd, self.name = dir_fd, name

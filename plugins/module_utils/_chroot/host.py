@@ -37,7 +37,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_NOFOLLOW,
     sha256_fd,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk, naming, resolve
+from ansible_collections.serversec.confine.plugins.module_utils._paths import SWAPPED_ERRNOS, PathWalk, naming, resolve
 
 # Never blocks on a FIFO, never becomes a controlling terminal: what is opened is looked at first.
 O_SOURCE = os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0)
@@ -163,11 +163,17 @@ class Host:
         a non-root user could change raises ``UnsafeSource`` naming that directory; a link held
         in such a directory is refused in any case.
         """
-        with PathWalk(self.root, path, what, error=JailError) as walk:
-            subject = naming(what, path)
+        subject = naming(what, path)
+
+        # judged as the walk goes: nothing in a refused directory is even looked at
+        def check_dir(path, st):
             if not allow_user_writable:
-                refuse_user_writable(subject, walk.dirs)
-            refuse_user_links(subject, walk.links)
+                refuse_user_writable(subject, [(path, st)])
+
+        def check_link(link, held):
+            refuse_user_links(subject, [(link, held)])
+
+        with PathWalk(self.root, path, what, error=JailError, check_dir=check_dir, check_link=check_link) as walk:
             st = os.stat(walk.name, dir_fd=walk.parent_fd, follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 # the walk met no link here: someone put one in place since
@@ -222,7 +228,7 @@ class Host:
                 st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            target = os.readlink(name, dir_fd=dir_fd) if stat.S_ISLNK(st.st_mode) else None
+            target = self._read_link(name, dir_fd, naming(what, path)) if stat.S_ISLNK(st.st_mode) else None
             yield path, st, target
             if stat.S_ISDIR(st.st_mode):
                 sub = self._enter(name, dir_fd, st, naming(what, path))
@@ -230,6 +236,16 @@ class Host:
                     yield from self.walk_tree(path, sub, what, allow_user_writable)
                 finally:
                     os.close(sub)
+
+    @staticmethod
+    def _read_link(name, dir_fd, subject):
+        """Target of the link ``name`` that was just lstat'ed; refused if it is something else now."""
+        try:
+            return os.readlink(name, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno not in SWAPPED_ERRNOS:
+                raise
+        raise JailError(f'{subject}: replaced while it was read; run again')
 
     @staticmethod
     def _enter(name, dir_fd, st, subject):

@@ -234,6 +234,44 @@ def test_user_writable_source_is_refused_and_accepted_on_request(env, setup, kwa
     assert env.run(allow_user_writable_sources=True, **kwargs).changed
 
 
+def test_default_run_refuses_at_the_user_directory_before_looking_inside(env, monkeypatch):
+    # the race the jail_attacks scenario hit: lstat saw a link, readlink met the directory
+    # put back in its place. By default nothing in /srv/data/u is even looked at.
+    swap_reports_for_root_link(env)
+    real_readlink = os.readlink
+
+    def link_becomes_directory(path, *args, **kwargs):
+        if path == 'reports':
+            os.unlink(env.root + '/srv/data/u/reports')
+            os.rename(env.root + '/srv/data/u/reports.old', env.root + '/srv/data/u/reports')
+        return real_readlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'readlink', link_becomes_directory)
+    with pytest.raises(JailError) as exc:
+        env.run(files=['/srv/data/u/reports'])
+    assert str(exc.value) == f'file /srv/data/u/reports: /srv/data/u is owned by uid {USER} {SWAP_HINT}'
+    assert os.path.islink(env.root + '/srv/data/u/reports')
+    assert not os.path.exists(env.jail)
+
+
+def test_link_in_a_tree_that_becomes_a_file_while_read_fails_cleanly(env, monkeypatch):
+    write(env.root, '/srv/tree/a.conf', b'a')
+    os.symlink('a.conf', env.root + '/srv/tree/b.conf')
+    real_readlink = os.readlink
+
+    def link_becomes_file(path, *args, **kwargs):
+        if path == 'b.conf':
+            os.unlink(env.root + '/srv/tree/b.conf')
+            write(env.root, '/srv/tree/b.conf', b'b')
+        return real_readlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'readlink', link_becomes_file)
+    with pytest.raises(JailError) as exc:
+        env.run(files=['/srv/tree'])
+    assert str(exc.value) == 'file /srv/tree: /srv/tree/b.conf: replaced while it was read; run again'
+    assert not os.path.exists(env.jail)
+
+
 def test_trusted_loader_must_be_root_only_whatever_the_play_accepts(env):
     os.chown(env.root + '/usr/lib64', USER, USER)
     with pytest.raises(JailError) as exc:

@@ -110,3 +110,65 @@ def test_walk_lists_every_directory_it_held_with_the_descriptors_stat(tree):
     expected = [(path, (os.stat(tree + path).st_dev, os.stat(tree + path).st_ino))
                 for path in ('/', '/usr', '/usr/bin')]
     assert held == expected
+
+
+def swap_during(monkeypatch, call, name, swap):
+    """Run ``swap`` just before the walk's first ``call`` (os.readlink or os.open) on ``name``:
+    what was lstat'ed a moment ago is something else when it is used."""
+    real = getattr(os, call)
+
+    def racing(path, *args, **kwargs):
+        if path == name:
+            swap()
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, call, racing)
+
+
+def test_walk_fails_cleanly_when_a_link_becomes_a_directory(tree, monkeypatch):
+    def swap():
+        os.unlink(os.path.join(tree, 'bin'))
+        os.mkdir(os.path.join(tree, 'bin'))
+
+    swap_during(monkeypatch, 'readlink', 'bin', swap)
+    with pytest.raises(PathError) as exc:
+        resolve(tree, '/bin/bash', 'binary /bin/bash')
+    assert str(exc.value) == 'binary /bin/bash: /bin changed while it was read; run again'
+
+
+def test_walk_fails_cleanly_when_a_directory_becomes_a_link(tree, monkeypatch):
+    def swap():
+        os.rename(os.path.join(tree, 'usr'), os.path.join(tree, 'moved'))
+        os.symlink('moved', os.path.join(tree, 'usr'))
+
+    swap_during(monkeypatch, 'open', 'usr', swap)
+    with pytest.raises(PathError) as exc:
+        resolve(tree, '/usr/bin/bash', 'binary /usr/bin/bash')
+    assert str(exc.value) == 'binary /usr/bin/bash: /usr changed while it was read; run again'
+
+
+def test_walk_stops_at_the_directory_its_check_refuses(tree, monkeypatch):
+    def refuse(path, _st):
+        if path == '/usr':
+            raise PathError(f'{path} refused')
+
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, 'open', lambda path, *a, **k: opened.append(path) or real_open(path, *a, **k))
+    with pytest.raises(PathError) as exc:
+        resolve_checked = PathWalk(tree, '/usr/bin/bash', 'binary /usr/bin/bash', check_dir=refuse)
+        with resolve_checked:
+            pass
+    assert str(exc.value) == '/usr refused'
+    assert 'bin' not in opened
+
+
+def test_walk_checks_a_link_before_reading_it(tree, monkeypatch):
+    def refuse(link, held):
+        raise PathError(f'{link} in {held[0]} refused')
+
+    monkeypatch.setattr(os, 'readlink', lambda *a, **k: pytest.fail('the refused link was read'))
+    with pytest.raises(PathError) as exc:
+        with PathWalk(tree, '/bin/bash', 'binary /bin/bash', check_link=refuse):
+            pass
+    assert str(exc.value) == '/bin in / refused'
