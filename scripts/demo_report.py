@@ -13,6 +13,10 @@ def human_size(size):
         size /= 1024.0
 
 
+def listed(paths):
+    return ", ".join(paths or []) or "none"
+
+
 def status_field(status, name):
     match = re.search(r"^%s:\s*(.*)$" % name, status, re.M)
     return match.group(1).split() if match else []
@@ -34,7 +38,7 @@ def print_host(report):
         path = result["item"].get("path") or result["invocation"]["module_args"]["path"]
         print("  %-22s %5d files, %10s; setuid: %s; writable: %s; devices: %s" % (
             path, result.get("files", 0), human_size(result.get("size", 0)),
-            audit.get("setuid") or "none", audit.get("writable") or "none", audit.get("devices") or "none"))
+            listed(audit.get("setuid")), listed(audit.get("writable")), listed(audit.get("devices"))))
 
     print("-- jailed services (serversec.confine.jailed_service) --")
     for pid, roots, status in report["services"]:
@@ -61,6 +65,34 @@ def print_host(report):
         print("  %-15s %-15s %s" % (client["label"], client["address"], answer))
         if answer.startswith("SSH-") != (client["label"] == "allowed client"):
             problems.append("the %s at %s was answered against the policy: %s" % (client["label"], client["address"], answer))
+    problems += print_logins(report.get("logins", []))
+    return problems
+
+
+# What must never show in a jailed login's output: the host's /root marker, and the output of a
+# program the user uploaded (uploads are mounted noexec).
+MARKER = "host secret outside every jail"
+UPLOAD_RAN = "uploaded program ran"
+
+
+def print_logins(logins):
+    problems = []
+    print("-- jailed logins from a client container (serversec.confine.ssh_jails) --")
+    for login, rc, stdout, stderr in logins:
+        print("  %s (exit %s):" % (login["label"], rc))
+        for line in (stdout + "\n" + stderr).strip().splitlines():
+            print("    | " + line)
+        output = stdout + stderr
+        if MARKER in output:
+            problems.append("%s read the /root marker" % login["label"])
+        if UPLOAD_RAN in output:
+            problems.append("%s ran an uploaded program" % login["label"])
+        if login["user"] == "ann" and login["argv"][0] == "ssh" and "uid=" in output:
+            problems.append("ann got a shell")
+        if login["argv"][0] == "sftp" and (rc != 0 or "run.sh" not in stdout):
+            problems.append("ann could not upload into /upload")
+        if login["user"] == "sam" and "uid=" not in stdout:
+            problems.append("sam got no shell in his jail")
     return problems
 
 

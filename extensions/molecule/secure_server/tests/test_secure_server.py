@@ -76,3 +76,16 @@ def test_shell_jail_runs_ls_as_nobody(host):
     assert result.rc == 0, result.stderr
     assert "ls" in result.stdout.split()
     assert result.stdout.split()[-1] == "nobody"
+
+
+def test_jailed_logins_are_configured_and_sshd_accepts_them(host):
+    assert host.run("sshd -t").rc == 0
+    for name, jail in (("sftp-ann", "/srv/jails/ann"), ("shell-sam", "/srv/jails/sam")):
+        lines = host.file(f"/etc/ssh/sshd_config.d/{name}.conf").content_string.splitlines()
+        assert f"ChrootDirectory {jail}" in [line.strip() for line in lines]
+
+
+def test_jailed_upload_directories_never_execute(host):
+    for jail in ("/srv/jails/ann", "/srv/jails/sam"):
+        options = host.check_output(f"findmnt -n -o OPTIONS --target {jail}/upload").split(",")
+        assert {"noexec", "nosuid", "nodev"} <= set(options), options
