@@ -105,6 +105,10 @@ class System:
             raise SshJailError(str(exc))
         self.module.set_mode_if_different(path, mode, False)
 
+    def backup(self, path):
+        """A timestamped copy of ``path`` next to it (as lineinfile's ``backup``); its name."""
+        return self.module.backup_local(path)
+
     def unlink(self, path):
         try:
             os.unlink(path)
@@ -160,13 +164,15 @@ def reload_sshd(system):
 class SshJail:
     """One run of the module; ``execute`` returns the result dict."""
 
-    def __init__(self, spec, system, find_sshd, check_mode=False, allow_lockout=False, devlog='/dev/log',
+    def __init__(self, spec, system, find_sshd, check_mode=False, allow_lockout=False, backup=False, devlog='/dev/log',
                  unit_dir=UNIT_DIR, main_path=MAIN_CONFIG, dropin_dir=DROPIN_DIR):
         self.spec = spec
         self.system = system
         self.find_sshd = find_sshd  # looked up only when there is something to validate
         self.check_mode = check_mode
         self.allow_lockout = allow_lockout
+        self.backup = backup
+        self.backup_file = None
         self.devlog = devlog
         self.unit_dir = unit_dir
         self.main_path = main_path
@@ -221,10 +227,13 @@ class SshJail:
         reloaded = self._config(config, before, after)
         if spec.state == 'absent':
             self._mounts({})
-        return {'changed': bool(self.changes), 'changes': self.changes, 'path': config.path,
-                'dropin': config.uses_dropin, 'reloaded': reloaded,
-                'devlog': bool(devlog_source), 'mounts': sorted(desired_units(spec, devlog_source))
-                if spec.state == 'present' else []}
+        result = {'changed': bool(self.changes), 'changes': self.changes, 'path': config.path,
+                  'dropin': config.uses_dropin, 'reloaded': reloaded,
+                  'devlog': bool(devlog_source), 'mounts': sorted(desired_units(spec, devlog_source))
+                  if spec.state == 'present' else []}
+        if self.backup_file:
+            result['backup_file'] = self.backup_file
+        return result
 
     def _check_shells(self):
         """sshd runs a shell user's login shell inside the jail: say so when it is not there."""
@@ -257,6 +266,8 @@ class SshJail:
         self.changes.append(f"{'remove' if after is None else 'write'} {config.path}")
         if self.check_mode:
             return None
+        if self.backup and before is not None:
+            self.backup_file = self.system.backup(config.path)
         if after is None:
             self.system.unlink(config.path)
         else:

@@ -89,6 +89,12 @@ options:
     description: Jail even the account Ansible is connected as.
     type: bool
     default: false
+  backup:
+    description:
+      - Before the file that holds the block is changed or removed (the drop-in, or C(/etc/ssh/sshd_config) when
+        the block is managed there), keep a copy of it next to it, with a timestamp in its name.
+    type: bool
+    default: false
   state:
     description: C(absent) removes the blocks and the mounts (the directories and their content stay).
     type: str
@@ -166,6 +172,11 @@ devlog:
   returned: always
   type: bool
   sample: true
+backup_file:
+  description: The copy O(backup) made.
+  returned: when O(backup=true) and the file was changed
+  type: str
+  sample: /etc/ssh/sshd_config.12345.2026-11-29@10:00:00~
 reloaded:
   description: The sshd unit reloaded, or null.
   returned: always
@@ -195,6 +206,7 @@ def main():
             )),
             authorized_keys_file=dict(type='str', default='/etc/ssh/authorized_keys/%u'),
             allow_lockout=dict(type='bool', default=False),
+            backup=dict(type='bool', default=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
         ),
         supports_check_mode=True,
@@ -207,7 +219,7 @@ def main():
         job = SshJail(spec, System(module),
                       lambda: module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/usr/local/sbin']),
                       check_mode=module.check_mode,
-                      allow_lockout=params['allow_lockout'])
+                      allow_lockout=params['allow_lockout'], backup=params['backup'])
         result = job.execute()
     except SshJailError as exc:
         module.fail_json(msg=str(exc), name=params['name'])

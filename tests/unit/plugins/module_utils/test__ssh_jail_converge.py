@@ -59,6 +59,11 @@ class FakeSystem:
         if where:
             self.units[os.path.basename(path)] = where.group(1)
 
+    def backup(self, path):
+        with open(path) as source, open(path + '.bak', 'w') as copy:
+            copy.write(source.read())
+        return path + '.bak'
+
     def unlink(self, path):
         os.unlink(path)
 
@@ -89,12 +94,12 @@ def host(tmp_path, monkeypatch):
     return tmp_path
 
 
-def job(host, system, check_mode=False, allow_lockout=False, **kwargs):
+def job(host, system, check_mode=False, allow_lockout=False, backup=False, **kwargs):
     args = dict(name='sftp-ann', jail=str(host / 'jails' / 'ann'), users=['nobody'], writable=['/upload'])
     args.update(kwargs)
     etc = host / 'etc'
     return SshJail(SshJailSpec(**args), system, lambda: '/usr/sbin/sshd', check_mode=check_mode,
-                   allow_lockout=allow_lockout, devlog=str(host / 'log'),
+                   allow_lockout=allow_lockout, backup=backup, devlog=str(host / 'log'),
                    unit_dir=str(etc / 'units'), main_path=str(etc / 'sshd_config'), dropin_dir=str(etc / 'sshd_config.d'))
 
 
@@ -187,6 +192,27 @@ def test_managed_block_when_sshd_config_has_no_include(host):
     assert len(validated) == 1 and validated[0][3] != str(main)
     result = job(host, FakeSystem(), writable=[], state='absent').execute()
     assert main.read_text() == 'Port 22\n'
+
+
+def test_backup_keeps_sshd_config_before_the_block_is_added_and_removed(host):
+    main = host / 'etc' / 'sshd_config'
+    main.write_text('Port 22\n')
+    system = FakeSystem()
+    assert 'backup_file' not in job(host, system, check_mode=True, writable=[], backup=True).execute()
+    assert not os.path.exists(str(main) + '.bak')
+    result = job(host, system, writable=[], backup=True).execute()
+    assert result['backup_file'] == str(main) + '.bak'
+    assert (host / 'etc' / 'sshd_config.bak').read_text() == 'Port 22\n'
+    with_block = main.read_text()
+    assert 'backup_file' not in job(host, system, writable=[], backup=True).execute()  # nothing changed
+    job(host, system, writable=[], backup=True, state='absent').execute()
+    assert (host / 'etc' / 'sshd_config.bak').read_text() == with_block and main.read_text() == 'Port 22\n'
+
+
+def test_no_backup_of_a_drop_in_that_did_not_exist(host):
+    result = job(host, FakeSystem(), writable=[], backup=True).execute()
+    assert result['dropin'] and 'backup_file' not in result
+    assert os.listdir(str(host / 'etc' / 'sshd_config.d')) == ['sftp-ann.conf']
 
 
 def test_connected_user_may_remove_a_jail(host, monkeypatch):
