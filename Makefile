@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
 .PHONY: demo test venv unit-venvs collections-link host-packages docker lint sanity units \
-	molecule collection-roundtrip ee-test lockout-e2e bench mutation clean
+	molecule collection-roundtrip user-project ee-test lockout-e2e bench mutation clean
 
 demo: venv docker
 	scripts/demo.sh
@@ -74,6 +74,10 @@ units: venv unit-venvs host-packages
 collection-roundtrip: venv
 	scripts/collection_roundtrip.sh
 	$(MAKE) --no-print-directory ee-test
+
+# README "Using the collection in your own project", from a fresh directory (examples/my_project).
+user-project: venv docker
+	scripts/user_project_e2e.sh
 
 .venvs/builder/.stamp: requirements/ee.txt
 	python3 -m venv .venvs/builder

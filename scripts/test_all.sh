@@ -35,6 +35,7 @@ tier sanity make --no-print-directory sanity
 tier units make --no-print-directory units
 tier collection-roundtrip make --no-print-directory collection-roundtrip
 tier molecule make --no-print-directory molecule
+tier user-project make --no-print-directory user-project
 tier lockout-e2e make --no-print-directory lockout-e2e
 
 echo
