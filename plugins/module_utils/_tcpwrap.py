@@ -27,6 +27,9 @@ BUFLEN = 2048
 MAX_LINE_TEXT = BUFLEN - 2
 LIST_SEPARATORS = ', \t\r\n'
 WHITESPACE = ' \t\r\n'
+# isspace() in the C locale: chop_string() trims these around an option, strtol() skips them.
+C_SPACE = ' \t\n\v\f\r'
+LONG_MIN, LONG_MAX, ULONG_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 
 # hosts_options(5) keywords: (needs a value, accepts a value, must be last)
 OPTION_TABLE = {
@@ -50,8 +53,8 @@ SYSLOG_FACILITIES = ('kern', 'user', 'mail', 'daemon', 'auth', 'lpr', 'news', 'u
 SYSLOG_LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
 
 _ASCII_FOLD = {c: c + 32 for c in range(ord('A'), ord('Z') + 1)}
-_INT_RE = re.compile(r'^[+-]?[0-9]+\Z')
-_OCTAL_RE = re.compile(r'^[+-]?[0-7]+\Z')
+_C_DECIMAL_RE = re.compile(r'[ \t\n\v\f\r]*([+-]?)([0-9]+)')
+_C_OCTAL_RE = re.compile(r'[ \t\n\v\f\r]*([+-]?)([0-7]+)')
 _LIST_SEPARATOR_RE = re.compile('[' + re.escape(LIST_SEPARATORS) + ']+')
 
 
@@ -68,6 +71,57 @@ def cached(func):
 def fold(text):
     """strcasecmp() semantics: ASCII letters only, as in the C locale."""
     return text.translate(_ASCII_FOLD)
+
+
+# ---------------------------------------------------------------------------
+# Numbers as glibc reads them on a 64-bit host
+# ---------------------------------------------------------------------------
+
+def c_int(value):
+    """A C long stored into an int: the low 32 bits, signed (4294967304 becomes 8)."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def c_strtol(text):
+    """strtol(text, &end, 10): (value saturated to a long, rest after the digits), or (None, text)."""
+    match = _C_DECIMAL_RE.match(text)
+    if match is None:
+        return None, text
+    value = int(match.group(2))
+    value = max(LONG_MIN, -value) if match.group(1) == '-' else min(LONG_MAX, value)
+    return value, text[match.end():]
+
+
+@cached
+def c_atoi(text):
+    """atoi(): strtol() stored into an int, 0 without digits."""
+    value = c_strtol(text)[0]
+    return 0 if value is None else c_int(value)
+
+
+@cached
+def scan_int(text):
+    """sscanf(text, "%d%c", ...) == 1: the int read, or None when anything follows the number."""
+    value, rest = c_strtol(text)
+    return None if value is None or rest else c_int(value)
+
+
+@cached
+def scan_unsigned(text, octal=False):
+    """sscanf(text, "%u%c" or "%o%c", ...) == 1: strtoul() stored into an unsigned int, or None.
+
+    strtoul() negates a "-" number modulo 2**64 and saturates what does not fit in a long.
+    """
+    match = (_C_OCTAL_RE if octal else _C_DECIMAL_RE).match(text)
+    if match is None or match.end() != len(text):
+        return None
+    value = int(match.group(2), 8 if octal else 10)
+    if value > ULONG_MAX:
+        value = ULONG_MAX
+    elif match.group(1) == '-':
+        value = -value % (ULONG_MAX + 1)
+    return value & 0xFFFFFFFF
 
 
 # ---------------------------------------------------------------------------
@@ -250,16 +304,22 @@ def split_option(field):
 
 
 def option_value_error(name, value, env, notes):
+    # umask, linger, nice and rfc931 are read with sscanf("%o%c"/"%d%c"): blanks before the
+    # number and a sign are accepted, anything after it is not, and the int wraps.
     if name == 'umask':
-        if not _OCTAL_RE.match(value):
+        mask = scan_unsigned(value, octal=True)
+        if mask is None or mask & 0o777 != mask:
             return f'bad umask value: "{value}"'
-        mask = int(value, 8) & 0xFFFFFFFF
-        if mask & 0o777 != mask:
-            return f'bad umask value: "{value}"'
-    elif name in ('linger', 'nice') and value is not None and not _INT_RE.match(value):
-        return f'bad {name} value: "{value}"'
-    elif name == 'rfc931' and value is not None and (not _INT_RE.match(value) or int(value) <= 0):
-        return f'bad rfc931 timeout: "{value}"'
+    elif name == 'linger':
+        seconds = scan_int(value)
+        if seconds is None or seconds < 0:
+            return f'bad linger value: "{value}"'
+    elif name == 'nice' and value is not None and scan_int(value) is None:
+        return f'bad nice value: "{value}"'
+    elif name == 'rfc931' and value is not None:
+        timeout = scan_int(value)
+        if timeout is None or timeout <= 0:
+            return f'bad rfc931 timeout: "{value}"'
     elif name == 'severity':
         facility, level = split_at(value, '.')
         names = [(SYSLOG_LEVELS, value)] if level is None else [(SYSLOG_FACILITIES, facility), (SYSLOG_LEVELS, level)]

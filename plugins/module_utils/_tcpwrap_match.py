@@ -22,6 +22,7 @@ import socket
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
     OPTION_TABLE,
+    c_atoi,
     cached,
     fold,
     option_fields,
@@ -104,11 +105,6 @@ def dot_quad_addr(text):
     if value == 0xFFFFFFFF:
         return None
     return value
-
-
-def c_atoi(text):
-    match = re.match(r'^[ \t\n\v\f\r]*([+-]?[0-9]+)', text)
-    return int(match.group(1)) if match else 0
 
 
 @cached
