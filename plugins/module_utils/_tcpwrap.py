@@ -288,8 +288,12 @@ def option_fields(text):
 
 
 def split_option(field):
-    """(key, value|None) as process_options() separates them."""
-    option = field.strip(WHITESPACE)
+    """(key, value|None) as process_options() separates them.
+
+    chop_string() trims every C blank (\\v and \\f too) around the option; the name ends at
+    "=", space, tab, CR or LF, and only those are skipped before the value.
+    """
+    option = field.strip(C_SPACE)
     cut = len(option)
     for index, char in enumerate(option):
         if char in '= \t\r\n':

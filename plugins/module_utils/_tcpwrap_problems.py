@@ -130,6 +130,11 @@ def table_problems(table, path, entries, env, earlier):
                                      'byte order mark: libwrap reads it as part of the first daemon pattern'))
         if '\r' in entry.text:
             problems.append(_problem(path, line, 'warning', 'carriage return (DOS line ending) in the rule'))
+        if '\v' in entry.text or '\f' in entry.text:
+            problems.append(_problem(path, line, 'warning',
+                                     'vertical tab or form feed in the rule: libwrap trims it around an option name '
+                                     'or value like a space, but in a pattern, or between an option name and its '
+                                     'value, it is part of the text'))
         for name, text, daemon in (('daemon', entry.daemons, True), ('client', entry.clients, False)):
             for token in tokens_of(text):
                 if fold(token) == 'except':

@@ -63,7 +63,8 @@ def _quad_text(value):
 
 
 def _check_characters(text, field):
-    for char, name in (('\n', 'a newline'), ('\r', 'a carriage return'), ('\0', 'a NUL byte'), ('\ufeff', 'a byte order mark')):
+    for char, name in (('\n', 'a newline'), ('\r', 'a carriage return'), ('\0', 'a NUL byte'), ('\ufeff', 'a byte order mark'),
+                       ('\v', 'a vertical tab'), ('\f', 'a form feed')):
         if char in text:
             raise TcpwrapError(f'{field}: contains {name}, which libwrap would misread')
 

@@ -15,6 +15,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    TcpwrapError,
     c_atoi,
     scan_int,
     scan_unsigned,
@@ -23,6 +24,8 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index import CompiledPolicy
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import policy_problems
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule
 
 
 class FakeEnv(Environment):
@@ -49,6 +52,18 @@ def decide(allow, deny, daemon, address, **kwargs):
     compiled = CompiledPolicy(tables, FakeEnv()).decide(daemon, address, **kwargs)
     assert compiled.as_dict() == reference.as_dict()
     return reference.access, reference.reason
+
+
+def problems(allow, deny=b''):
+    """The problems of a policy, without the "no ALL : ALL" note every test policy would get."""
+    found = policy_problems('/etc/hosts.allow', scan_table(allow), '/etc/hosts.deny', scan_table(deny), FakeEnv())
+    return [(p['file'], p['line'], p['severity'], p['message']) for p in found if p['severity'] != 'info']
+
+
+def rule_error(spec):
+    with pytest.raises(TcpwrapError) as caught:
+        Rule(spec, 'rules[0]', FakeEnv())
+    return str(caught.value)
 
 
 # ---------------------------------------------------------------- numbers
@@ -125,3 +140,49 @@ def test_numeric_options_libwrap_accepts(option):
 def test_numeric_options_libwrap_rejects(option, error):
     assert decide(f'sshd : ALL : {option}\n'.encode(), b'', 'sshd', '10.0.0.1') == (
         'denied', f'denied by libwrap: {error} (/etc/hosts.allow line 1)')
+
+
+# ---------------------------------------------------------------- \v and \f in options
+
+@pytest.mark.parametrize('options, access', [
+    ('\vallow', 'granted'), ('allow\v\f ', 'granted'), ('\v\fallow\f', 'granted'), ('\fdeny', 'denied'),
+    ('severity auth.info\v', 'granted'), ('nice \v5', 'granted'), ('umask \v022', 'granted'),
+    ('umask 022\f', 'granted'), ('linger \v5', 'granted'), ('rfc931 \f7', 'granted'), ('keepalive =\f', 'granted'),
+    ('group root\v', 'granted'), ('setenv \vA b', 'granted'),
+])
+def test_blanks_libwrap_trims(options, access):
+    assert decide(f'sshd : ALL : {options}\n'.encode(), b'', 'sshd', '10.0.0.1') == (
+        access, 'matched /etc/hosts.allow line 1')
+
+
+@pytest.mark.parametrize('options, error', [
+    ('al\vlow', 'bad option name: "al\vlow"'),
+    ('spawn\v/bin/true', 'bad option name: "spawn\v/bin/true"'),
+    ('nice\v5', 'bad option name: "nice\v5"'),
+    ('severity \vauth.info', 'bad syslog facility or severity: "\vauth"'),
+    ('group \vroot', 'unknown group: "\vroot"'),
+    ('spawn /bin/true :\v', 'missing option name'),
+    ('\v', 'missing option name'),
+])
+def test_blanks_libwrap_keeps(options, error):
+    assert decide(f'sshd : ALL : {options}\n'.encode(), b'', 'sshd', '10.0.0.1') == (
+        'denied', f'denied by libwrap: {error} (/etc/hosts.allow line 1)')
+
+
+def test_blanks_in_a_rule_are_reported():
+    assert problems(b'sshd : ALL : \vallow\n') == [
+        ('/etc/hosts.allow', 1, 'warning', 'vertical tab or form feed in the rule: libwrap trims it around an option '
+         'name or value like a space, but in a pattern, or between an option name and its value, it is part of the '
+         'text')]
+
+
+@pytest.mark.parametrize('spec, error', [
+    ({'daemons': ['sshd'], 'clients': ['ALL'], 'options': ['\vallow']},
+     'rules[0].options[0]: contains a vertical tab, which libwrap would misread'),
+    ({'daemons': ['sshd'], 'clients': ['ALL'], 'options': ['severity \fauth.info']},
+     'rules[0].options[0]: contains a form feed, which libwrap would misread'),
+    ({'daemons': ['\vsshd'], 'clients': ['ALL']},
+     'rules[0].daemons[0]: contains a vertical tab, which libwrap would misread'),
+])
+def test_rule_refuses_blanks_libwrap_reads_its_own_way(spec, error):
+    assert rule_error(spec) == error
