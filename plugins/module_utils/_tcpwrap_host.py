@@ -21,6 +21,7 @@ import glob
 import grp
 import os
 import pwd
+import socket
 import struct
 
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ElfError, read_exec_info
@@ -126,6 +127,13 @@ class Environment:
     def innetgr(self, netgroup, hostname):
         # No portable netgroup lookup from Python: libwrap without NIS says no.
         return False
+
+    def interface_index(self, name):
+        """if_nametoindex(): the index of this host's network interface, or None."""
+        try:
+            return socket.if_nametoindex(name)
+        except (OSError, ValueError):
+            return None
 
     def user_exists(self, name):
         try:

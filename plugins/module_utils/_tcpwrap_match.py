@@ -46,8 +46,10 @@ class Host:
 
 @cached
 def canonical_address(address):
-    """The text libwrap gets from inet_ntop() for an address."""
+    """The text libwrap gets from inet_ntop() for an address; a %scope is dropped, as libwrap
+    compares IPv6 addresses without it."""
     if ':' in address:
+        address = address.partition('%')[0]
         try:
             return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address))
         except (OSError, ValueError):
@@ -121,6 +123,10 @@ def _wildcard_regex(pattern):
     return re.compile('(?s)' + regex + r'\Z')
 
 
+def has_wildcard(token):
+    return '*' in token or '?' in token
+
+
 def wildcard_match(string, pattern):
     """Debian's match_pattern_ylo(): '*' and '?' over the whole string (case folded)."""
     return _wildcard_regex(pattern).match(string) is not None
@@ -134,13 +140,37 @@ def ipv6_bytes(text):
         return None
 
 
+_SCOPED_PREFIXES = (
+    lambda raw: raw[0] == 0xFE and raw[1] & 0xC0 == 0x80,      # link-local unicast
+    lambda raw: raw[0] == 0xFF and raw[1] & 0x0F in (1, 2),     # interface- or link-local multicast
+)
+
+
+def unscoped_pattern(text, env):
+    """A bracketed IPv6 pattern "[address%scope]" as getaddrinfo() reads it: "[address]" when
+    glibc accepts the scope, None when it refuses it (the pattern then never matches).
+
+    glibc takes an interface name of this host for a link-local address, and for any address
+    a decimal number up to 2**32-1; libwrap then compares the addresses without the scope.
+    """
+    address, _percent, scope = text[1:-1].partition('%')
+    raw = ipv6_bytes(address)
+    if raw is None:
+        return None
+    if any(test(raw) for test in _SCOPED_PREFIXES) and env.interface_index(scope):
+        return f'[{address}]'
+    if re.match(r'[0-9]+\Z', scope) and int(scope) <= 0xFFFFFFFF:
+        return f'[{address}]'
+    return None
+
+
 @cached
 def string_match(token, string):
     token_f, string_f = fold(token), fold(string)
     if string_f.startswith('::ffff:') and dot_quad_addr(string[7:]) is not None:
         string_f = string_f[7:]
         string = string[7:]
-    if '*' in token or '?' in token:
+    if has_wildcard(token):
         return wildcard_match(string_f, token_f)
     if token.startswith('.'):
         extra = len(string) - len(token)
@@ -254,6 +284,11 @@ class Matcher:
         if folded == 'local':
             return '.' not in host.name and hostname_known(host.name)
         net, mask = split_at(token, '/')
+        if '%' in net and net.startswith('[') and net.endswith(']') and (mask is not None or not has_wildcard(token)):
+            net = unscoped_pattern(net, self.env)
+            if net is None:
+                return False
+            token = net if mask is None else f'{net}/{mask}'
         if mask is not None:
             return masked_match(net, mask, host.address)
         return string_match(token, host.address) or (not_inaddr(token) and string_match(token, host.name))

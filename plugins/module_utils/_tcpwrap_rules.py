@@ -77,6 +77,10 @@ def _check_host_pattern(token, field):
     if token.startswith('/'):
         return
     net, mask = split_at(token, '/')
+    address, percent, _scope = net[1:-1].partition('%')
+    if percent and net.startswith('[') and net.endswith(']') and _is_ipv6(address):
+        raise TcpwrapError(f'{field}: "{net}" has a scope id, which libwrap does not compare: it matches {address} '
+                           f'from any interface (or nothing, when glibc rejects the scope); write [{address}]')
     if net.startswith('[') or net.endswith(']'):
         if not (net.startswith('[') and net.endswith(']') and _is_ipv6(net[1:-1])):
             raise TcpwrapError(f'{field}: "{net}" is not a valid bracketed IPv6 address')

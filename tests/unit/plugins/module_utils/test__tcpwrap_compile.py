@@ -126,8 +126,9 @@ REFUSED = [
      'the client connected to'),
     ('sshd : 10.0.0.1/8\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: client pattern "10.0.0.1/8": 10.0.0.1/8 has host '
      'bits set, so libwrap would never match it; the network is 10.0.0.0/8'),
-    ('sshd : [fe80::1%lo]\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: client pattern "[fe80::1%lo]": "[fe80::1%lo]" is '
-     'not a valid bracketed IPv6 address'),
+    ('sshd : [fe80::1%lo]\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: client pattern "[fe80::1%lo]": "[fe80::1%lo]" has '
+     'a scope id, which libwrap does not compare: it matches fe80::1 from any interface (or nothing, when glibc '
+     'rejects the scope); write [fe80::1]'),
 ]
 
 

@@ -186,3 +186,36 @@ def test_blanks_in_a_rule_are_reported():
 ])
 def test_rule_refuses_blanks_libwrap_reads_its_own_way(spec, error):
     assert rule_error(spec) == error
+
+
+# ---------------------------------------------------------------- IPv6 scope ids
+
+@pytest.mark.parametrize('pattern, address', [
+    ('[fe80::1%lo]', 'fe80::1'), ('[fe80::1%eth0]', 'fe80::1'), ('[fe80::1%1]', 'fe80::1'), ('[fe80::1%0]', 'fe80::1'),
+    ('[fe80::1%01]', 'fe80::1'), ('[fe80::1%4294967295]', 'fe80::1'), ('[fe80::%lo]/64', 'fe80::1'),
+    ('[fe80::1%lo]/4294967360', 'fe80::1'), ('[febf::1%lo]', 'febf::1'), ('[ff02::1%lo]', 'ff02::1'),
+    ('[ff01::1%lo]', 'ff01::1'), ('[ff12::1%lo]', 'ff12::1'), ('[2001:db8::1%99]', '2001:db8::1'),
+    ('[2001:db8::%7]/32', '2001:db8::1'), ('[fe80::1]', 'fe80::1%lo'), ('sshd@[fe80::1%lo]', 'fe80::1'),
+])
+def test_scope_ids_libwrap_accepts_match_the_address(pattern, address):
+    user = {'user': 'sshd'} if '@' in pattern else {}
+    assert decide(f'sshd : {pattern} : deny\n'.encode(), b'', 'sshd', address, **user)[0] == 'denied'
+
+
+@pytest.mark.parametrize('pattern, address', [
+    ('[fe80::1%nonexist]', 'fe80::1'), ('[FE80::1%LO]', 'fe80::1'), ('[fe80::1%4294967296]', 'fe80::1'),
+    ('[fe80::1%-1]', 'fe80::1'), ('[fe80::1%]', 'fe80::1'), ('[fe80::1%1x]', 'fe80::1'), ('[fe80::1%lo%x]', 'fe80::1'),
+    ('[fe80::*%lo]', 'fe80::1'), ('[2001:db8::1%lo]', '2001:db8::1'), ('[2001:db8::%lo]/32', '2001:db8::1'),
+    ('[ff03::1%lo]', 'ff03::1'), ('[fec0::1%lo]', 'fec0::1'), ('[fe80::1%lo]', 'fe80::2'),
+])
+def test_scope_ids_glibc_rejects_never_match(pattern, address):
+    assert decide(f'sshd : {pattern} : deny\n'.encode(), b'', 'sshd', address)[0] == 'granted'
+
+
+def test_scope_id_is_reported_and_refused():
+    message = ('client pattern "[fe80::1%lo]": "[fe80::1%lo]" has a scope id, which libwrap does not compare: it '
+               'matches fe80::1 from any interface (or nothing, when glibc rejects the scope); write [fe80::1]')
+    assert problems(b'sshd : [fe80::1%lo] : deny\n') == [('/etc/hosts.allow', 1, 'warning', message)]
+    assert rule_error({'daemons': ['sshd'], 'clients': ['[fe80::%eth0]/64']}) == (
+        'rules[0].clients[0]: "[fe80::%eth0]" has a scope id, which libwrap does not compare: it matches fe80:: from '
+        'any interface (or nothing, when glibc rejects the scope); write [fe80::]')
