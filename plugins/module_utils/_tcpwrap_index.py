@@ -214,7 +214,7 @@ class CompiledPolicy:
 
     def _views_for(self, matcher):
         """Per table, the view of the rules whose daemon list matches this daemon and server."""
-        key = (matcher.daemon, matcher.server.address, matcher.server.name)
+        key = (matcher.daemon, matcher.server.address, matcher.server.name, matcher.server.port)
         views = self._views.get(key)
         if views is None:
             views = []
@@ -255,10 +255,11 @@ class CompiledPolicy:
             self._verdicts[key] = verdict
         return verdict
 
-    def decide(self, daemon, address=None, hostname=None, user=None, server_address=None, server_hostname=None):
+    def decide(self, daemon, address=None, hostname=None, user=None, server_address=None, server_hostname=None,
+               server_port=None):
         """The Verdict evaluate() gives for this query (shared between queries: do not modify)."""
         client = Host(address, hostname)
-        matcher = Matcher(daemon, client, Host(server_address, server_hostname), user, self.env)
+        matcher = Matcher(daemon, client, Host(server_address, server_hostname, server_port), user, self.env)
         keys = self._address_keys.get(client.address)
         if keys is None:
             keys = self._address_keys[client.address] = query_keys(client.address)

@@ -28,6 +28,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     option_fields,
     option_value_error,
     split_at,
+    scan_unsigned,
     split_option,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
@@ -37,11 +38,13 @@ PARANOID = 'paranoid'
 
 
 class Host:
-    """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known)."""
+    """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known; the port
+    an int, None if not known)."""
 
-    def __init__(self, address=None, name=None):
+    def __init__(self, address=None, name=None, port=None):
         self.address = canonical_address(address) if address else UNKNOWN
         self.name = name or UNKNOWN
+        self.port = port
 
 
 @cached
@@ -55,6 +58,13 @@ def canonical_address(address):
         except (OSError, ValueError):
             return address
     return address
+
+
+@cached
+def port_pattern(token):
+    """The server port a daemon pattern names, or None when it names a process."""
+    port = scan_unsigned(token)
+    return port if port is not None and port <= 0xFFFF else None
 
 
 @cached
@@ -253,7 +263,7 @@ class Matcher:
     def daemons_match(self, tokens):
         """Daemon lists do not depend on the client: decide each once per daemon and server."""
         cache = self.env.__dict__.setdefault('_daemon_matches', {})
-        key = (tokens, self.daemon, self.server.address, self.server.name)
+        key = (tokens, self.daemon, self.server.address, self.server.name, self.server.port)
         if key not in cache:
             cache[key] = self.list_match(tokens, self.server_match)
         return cache[key]
@@ -261,8 +271,15 @@ class Matcher:
     def server_match(self, token):
         head, host = split_at(token[1:], '@')
         if host is None:
-            return string_match(token, self.daemon)
-        return string_match(token[0] + head, self.daemon) and self.host_match(host, self.server)
+            return self.daemon_match(token)
+        return self.daemon_match(token[0] + head) and self.host_match(host, self.server)
+
+    def daemon_match(self, token):
+        """Debian's libwrap reads a number (sscanf "%u%c", up to 65535) as the server port."""
+        port = port_pattern(token)
+        if port is not None:
+            return port == self.server.port
+        return string_match(token, self.daemon)
 
     def client_match(self, token):
         head, host = split_at(token[1:], '@')
@@ -374,10 +391,11 @@ def rule_matches(entry, matcher):
 
 
 def evaluate(tables, daemon, address=None, hostname=None, user=None,
-             server_address=None, server_hostname=None, env=None):
+             server_address=None, server_hostname=None, env=None, server_port=None):
     """tables: [('allow', path, entries), ('deny', path, entries)] in that order."""
     env = env or Environment()
-    matcher = Matcher(daemon, Host(address, hostname), Host(server_address, server_hostname), user, env)
+    server = Host(server_address, server_hostname, server_port)
+    matcher = Matcher(daemon, Host(address, hostname), server, user, env)
     for position, (table, path, entries) in enumerate(tables):
         for entry in entries:
             if entry.kind == 'broken':

@@ -19,7 +19,7 @@ __metaclass__ = type  # noqa: UP001
 import heapq
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, fold, tokens_of
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import process_options
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import port_pattern, process_options
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import check_pattern, entry_key
 
 
@@ -135,6 +135,12 @@ def table_problems(table, path, entries, env, earlier):
                                      'vertical tab or form feed in the rule: libwrap trims it around an option name '
                                      'or value like a space, but in a pattern, or between an option name and its '
                                      'value, it is part of the text'))
+        for token in entry.daemon_tokens:
+            port = port_pattern(token.partition('@')[0])
+            if port is not None:
+                problems.append(_problem(path, line, 'info',
+                                         f'daemon pattern "{token}" is a number: Debian\'s libwrap matches it against the '
+                                         f'server port ({port}), not a process name'))
         for name, text, daemon in (('daemon', entry.daemons, True), ('client', entry.clients, False)):
             for token in tokens_of(text):
                 if fold(token) == 'except':

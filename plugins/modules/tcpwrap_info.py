@@ -56,6 +56,9 @@ options:
       - C(user) - client user name (from ident); C(unknown) without it.
       - C(server_address) and C(server_hostname) - the server end the client connected to,
         for C(daemon@host) patterns.
+      - C(server_port) - the server port the client connected to (0 to 65535). Debian's libwrap
+        reads a daemon pattern that is a number, such as C(22), as this port; without it such a
+        pattern never matches, as in tcpdmatch.
       - The module checks these keys itself rather than through per-element suboptions,
         which cost more than deciding the query. For thousands of decisions, O(daemons) and
         O(addresses) are several times faster still, since their answer is smaller.

@@ -305,7 +305,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, set_attributes, write_atomic
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate, port_pattern
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
 
 SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
@@ -353,7 +353,9 @@ class TcpwrapRule:
         named = []
         for rule in rules:
             if rule.state == 'present':
-                named.extend(d.split('@')[0] for d in rule.daemons if d.split('@')[0] not in named)
+                # A number is a server port to Debian's libwrap, not a program to inspect.
+                named.extend(d.split('@')[0] for d in rule.daemons
+                             if d.split('@')[0] not in named and port_pattern(d.split('@')[0]) is None)
         for warning in daemon_warnings(named):
             self.module.warn(warning)
         result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed)

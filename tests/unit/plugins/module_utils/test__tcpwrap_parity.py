@@ -219,3 +219,24 @@ def test_scope_id_is_reported_and_refused():
     assert rule_error({'daemons': ['sshd'], 'clients': ['[fe80::%eth0]/64']}) == (
         'rules[0].clients[0]: "[fe80::%eth0]" has a scope id, which libwrap does not compare: it matches fe80:: from '
         'any interface (or nothing, when glibc rejects the scope); write [fe80::]')
+
+
+# ---------------------------------------------------------------- numbers as daemon patterns: server ports
+
+@pytest.mark.parametrize('pattern, daemon, port', [
+    # hosts_access() of Debian's libwrap, run for real with a server port (tcpdmatch has none)
+    ('22', 'sshd', 22), ('022', 'sshd', 22), ('+22', 'sshd', 22), ('0', 'sshd', 0), ('00', 'sshd', 0),
+    ('4294967318', 'sshd', 22), ('-4294967274', 'sshd', 22), ('65535', 'sshd', 65535), ('22@ALL', 'sshd', 22),
+    ('sshd,22', 'vsftpd', 22), ('-22', '-22', 22), ('2x', '2x', 2), ('2?', '22', 23), ('65558', '65558', 22),
+])
+def test_daemon_patterns_libwrap_matches(pattern, daemon, port):
+    assert decide(f'{pattern} : ALL : deny\n'.encode(), b'', daemon, '10.0.0.1', server_port=port)[0] == 'denied'
+
+
+@pytest.mark.parametrize('pattern, daemon, port', [
+    ('22', '22', 23), ('22', '22', None), ('0', 'sshd', None), ('22@ALL', '22', None), ('+22', '+22', 23),
+    ('65558', 'sshd', 22), ('18446744073709551638', 'sshd', 22), ('-22', 'sshd', 65514), ('2x', 'sshd', 2),
+    ('ALL EXCEPT 22', 'sshd', 22),
+])
+def test_daemon_patterns_libwrap_does_not_match(pattern, daemon, port):
+    assert decide(f'{pattern} : ALL : deny\n'.encode(), b'', daemon, '10.0.0.1', server_port=port)[0] == 'granted'

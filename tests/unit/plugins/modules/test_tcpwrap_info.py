@@ -112,7 +112,7 @@ def test_an_unreadable_path_is_not_taken_for_a_missing_table(tables, run):
     ([dict(daemon=None)], 'queries[0]: "daemon" is required'),
     ([dict(daemon='sshd', adress='10.0.0.1', zzz=1)],
      'queries[0]: unsupported key "adress"; supported keys are daemon, address, hostname, user, server_address, '
-     'server_hostname'),
+     'server_hostname, server_port'),
     ([dict(daemon='sshd', address=['10.0.0.1'])], 'queries[0].address: must be a string, got list'),
     ([dict(daemon='sshd', user=True)], 'queries[0].user: must be a string, got bool'),
 ])
