@@ -18,8 +18,12 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import os
 import re
+import stat
 from functools import lru_cache
+
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
 
 # libwrap reads a logical line into char[2048] with fgets(): 2046 bytes of
 # text plus the newline fit, anything longer is "line too long".
@@ -132,9 +136,11 @@ class Entry:
     """One logical line of a table with the exact bytes it came from.
 
     kind is one of: blank, comment, rule, malformed (libwrap skips it with a
-    warning), broken (no newline: libwrap stops reading the file and treats
-    it as an error, which denies access when it happens in hosts.deny),
-    ignored (libwrap never reads it: it follows an over-long line).
+    warning), broken (no newline, or a file that cannot be read: libwrap stops
+    reading the file and treats it as an error, which denies access when it
+    happens in hosts.deny), ignored (libwrap never reads it: it follows an
+    over-long line), unread (a directory: libwrap reads nothing from it).
+    Entries of a whole file that cannot be read have no line numbers.
     """
 
     def __init__(self, raw, first_line, last_line, kind, text=None, problem=None):
@@ -252,6 +258,44 @@ def scan_table(data):
             kind = 'rule'
         entries.append(Entry(raw, first, line, kind, text, problem))
     return entries
+
+
+def place(path, line):
+    """Where an entry is, in words: its file and line, or the file alone."""
+    return path if line is None else f'{path} line {line}'
+
+
+def unreadable_table(path, exc):
+    """(kind, problem) of a table that read_if_exists() could not read (exc), as libwrap sees it.
+
+    fopen() succeeds on a directory and fgets() then reads nothing, so a directory reads as
+    empty ('unread'). Anything else (a symlink loop, a path through a file, no permission, a
+    FIFO or a device, which are not opened) is libwrap's "cannot open" error ('broken').
+    """
+    try:
+        directory = stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        directory = False
+    if directory:
+        return 'unread', ('is a directory: libwrap opens it, reads no rule and goes on as if the file were empty '
+                          '(a hosts.deny that is a directory denies nothing: the policy fails open)')
+    cause = os.strerror(exc.errno) if getattr(exc, 'errno', None) else 'a FIFO, socket or device'
+    return 'broken', (f'cannot be read as a table ({cause}): libwrap fails closed when this is hosts.deny and goes '
+                      'on to hosts.deny when it is hosts.allow')
+
+
+def read_table(path):
+    """The entries of a table file as libwrap reads it; never raises for what is at path.
+
+    A missing file reads as empty; one that cannot be read as text is a single entry without
+    line numbers that carries the problem (see unreadable_table()).
+    """
+    try:
+        data = read_if_exists(path)
+    except (FileIOError, OSError) as exc:
+        kind, problem = unreadable_table(path, exc)
+        return [Entry(b'', None, None, kind, '', problem)]
+    return scan_table(data or b'')
 
 
 def tokens_of(text):

@@ -25,7 +25,7 @@ __metaclass__ = type  # noqa: UP001
 
 import heapq
 
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import fold, split_at
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import fold, place, split_at
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import (
     Host,
@@ -240,7 +240,7 @@ class CompiledPolicy:
             table_verdict = table_index == 0
             if entry.kind == 'broken':
                 verdict = Verdict(False, table, path, line,
-                                  reason=f'denied by libwrap: {entry.problem} ({path} line {line})')
+                                  reason=f'denied by libwrap: {entry.problem} ({place(path, line)})')
             elif entry.options is None:
                 verdict = Verdict(table_verdict, table, path, line, reason=f'matched {path} line {line}')
             else:

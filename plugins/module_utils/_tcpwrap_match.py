@@ -27,8 +27,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     fold,
     option_fields,
     option_value_error,
-    split_at,
+    place,
     scan_unsigned,
+    split_at,
     split_option,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
@@ -403,7 +404,7 @@ def evaluate(tables, daemon, address=None, hostname=None, user=None,
                 # hosts.allow and NO from hosts.deny, so an error denies there.
                 if table == 'deny' or position > 0:
                     return Verdict(False, table, path, entry.last_line,
-                                   reason=f'denied by libwrap: {entry.problem} ({path} line {entry.last_line})')
+                                   reason=f'denied by libwrap: {entry.problem} ({place(path, entry.last_line)})')
                 break
             if entry.kind != 'rule' or not rule_matches(entry, matcher):
                 continue

@@ -120,7 +120,7 @@ def table_problems(table, path, entries, env, earlier):
     problems = []
     for entry in entries:
         if entry.problem:
-            severity = 'error' if entry.kind in ('broken', 'ignored') else 'warning'
+            severity = 'error' if entry.kind in ('broken', 'ignored', 'unread') else 'warning'
             problems.append(_problem(path, entry.first_line, severity, entry.problem))
         if entry.kind != 'rule':
             continue

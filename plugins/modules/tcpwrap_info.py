@@ -37,11 +37,17 @@ options:
   allow_path:
     description:
       - The hosts.allow file. A missing file counts as empty, as in libwrap.
+      - A file that exists but cannot be read as text gets libwrap's verdict and is named in
+        RV(problems) - a directory reads as empty (a hosts.deny that is a directory denies
+        nothing), and a symlink loop, a path through a file or a file without read
+        permission is an error, which goes on to hosts.deny from hosts.allow and denies in
+        hosts.deny.
     type: path
     default: /etc/hosts.allow
   deny_path:
     description:
-      - The hosts.deny file. A missing file counts as empty.
+      - The hosts.deny file. A missing file counts as empty; see O(allow_path) for a file that
+        cannot be read.
     type: path
     default: /etc/hosts.deny
   queries:
@@ -207,24 +213,12 @@ rules:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table, tokens_of
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, read_table, tokens_of
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index import CompiledPolicy
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import policy_problems
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_queries import access_matrix, check_queries, verdicts
-
-
-def read_table(module, path):
-    """The entries of a table; a missing file reads as empty, as in libwrap."""
-    try:
-        return scan_table(read_if_exists(path) or b'')
-    except FileIOError as exc:
-        module.fail_json(msg=to_native(exc), path=path)
-    except OSError as exc:
-        module.fail_json(msg=f'{path}: cannot read: {to_native(exc)}', path=path)
 
 
 def main():
@@ -245,7 +239,8 @@ def main():
     except TcpwrapError as exc:
         module.fail_json(msg=str(exc))
     allow_path, deny_path = module.params['allow_path'], module.params['deny_path']
-    allow, deny = read_table(module, allow_path), read_table(module, deny_path)
+    # A table libwrap cannot read still gets libwrap's verdict; problems name it.
+    allow, deny = read_table(allow_path), read_table(deny_path)
     env = Environment()
     policy = CompiledPolicy([('allow', allow_path, allow), ('deny', deny_path, deny)], env)
     result = dict(changed=False, verdicts=verdicts(policy, queries))

@@ -36,7 +36,9 @@ description:
     the file is then left byte-identical.
   - The write is atomic (a temporary file in the same directory, then a rename) and keeps the
     owner, mode and SELinux context of the file. A symlink at O(path) is written through to its
-    target, as libwrap reads it; a directory, device or FIFO there is refused.
+    target, as libwrap reads it; a directory, device or FIFO there is refused, and so is a path
+    that cannot be read (a symlink loop, a path through a file, no permission), naming what
+    libwrap makes of it.
   - O(mode), O(owner), O(group) and the SELinux options set those attributes of the file (of the
     target of a symlink), whether or not its content changes. Without them an existing file
     keeps its own and a new one gets the mode the umask leaves and the default SELinux context.
@@ -303,7 +305,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, set_attributes, write_atomic
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    TcpwrapError,
+    read_table,
+    scan_table,
+    unreadable_table,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate, port_pattern
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
@@ -342,7 +349,11 @@ class TcpwrapRule:
 
     def execute(self):
         rules = [Rule(spec, field, self.env) for field, spec in self._rule_specs()]
-        before = read_if_exists(self.path)
+        try:
+            before = read_if_exists(self.path)
+        except (FileIOError, OSError) as exc:
+            raise TcpwrapError(f'{self.path} {unreadable_table(self.path, exc)[1]}. '
+                               'Refusing to write through this path') from None
         edit = TableEdit(before or b'', self.path)
         changed = False
         for rule in rules:
@@ -389,8 +400,8 @@ class TcpwrapRule:
         def verdict(kind_data):
             tables = []
             for kind in ('allow', 'deny'):
-                data = kind_data if kind in kinds else (read_if_exists(SYSTEM_TABLES[kind]) or b'')
-                tables.append((kind, SYSTEM_TABLES[kind], scan_table(data)))
+                entries = scan_table(kind_data) if kind in kinds else read_table(SYSTEM_TABLES[kind])
+                tables.append((kind, SYSTEM_TABLES[kind], entries))
             return evaluate(tables, SSH_DAEMON, address=client, server_address=server, env=self.env)
 
         old, new = verdict(before), verdict(after)

@@ -67,3 +67,79 @@ def test_tcpwrap_rule_does_not_look_for_a_program_named_like_a_port(tmp_path, ru
     result = rule(dict(path=str(tmp_path / 'hosts.allow'), daemons=['22', 'sshd', '080@10.0.0.1'], clients=['ALL']))
     assert result['added'] == ['22, sshd, 080@10.0.0.1 : ALL']
     assert inspected == ['sshd']
+
+
+# ---------------------------------------------------------------- tables that exist but cannot be read
+
+DIRECTORY = ('is a directory: libwrap opens it, reads no rule and goes on as if the file were empty (a hosts.deny '
+             'that is a directory denies nothing: the policy fails open)')
+
+
+def _cannot_read(cause):
+    return (f'cannot be read as a table ({cause}): libwrap fails closed when this is hosts.deny and goes on to '
+            'hosts.deny when it is hosts.allow')
+
+
+def _make(tmp_path, name, kind):
+    path = tmp_path / name
+    if kind == 'directory':
+        path.mkdir()
+    elif kind == 'loop':
+        path.symlink_to(name)
+    elif kind == 'through a file':
+        (tmp_path / 'file').write_bytes(b'')
+        path = tmp_path / 'file' / name
+    return str(path)
+
+
+@pytest.mark.parametrize('allow_kind, deny_kind, allow, deny, verdict, problem', [
+    # (access, reason) as tcpdmatch -d decides with such files in its directory, and the problem
+    (None, 'directory', b'', None,
+     ('granted', 'no rule matched: access granted'), ('deny', 'error', DIRECTORY)),
+    ('directory', None, None, b'ALL : ALL\n',
+     ('denied', 'matched {deny_path} line 1'), ('allow', 'error', DIRECTORY)),
+    (None, 'loop', b'', None,
+     ('denied', 'denied by libwrap: ' + _cannot_read('Too many levels of symbolic links') + ' ({deny_path})'),
+     ('deny', 'error', _cannot_read('Too many levels of symbolic links'))),
+    ('loop', None, None, b'',
+     ('granted', 'no rule matched: access granted'), ('allow', 'error', _cannot_read('Too many levels of symbolic links'))),
+    ('loop', None, None, b'sshd : ALL : deny\n',
+     ('denied', 'matched {deny_path} line 1'), ('allow', 'error', _cannot_read('Too many levels of symbolic links'))),
+    (None, 'through a file', b'', None,
+     ('denied', 'denied by libwrap: ' + _cannot_read('Not a directory') + ' ({deny_path})'),
+     ('deny', 'error', _cannot_read('Not a directory'))),
+])
+def test_unreadable_tables_get_libwraps_verdict_and_a_problem(info, tmp_path, allow_kind, deny_kind, allow, deny,
+                                                             verdict, problem):
+    paths = dict(allow_path=_make(tmp_path, 'hosts.allow', allow_kind), deny_path=_make(tmp_path, 'hosts.deny', deny_kind))
+    result = info(allow, deny, queries=[dict(daemon='sshd', address='10.0.0.1')], **paths)
+    (access, reason), (table, severity, message) = verdict, problem
+    assert (result['verdicts'][0]['access'], result['verdicts'][0]['reason']) == (access, reason.format(**paths))
+    assert {'file': paths[f'{table}_path'], 'line': None, 'severity': severity, 'message': message} in result['problems']
+
+
+def test_a_table_without_read_permission_is_an_error(info, tmp_path, monkeypatch):
+    """As root the module reads any mode; a daemon or module without permission gets EACCES."""
+    from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap
+
+    def refuse(path):
+        if path.endswith('hosts.deny'):
+            raise PermissionError(13, 'Permission denied', path)
+        return b''
+    monkeypatch.setattr(_tcpwrap, 'read_if_exists', refuse)
+    result = info(b'', b'', queries=[dict(daemon='sshd', address='10.0.0.1')])
+    assert result['verdicts'][0]['access'] == 'denied'
+    assert {'file': str(tmp_path / 'hosts.deny'), 'line': None, 'severity': 'error',
+            'message': _cannot_read('Permission denied')} in result['problems']
+
+
+@pytest.mark.parametrize('kind, message', [
+    ('directory', DIRECTORY),
+    ('loop', _cannot_read('Too many levels of symbolic links')),
+    ('through a file', _cannot_read('Not a directory')),
+])
+def test_tcpwrap_rule_refuses_to_write_through_an_unreadable_path(tmp_path, rule, kind, message):
+    path = _make(tmp_path, 'hosts.deny', kind)
+    result = rule(dict(path=path, daemons=['ALL'], clients=['ALL']))
+    assert result['failed'] is True
+    assert result['msg'] == f'{path} {message}. Refusing to write through this path'
