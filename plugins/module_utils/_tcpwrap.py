@@ -51,6 +51,8 @@ OPTION_TABLE = {
     'allow': (False, False, True),
     'deny': (False, False, True),
     'banners': (True, True, False),
+    # Debian builds libwrap with ACLEXEC: the command's exit status decides at connection time.
+    'aclexec': (True, True, False),
 }
 SYSLOG_FACILITIES = ('kern', 'user', 'mail', 'daemon', 'auth', 'lpr', 'news', 'uucp', 'cron',
                      'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7')

@@ -34,7 +34,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match i
     cidr_mask,
     dot_quad_addr,
     ipv6_bytes,
-    process_options,
+    rule_verdict,
 )
 
 _ADDRESS_CHARS = frozenset('0123456789./')
@@ -236,22 +236,11 @@ class CompiledPolicy:
         if verdict is None:
             table, path, entries = self.tables[table_index]
             entry = entries[position]
-            line = entry.last_line
-            table_verdict = table_index == 0
             if entry.kind == 'broken':
-                verdict = Verdict(False, table, path, line,
-                                  reason=f'denied by libwrap: {entry.problem} ({place(path, line)})')
-            elif entry.options is None:
-                verdict = Verdict(table_verdict, table, path, line, reason=f'matched {path} line {line}')
+                verdict = Verdict(False, table, path, entry.last_line,
+                                  reason=f'denied by libwrap: {entry.problem} ({place(path, entry.last_line)})')
             else:
-                outcome = process_options(entry.options, self.env)
-                if outcome.error:
-                    verdict = Verdict(False, table, path, line, outcome.delegated,
-                                      f'denied by libwrap: {outcome.error} ({path} line {line})', outcome.notes)
-                else:
-                    granted = table_verdict if outcome.verdict is None else outcome.verdict
-                    verdict = Verdict(granted, table, path, line, outcome.delegated,
-                                      f'matched {path} line {line}', outcome.notes)
+                verdict = rule_verdict(entry, table, path, table_index == 0, self.env)
             self._verdicts[key] = verdict
         return verdict
 

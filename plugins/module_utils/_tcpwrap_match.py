@@ -316,19 +316,24 @@ class Matcher:
 # Options, run dry (options.c)
 # ---------------------------------------------------------------------------
 
+ACLEXEC_NOTE = ('aclexec: at connection time its command decides; exit status 0 keeps this verdict, any other '
+                'makes the rule not match and the rules after it decide (tcpdmatch does not run it)')
+
+
 class OptionOutcome:
-    def __init__(self, verdict=None, delegated=False, error=None, notes=None):
+    def __init__(self, verdict=None, delegated=False, error=None, notes=None, runtime=False):
         self.verdict = verdict          # True (allow), False (deny), None: no decision
         self.delegated = delegated      # twist: the connection goes to a shell command
         self.error = error              # what made libwrap deny ("bad option name" ...)
         self.notes = notes or []
+        self.runtime = runtime          # aclexec: a command's exit status decides at connection time
 
 
 def process_options(text, env):
     """Run options like libwrap in dry-run mode; never executes anything."""
     notes = []
     fields = option_fields(text)
-    delegated = False
+    delegated = runtime = False
     for position, field in enumerate(fields):
         key, value = split_option(field)
         is_last = position == len(fields) - 1
@@ -354,7 +359,27 @@ def process_options(text, env):
             return OptionOutcome(False, delegated, None, notes)
         if name == 'twist':
             delegated = True
-    return OptionOutcome(None, delegated, None, notes)
+        if name == 'aclexec':
+            runtime = True
+    if runtime and not delegated:
+        notes.append(ACLEXEC_NOTE)
+    return OptionOutcome(None, delegated, None, notes, runtime and not delegated)
+
+
+def rule_verdict(entry, table, path, table_verdict, env):
+    """The Verdict of a rule that matched: its table's, unless its options decide or fail."""
+    where = place(path, entry.last_line)
+    if entry.options is None:
+        return Verdict(table_verdict, table, path, entry.last_line, reason=f'matched {where}')
+    outcome = process_options(entry.options, env)
+    if outcome.error:
+        return Verdict(False, table, path, entry.last_line, outcome.delegated,
+                       f'denied by libwrap: {outcome.error} ({where})', outcome.notes)
+    granted = table_verdict if outcome.verdict is None else outcome.verdict
+    reason = f'matched {where}'
+    if outcome.runtime:
+        reason += '; at connection time its aclexec command decides'
+    return Verdict(granted, table, path, entry.last_line, outcome.delegated, reason, outcome.notes)
 
 
 # ---------------------------------------------------------------------------
@@ -408,16 +433,5 @@ def evaluate(tables, daemon, address=None, hostname=None, user=None,
                 break
             if entry.kind != 'rule' or not rule_matches(entry, matcher):
                 continue
-            table_verdict = position == 0
-            if entry.options is None:
-                return Verdict(table_verdict, table, path, entry.last_line,
-                               reason=f'matched {path} line {entry.last_line}')
-            outcome = process_options(entry.options, env)
-            if outcome.error:
-                return Verdict(False, table, path, entry.last_line, outcome.delegated,
-                               f'denied by libwrap: {outcome.error} ({path} line {entry.last_line})',
-                               outcome.notes)
-            granted = table_verdict if outcome.verdict is None else outcome.verdict
-            return Verdict(granted, table, path, entry.last_line, outcome.delegated,
-                           f'matched {path} line {entry.last_line}', outcome.notes)
+            return rule_verdict(entry, table, path, position == 0, env)
     return Verdict(True, reason='no rule matched: access granted')

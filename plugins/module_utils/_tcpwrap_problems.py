@@ -151,6 +151,11 @@ def table_problems(table, path, entries, env, earlier):
                     problems.append(_problem(path, line, 'warning', str(exc)))
         if entry.options is not None:
             outcome = process_options(entry.options, env)
+            if outcome.runtime:
+                problems.append(_problem(path, line, 'info',
+                                         'aclexec: its command decides at connection time (exit status 0 keeps '
+                                         'this rule, any other lets the rules after it decide); tcpdmatch and the '
+                                         'verdicts here take the rule as matching'))
             if outcome.error:
                 consequence = ('denies the clients it is meant to allow' if table == 'allow'
                                else 'still denies, but nothing in its options runs')

@@ -29,7 +29,9 @@ description:
     first matching rule decides, no match grants - and returns one verdict per query in RV(verdicts), in order,
     with the file and line that decided. Verdicts agree with Debian's libwrap on well-formed
     and malformed files alike; a differential test against C(tcpdmatch) checks this.
-  - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed.
+  - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed. A
+    rule with C(aclexec) is taken as matching, as tcpdmatch reports it; its verdict says that
+    at connection time the command's exit status decides.
   - The files are compiled once per run - daemon lists matched once per daemon, options once
     per rule, rules indexed by the client networks they name - so a query looks only at the
     rules that can match it.

@@ -57,7 +57,7 @@ def decide(allow, deny, daemon, address, **kwargs):
 def problems(allow, deny=b''):
     """The problems of a policy, without the "no ALL : ALL" note every test policy would get."""
     found = policy_problems('/etc/hosts.allow', scan_table(allow), '/etc/hosts.deny', scan_table(deny), FakeEnv())
-    return [(p['file'], p['line'], p['severity'], p['message']) for p in found if p['severity'] != 'info']
+    return [(p['file'], p['line'], p['severity'], p['message']) for p in found if p['line'] is not None]
 
 
 def rule_error(spec):
@@ -240,3 +240,38 @@ def test_daemon_patterns_libwrap_matches(pattern, daemon, port):
 ])
 def test_daemon_patterns_libwrap_does_not_match(pattern, daemon, port):
     assert decide(f'{pattern} : ALL : deny\n'.encode(), b'', daemon, '10.0.0.1', server_port=port)[0] == 'granted'
+
+
+# ---------------------------------------------------------------- aclexec
+
+ACLEXEC_NOTE = ('aclexec: at connection time its command decides; exit status 0 keeps this verdict, any other makes '
+                'the rule not match and the rules after it decide (tcpdmatch does not run it)')
+
+
+@pytest.mark.parametrize('allow, deny, access, notes, reason', [
+    # tcpdmatch -d reports these accesses (a dry run does not execute the command)
+    (b'sshd : ALL : aclexec /bin/false\n', b'', 'granted', [ACLEXEC_NOTE],
+     'matched /etc/hosts.allow line 1; at connection time its aclexec command decides'),
+    (b'', b'sshd : ALL : ACLEXEC /usr/bin/check %a\n', 'denied', [ACLEXEC_NOTE],
+     'matched /etc/hosts.deny line 1; at connection time its aclexec command decides'),
+    (b'sshd : ALL : spawn y : aclexec=x : severity auth.info\n', b'', 'granted', [ACLEXEC_NOTE],
+     'matched /etc/hosts.allow line 1; at connection time its aclexec command decides'),
+    (b'', b'sshd : ALL : aclexec /bin/true : allow\n', 'granted', [], 'matched /etc/hosts.deny line 1'),
+    (b'sshd : ALL : aclexec /bin/false : deny\n', b'', 'denied', [], 'matched /etc/hosts.allow line 1'),
+    (b'sshd : ALL : aclexec\n', b'', 'denied', [],
+     'denied by libwrap: option "aclexec" requires value (/etc/hosts.allow line 1)'),
+])
+def test_aclexec_verdicts_say_the_command_decides(allow, deny, access, notes, reason):
+    tables = [('allow', '/etc/hosts.allow', scan_table(allow)), ('deny', '/etc/hosts.deny', scan_table(deny))]
+    verdict = evaluate(tables, 'sshd', address='10.0.0.1', env=FakeEnv())
+    assert (verdict.access, verdict.notes, verdict.reason) == (access, notes, reason)
+    assert CompiledPolicy(tables, FakeEnv()).decide('sshd', '10.0.0.1').as_dict() == verdict.as_dict()
+
+
+def test_aclexec_is_reported_and_written():
+    assert problems(b'sshd : ALL : aclexec /usr/bin/check %a\n') == [
+        ('/etc/hosts.allow', 1, 'info', 'aclexec: its command decides at connection time (exit status 0 keeps this '
+         'rule, any other lets the rules after it decide); tcpdmatch and the verdicts here take the rule as matching')]
+    rule = Rule({'daemons': ['sshd'], 'clients': ['ALL'], 'options': ['aclexec /usr/bin/check %a : b']}, 'rules[0]',
+                FakeEnv())
+    assert rule.line == 'sshd : ALL : aclexec /usr/bin/check %a \\: b'

@@ -143,3 +143,14 @@ def test_tcpwrap_rule_refuses_to_write_through_an_unreadable_path(tmp_path, rule
     result = rule(dict(path=path, daemons=['ALL'], clients=['ALL']))
     assert result['failed'] is True
     assert result['msg'] == f'{path} {message}. Refusing to write through this path'
+
+
+# ---------------------------------------------------------------- aclexec
+
+def test_aclexec_is_written_and_its_verdict_says_the_command_decides(tmp_path, rule, info):
+    path = str(tmp_path / 'hosts.allow')
+    result = rule(dict(path=path, daemons=['sshd'], clients=['ALL'], options=['aclexec /usr/local/bin/check %a']))
+    assert result['added'] == ['sshd : ALL : aclexec /usr/local/bin/check %a']
+    verdict = info(None, b'ALL : ALL\n', queries=[dict(daemon='sshd', address='10.0.0.1')])['verdicts'][0]
+    assert (verdict['access'], verdict['reason']) == (
+        'granted', f'matched {path} line 1; at connection time its aclexec command decides')
