@@ -377,12 +377,17 @@ def option_value_error(name, value, env, notes):
             if fold(word) not in table:
                 return f'bad syslog facility or severity: "{word}"'
     elif name == 'user':
+        # user_option() looks the group of "user.group" up first; "user." names the group "".
         user, group = split_at(value, '.')
+        if group is not None and not env.group_exists(group):
+            return f'unknown group: "{group}"'
         if not env.user_exists(user):
             return f'unknown user: "{user}"'
-        if group and not env.group_exists(group):
-            return f'unknown group: "{group}"'
-        notes.append(f'the "user" option switches to {value}: checked against this host\'s passwd only')
-    elif name == 'group' and not env.group_exists(value):
-        return f'unknown group: "{value}"'
+        notes.append(f'the "user" option does not switch the daemon to {value}: Debian\'s libwrap acts on it only '
+                     'in tcpdmatch\'s dry run; checked against this host\'s passwd only')
+    elif name == 'group':
+        if not env.group_exists(value):
+            return f'unknown group: "{value}"'
+        notes.append(f'the "group" option does not switch the daemon to group {value}: Debian\'s libwrap acts on it '
+                     'only in tcpdmatch\'s dry run')
     return None

@@ -115,7 +115,13 @@ def ssh_connection(environ=None, proc='/proc'):
 
 
 class Environment:
-    """Host-dependent lookups of the matcher and the rule checks; the defaults read this host."""
+    """Host-dependent lookups of the matcher and the rule checks; the defaults read this host.
+
+    dry_run: decide as tcpdmatch does (as root) rather than as a daemon does, where the two
+    differ: Debian's libwrap switches user and group only in a dry run.
+    """
+
+    dry_run = False
 
     def host_file_words(self, path):
         # libwrap matches nothing from a /file pattern it cannot read
@@ -141,6 +147,14 @@ class Environment:
             return True
         except KeyError:
             return False
+
+    def user_ids(self, name):
+        """(uid, gid) of an existing user."""
+        entry = pwd.getpwnam(name)
+        return entry.pw_uid, entry.pw_gid
+
+    def group_id(self, name):
+        return grp.getgrnam(name).gr_gid
 
     def group_exists(self, name):
         try:

@@ -329,8 +329,44 @@ class OptionOutcome:
         self.runtime = runtime          # aclexec: a command's exit status decides at connection time
 
 
+class DryRunSwitch:
+    """What tcpdmatch, as root, does with user and group options in its dry run.
+
+    Debian's libwrap (7.6.q-32, disassembled and run) switches credentials only when dry_run is
+    set, so never in a daemon. group: setgid then setgroups. user: the ".group" part first,
+    then setuid, and without one setgid and initgroups, which fail once the uid is not 0.
+    """
+
+    def __init__(self, env):
+        self.env = env
+        self.uid = self.gid = 0
+
+    def group(self, name):
+        gid = self.env.group_id(name)
+        if self.uid != 0:
+            return f'{"setgroups" if gid == self.gid else "setgid"}({name}): Operation not permitted'
+        self.gid = gid
+        return None
+
+    def user(self, value):
+        name, group = split_at(value, '.')
+        error = None if group is None else self.group(group)
+        if error:
+            return error
+        uid, gid = self.env.user_ids(name)
+        if self.uid != 0 and uid != self.uid:
+            return f'setuid({name}): Operation not permitted'
+        self.uid = uid
+        if group is None:
+            if uid != 0:
+                return f'{"initgroups" if gid == self.gid else "setgid"}({name}): Operation not permitted'
+            self.gid = gid
+        return None
+
+
 def process_options(text, env):
     """Run options like libwrap in dry-run mode; never executes anything."""
+    switch = DryRunSwitch(env) if env.dry_run else None
     notes = []
     fields = option_fields(text)
     delegated = runtime = False
@@ -351,6 +387,8 @@ def process_options(text, env):
         if not is_last and last:
             return OptionOutcome(False, delegated, f'option "{key}" must be at end', notes)
         error = option_value_error(name, value, env, notes)
+        if switch is not None and not error and name in ('user', 'group'):
+            error = (switch.user if name == 'user' else switch.group)(value)
         if error:
             return OptionOutcome(False, delegated, error, notes)
         if name == 'allow':

@@ -18,9 +18,27 @@ __metaclass__ = type  # noqa: UP001
 
 import heapq
 
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, fold, tokens_of
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    TcpwrapError,
+    fold,
+    option_fields,
+    split_option,
+    tokens_of,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import port_pattern, process_options
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import check_pattern, entry_key
+
+
+# Debian's libwrap (7.6.q-32: disassembled, and hosts_access() run for real) switches user and
+# group only in tcpdmatch's dry run: a daemon keeps its own credentials.
+SWITCH_OPTIONS = {
+    'group': ('option "group": daemons linked with Debian\'s libwrap ignore it, so the daemon and its spawn '
+              'commands keep their own group (root\'s under tcpd); only tcpdmatch switches group in its dry run'),
+    'user': ('option "user": daemons linked with Debian\'s libwrap ignore it, so the daemon and its spawn commands '
+             'keep running as their own user (root under tcpd); tcpdmatch switches to it in its dry run and then '
+             'denies, unless the user is root or ".group" is given. Run the service as an unprivileged user instead '
+             '(serversec.confine.jailed_service)'),
+}
 
 
 def _problem(path, line, severity, message):
@@ -151,6 +169,9 @@ def table_problems(table, path, entries, env, earlier):
                     problems.append(_problem(path, line, 'warning', str(exc)))
         if entry.options is not None:
             outcome = process_options(entry.options, env)
+            for name in sorted(set(fold(split_option(field)[0]) for field in option_fields(entry.options))
+                               & set(SWITCH_OPTIONS)):
+                problems.append(_problem(path, line, 'error', SWITCH_OPTIONS[name]))
             if outcome.runtime:
                 problems.append(_problem(path, line, 'info',
                                          'aclexec: its command decides at connection time (exit status 0 keeps '

@@ -163,6 +163,11 @@ def check_option(text, field, env, is_last):
     if spec is None:
         raise TcpwrapError(f'{field}: unknown option "{key}"; libwrap denies access on it ("bad option name"). '
                            'To run a shell command use "spawn <command>" (or the command parameter)')
+    if fold(key) in ('user', 'group'):
+        raise TcpwrapError(f'{field}: option "{key}" is refused: daemons linked with Debian\'s libwrap ignore it (the '
+                           'daemon and its spawn commands keep their own credentials, root under tcpd), and tcpdmatch '
+                           'switches in its dry run and may deny. Run the service as an unprivileged user instead '
+                           '(serversec.confine.jailed_service)')
     needs, permits, last = spec
     if value is None and needs:
         raise TcpwrapError(f'{field}: option "{key}" requires a value')

@@ -32,6 +32,10 @@ description:
   - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed. A
     rule with C(aclexec) is taken as matching, as tcpdmatch reports it; its verdict says that
     at connection time the command's exit status decides.
+  - Verdicts are a daemon's. They differ from tcpdmatch's in one place - Debian's libwrap
+    switches to the C(user) and C(group) options only in tcpdmatch's dry run (which then
+    denies for C(user nobody)), never in a daemon, so a daemon grants. RV(problems) names each
+    such option as an error.
   - The files are compiled once per run - daemon lists matched once per daemon, options once
     per rule, rules indexed by the client networks they name - so a query looks only at the
     rules that can match it.

@@ -89,8 +89,11 @@ options:
     description:
       - hosts_options(5) options in order, each C(name) or C(name value), for example
         C(severity auth.info), C(spawn /bin/echo %c >> /var/log/x), C(deny). Known names are
-        spawn, twist, aclexec, allow, deny, severity, setenv, umask, user, group, banners, nice,
-        keepalive, linger and rfc931. C(allow), C(deny) and C(twist) must be last.
+        spawn, twist, aclexec, allow, deny, severity, setenv, umask, banners, nice, keepalive,
+        linger and rfc931. C(allow), C(deny) and C(twist) must be last.
+      - C(user) and C(group) are refused - daemons linked with Debian's libwrap ignore them, so
+        the daemon keeps its own credentials (root under tcpd), while tcpdmatch switches in its
+        dry run and may deny. Run the service as an unprivileged user instead.
       - C(aclexec <command>) runs the command when the rule matches; its exit status decides
         (0 keeps the rule, any other lets the rules after it decide). Debian builds libwrap
         with it.

@@ -31,15 +31,24 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules i
 class FakeEnv(Environment):
     """Host lookups without touching the machine running the tests."""
 
-    users = {'root': 0, 'nobody': 65534}
-    groups = ('root', 'nogroup')
+    users = {'root': (0, 0), 'daemon': (1, 1), 'nobody': (65534, 65534)}
+    groups = {'root': 0, 'daemon': 1, 'nogroup': 65534}
     interfaces = {'lo': 1, 'eth0': 2}
+
+    def __init__(self, dry_run=False):
+        self.dry_run = dry_run
 
     def user_exists(self, name):
         return name in self.users
 
+    def user_ids(self, name):
+        return self.users[name]
+
     def group_exists(self, name):
         return name in self.groups
+
+    def group_id(self, name):
+        return self.groups[name]
 
     def interface_index(self, name):
         return self.interfaces.get(name)
@@ -275,3 +284,58 @@ def test_aclexec_is_reported_and_written():
     rule = Rule({'daemons': ['sshd'], 'clients': ['ALL'], 'options': ['aclexec /usr/bin/check %a : b']}, 'rules[0]',
                 FakeEnv())
     assert rule.line == 'sshd : ALL : aclexec /usr/bin/check %a \\: b'
+
+
+# ---------------------------------------------------------------- user and group
+
+USER_CASES = [
+    # options, (daemon: hosts_access() of libwrap0 7.6.q-32 run for real), (tcpdmatch -d as root)
+    ('user nobody', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: setgid(nobody): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user daemon', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: setgid(daemon): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user root', ('granted', 'matched /etc/hosts.allow line 1'), ('granted', 'matched /etc/hosts.allow line 1')),
+    ('user nobody.nogroup', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('granted', 'matched /etc/hosts.allow line 1')),
+    ('user nobody.root', ('granted', 'matched /etc/hosts.allow line 1'), ('granted', 'matched /etc/hosts.allow line 1')),
+    ('group nogroup', ('granted', 'matched /etc/hosts.allow line 1'), ('granted', 'matched /etc/hosts.allow line 1')),
+    ('group nogroup : user nobody', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: initgroups(nobody): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user nobody.nogroup : group root', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: setgid(root): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user nobody.nogroup : user daemon', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: setuid(daemon): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user daemon.daemon : group daemon', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: setgroups(daemon): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user root : user nobody', ('granted', 'matched /etc/hosts.allow line 1'),
+     ('denied', 'denied by libwrap: setgid(nobody): Operation not permitted (/etc/hosts.allow line 1)')),
+    ('user nobody.', ('denied', 'denied by libwrap: unknown group: "" (/etc/hosts.allow line 1)'),
+     ('denied', 'denied by libwrap: unknown group: "" (/etc/hosts.allow line 1)')),
+    ('user nosuch.nosuchg', ('denied', 'denied by libwrap: unknown group: "nosuchg" (/etc/hosts.allow line 1)'),
+     ('denied', 'denied by libwrap: unknown group: "nosuchg" (/etc/hosts.allow line 1)')),
+]
+
+
+@pytest.mark.parametrize('options, daemon, tcpdmatch', USER_CASES)
+def test_user_and_group_as_a_daemon_and_as_tcpdmatch_decide(options, daemon, tcpdmatch):
+    tables = [('allow', '/etc/hosts.allow', scan_table(f'sshd : ALL : {options}\n'.encode())),
+              ('deny', '/etc/hosts.deny', [])]
+    for env, expected in ((FakeEnv(), daemon), (FakeEnv(dry_run=True), tcpdmatch)):
+        verdict = evaluate(tables, 'sshd', address='10.0.0.1', env=env)
+        assert (verdict.access, verdict.reason) == expected
+        assert CompiledPolicy(tables, env).decide('sshd', '10.0.0.1').as_dict() == verdict.as_dict()
+
+
+def test_user_and_group_are_reported_and_refused():
+    user = ('option "user": daemons linked with Debian\'s libwrap ignore it, so the daemon and its spawn commands keep '
+            'running as their own user (root under tcpd); tcpdmatch switches to it in its dry run and then denies, '
+            'unless the user is root or ".group" is given. Run the service as an unprivileged user instead '
+            '(serversec.confine.jailed_service)')
+    group = ('option "group": daemons linked with Debian\'s libwrap ignore it, so the daemon and its spawn commands '
+             'keep their own group (root\'s under tcpd); only tcpdmatch switches group in its dry run')
+    assert problems(b'sshd : ALL : group nogroup : User nobody\n') == [
+        ('/etc/hosts.allow', 1, 'error', group), ('/etc/hosts.allow', 1, 'error', user)]
+    assert rule_error({'daemons': ['sshd'], 'clients': ['ALL'], 'options': ['group nogroup']}) == (
+        'rules[0].options[0]: option "group" is refused: daemons linked with Debian\'s libwrap ignore it (the daemon '
+        'and its spawn commands keep their own credentials, root under tcpd), and tcpdmatch switches in its dry run '
+        'and may deny. Run the service as an unprivileged user instead (serversec.confine.jailed_service)')
