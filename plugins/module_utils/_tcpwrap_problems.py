@@ -191,6 +191,24 @@ def table_problems(table, path, entries, env, earlier):
     return problems
 
 
+def shadowed_rules(earlier_tables, path, numbered_rules):
+    """[(rule entry, why an earlier line makes it dead)] for the rules flagged in numbered_rules
+    ((line, entry, flagged) in table order); earlier_tables ([(path, entries)]) are read first."""
+    earlier = EarlierRules()
+    for earlier_path, entries in earlier_tables:
+        for entry in entries:
+            if entry.kind == 'rule':
+                earlier.add(earlier_path, entry.last_line, entry_key(entry))
+    shadowed = []
+    for line, entry, flagged in numbered_rules:
+        key = entry_key(entry)
+        message = earlier.shadow_message(key, path) if flagged else None
+        if message:
+            shadowed.append((entry, message))
+        earlier.add(path, line, key)
+    return shadowed
+
+
 def policy_problems(allow_path, allow_entries, deny_path, deny_entries, env):
     earlier = EarlierRules()
     problems = table_problems('allow', allow_path, allow_entries, env, earlier)

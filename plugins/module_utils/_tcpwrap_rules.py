@@ -317,6 +317,7 @@ class TableEdit:
         self.entries = scan_table(data)
         self.added = []
         self.removed = []
+        self.written = []       # the entries of the rules added, for the shadow check
         self._key = {}          # rule entry -> its key
         self._by_key = {}       # key -> rule entries with that meaning, in table order
         self._by_lists = {}     # (daemons, clients) -> rule entries, in table order
@@ -384,6 +385,7 @@ class TableEdit:
         # The anchor of a later rule is found as the first rule with its key: keep table order.
         for entry in new_entries:
             self._index(entry)
+        self.written.extend(entry for entry in new_entries if entry.kind == 'rule')
         self.added.append(rule.line)
         return True
 
@@ -421,6 +423,17 @@ class TableEdit:
 
     def render(self):
         return b''.join(entry.raw for entry in self.entries)
+
+    def numbered_rules(self):
+        """(last line, entry, written by this edit) for each rule of the edited table, in order."""
+        written = set(map(id, self.written))
+        line = 0
+        numbered = []
+        for entry in self.entries:
+            line += entry.raw.count(b'\n') + (not entry.raw.endswith(b'\n'))
+            if entry.kind == 'rule':
+                numbered.append((line, entry, id(entry) in written))
+        return numbered
 
     def verify(self, rules):
         """Read back what we would write: every added rule must parse to the same meaning."""

@@ -298,6 +298,22 @@ removed:
   type: list
   elements: str
   sample: []
+shadowed:
+  description:
+    - Rules written by this run that can never match, because an earlier line (in the file,
+      or in C(/etc/hosts.allow) for C(/etc/hosts.deny)) matches every request they match
+      first, such as a rule appended after C(ALL : ALL : DENY). Each is also a warning.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rule:
+      description: The rule line written.
+      type: str
+    message:
+      description: Which earlier line shadows it.
+      type: str
+  sample: [{"rule": "sshd : 10.0.0.0/8", "message": "dead rule: \"ALL : ALL\" on line 3 matches first"}]
 backup_file:
   description: The backup copy, when O(backup=true) and the file changed.
   returned: changed and backup requested
@@ -319,6 +335,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate, port_pattern
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import shadowed_rules
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
 
 SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
@@ -375,7 +392,8 @@ class TcpwrapRule:
                              if d.split('@')[0] not in named and port_pattern(d.split('@')[0]) is None)
         for warning in daemon_warnings(named):
             self.module.warn(warning)
-        result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed)
+        result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed,
+                      shadowed=self._shadowed(edit))
         if changed:
             self._lockout_guard(before or b'', after)
         if self.module._diff:
@@ -392,6 +410,19 @@ class TcpwrapRule:
         if os.path.exists(target):
             result['changed'] = set_attributes(self.module, target, changed)
         return result
+
+    def _shadowed(self, edit):
+        """Rules written that an earlier line makes dead (hosts.allow comes before hosts.deny)."""
+        real = os.path.realpath(self.path)
+        earlier = []
+        if real == os.path.realpath(SYSTEM_TABLES['deny']) and real != os.path.realpath(SYSTEM_TABLES['allow']):
+            earlier.append((SYSTEM_TABLES['allow'], read_table(SYSTEM_TABLES['allow'])))
+        shadowed = []
+        for entry, message in shadowed_rules(earlier, self.path, edit.numbered_rules()):
+            rule = entry.text.rstrip('\n')
+            self.module.warn(f'{self.path}: the rule "{rule}" can never match - {message}')
+            shadowed.append(dict(rule=rule, message=message))
+        return shadowed
 
     def _lockout_guard(self, before, after):
         if self.module.params['allow_lockout']:

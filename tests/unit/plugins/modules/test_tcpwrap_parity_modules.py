@@ -154,3 +154,40 @@ def test_aclexec_is_written_and_its_verdict_says_the_command_decides(tmp_path, r
     verdict = info(None, b'ALL : ALL\n', queries=[dict(daemon='sshd', address='10.0.0.1')])['verdicts'][0]
     assert (verdict['access'], verdict['reason']) == (
         'granted', f'matched {path} line 1; at connection time its aclexec command decides')
+
+
+# ---------------------------------------------------------------- rules written after a line that shadows them
+
+@pytest.mark.parametrize('table, args, shadowed', [
+    (b'# local policy\nALL: ALL: DENY\n', dict(daemons=['sshd'], clients=['10.0.0.0/8']),
+     [dict(rule='sshd : 10.0.0.0/8', message='dead rule: "ALL : ALL" on line 2 matches first')]),
+    (b'sshd : 10.0.0.0/8 : deny\n', dict(daemons=['sshd'], clients=['10.0.0.0/8'], options=['severity auth.info']),
+     [dict(rule='sshd : 10.0.0.0/8 : severity auth.info',
+           message='dead rule: line 1 matches every request this rule matches, and first')]),
+    (b'ALL : ALL : deny\n', dict(daemons=['sshd'], clients=['10.0.0.0/8'], position='first'), []),
+    (b'sshd : 10.0.0.0/8\n', dict(daemons=['sshd'], clients=['ALL']), []),
+    (b'ALL : ALL : deny\n', dict(daemons=['sshd'], clients=['ALL'], state='absent'), []),
+])
+def test_a_rule_written_after_a_line_that_shadows_it_is_reported(tmp_path, rule, module_warnings, table, args,
+                                                                shadowed):
+    path = tmp_path / 'hosts.allow'
+    path.write_bytes(table)
+    result = rule(dict(path=str(path), **args))
+    assert result['shadowed'] == shadowed
+    assert module_warnings == [f'{path}: the rule "{s["rule"]}" can never match - {s["message"]}' for s in shadowed]
+
+
+def test_a_rule_already_in_place_is_not_reported_again(tmp_path, rule, module_warnings):
+    path = tmp_path / 'hosts.allow'
+    path.write_bytes(b'ALL : ALL : deny\nsshd : ALL\n')
+    assert rule(dict(path=str(path), daemons=['sshd'], clients=['ALL']))['shadowed'] == []
+    assert module_warnings == []
+
+
+def test_a_deny_rule_shadowed_by_hosts_allow_names_that_file(tmp_path, rule, module_warnings, monkeypatch):
+    tables = {'allow': str(tmp_path / 'hosts.allow'), 'deny': str(tmp_path / 'hosts.deny')}
+    monkeypatch.setattr(tcpwrap_rule, 'SYSTEM_TABLES', tables)
+    (tmp_path / 'hosts.allow').write_bytes(b'\nsshd : ALL\n')
+    result = rule(dict(table='deny', daemons=['sshd'], clients=['10.0.0.0/8']))
+    assert result['shadowed'] == [dict(rule='sshd : 10.0.0.0/8', message=f'dead rule: {tables["allow"]} line 2 matches '
+                                       'every request this rule matches, and first')]
