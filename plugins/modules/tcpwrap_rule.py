@@ -300,9 +300,9 @@ removed:
   sample: []
 shadowed:
   description:
-    - Rules written by this run that can never match, because an earlier line (in the file,
+    - "Rules written by this run that can never match, because an earlier line (in the file,
       or in C(/etc/hosts.allow) for C(/etc/hosts.deny)) matches every request they match
-      first, such as a rule appended after C(ALL : ALL : DENY). Each is also a warning.
+      first, such as a rule appended after C(ALL : ALL : DENY). Each is also a warning."
   returned: always
   type: list
   elements: dict
