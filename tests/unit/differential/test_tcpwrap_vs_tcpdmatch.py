@@ -256,8 +256,8 @@ DAEMON_WORDS = ['sshd', 'in.telnetd', 'vsftpd', 'ALL', 'KNOWN', 's*d', '?shd', '
 CLIENT_WORDS = ['ALL', 'LOCAL', 'KNOWN', 'UNKNOWN', 'PARANOID', '10.', '192.168.', '10.1.2.3', '127.0.0.1',
                 '.example.com', '10.*', 'bob@ALL', 'b?b@10.', '@trusted', '/nonexistent/file', '2001:db8::1']
 OPTION_VALUES = {
-    'linger': NUMBERS + ['-1', '-5', '-1', '5', '\v5'], 'nice': NUMBERS, 'rfc931': NUMBERS, 'umask': ['022', '+022', '-0', '0777', '01000', '08',
-                                                                     '040000000000', '0x1', '\v022'],
+    'linger': NUMBERS + ['-1', '-5', '-1', '5', '\v5'], 'nice': NUMBERS, 'rfc931': NUMBERS,
+    'umask': ['022', '+022', '-0', '0777', '01000', '08', '040000000000', '0x1', '\v022'],
     'user': ['nobody', 'root', 'daemon', 'nobody.nogroup', 'root.nogroup', 'nobody.', '.nogroup', 'nosuchuser'],
     'group': ['nogroup', 'root', 'daemon', 'nosuchgroup'],
     'severity': ['auth.info', 'local3.err', 'notice', 'bogus', 'auth.bogus'],

@@ -110,7 +110,7 @@ def _make(tmp_path, name, kind):
      ('deny', 'error', _cannot_read('Not a directory'))),
 ])
 def test_unreadable_tables_get_libwraps_verdict_and_a_problem(info, tmp_path, allow_kind, deny_kind, allow, deny,
-                                                             verdict, problem):
+                                                              verdict, problem):
     paths = dict(allow_path=_make(tmp_path, 'hosts.allow', allow_kind), deny_path=_make(tmp_path, 'hosts.deny', deny_kind))
     result = info(allow, deny, queries=[dict(daemon='sshd', address='10.0.0.1')], **paths)
     (access, reason), (table, severity, message) = verdict, problem
@@ -169,7 +169,7 @@ def test_aclexec_is_written_and_its_verdict_says_the_command_decides(tmp_path, r
     (b'ALL : ALL : deny\n', dict(daemons=['sshd'], clients=['ALL'], state='absent'), []),
 ])
 def test_a_rule_written_after_a_line_that_shadows_it_is_reported(tmp_path, rule, module_warnings, table, args,
-                                                                shadowed):
+                                                                 shadowed):
     path = tmp_path / 'hosts.allow'
     path.write_bytes(table)
     result = rule(dict(path=str(path), **args))
