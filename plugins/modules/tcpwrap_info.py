@@ -164,7 +164,9 @@ verdicts:
       type: str
       sample: /etc/hosts.allow
     line:
-      description: Line of the deciding rule (its last physical line), or null when no rule matched.
+      description:
+        - Line of the deciding rule (its last physical line), or null when no rule matched or
+          when a file that cannot be read decided.
       type: int
       sample: 3
     reason:
