@@ -18,8 +18,12 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import os
 import re
+import stat
 from functools import lru_cache
+
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
 
 # libwrap reads a logical line into char[2048] with fgets(): 2046 bytes of
 # text plus the newline fit, anything longer is "line too long".
@@ -27,6 +31,9 @@ BUFLEN = 2048
 MAX_LINE_TEXT = BUFLEN - 2
 LIST_SEPARATORS = ', \t\r\n'
 WHITESPACE = ' \t\r\n'
+# isspace() in the C locale: chop_string() trims these around an option, strtol() skips them.
+C_SPACE = ' \t\n\v\f\r'
+LONG_MIN, LONG_MAX, ULONG_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 
 # hosts_options(5) keywords: (needs a value, accepts a value, must be last)
 OPTION_TABLE = {
@@ -44,14 +51,16 @@ OPTION_TABLE = {
     'allow': (False, False, True),
     'deny': (False, False, True),
     'banners': (True, True, False),
+    # Debian builds libwrap with ACLEXEC: the command's exit status decides at connection time.
+    'aclexec': (True, True, False),
 }
 SYSLOG_FACILITIES = ('kern', 'user', 'mail', 'daemon', 'auth', 'lpr', 'news', 'uucp', 'cron',
                      'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7')
 SYSLOG_LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
 
 _ASCII_FOLD = {c: c + 32 for c in range(ord('A'), ord('Z') + 1)}
-_INT_RE = re.compile(r'^[+-]?[0-9]+\Z')
-_OCTAL_RE = re.compile(r'^[+-]?[0-7]+\Z')
+_C_DECIMAL_RE = re.compile(r'[ \t\n\v\f\r]*([+-]?)([0-9]+)')
+_C_OCTAL_RE = re.compile(r'[ \t\n\v\f\r]*([+-]?)([0-7]+)')
 _LIST_SEPARATOR_RE = re.compile('[' + re.escape(LIST_SEPARATORS) + ']+')
 
 
@@ -71,6 +80,57 @@ def fold(text):
 
 
 # ---------------------------------------------------------------------------
+# Numbers as glibc reads them on a 64-bit host
+# ---------------------------------------------------------------------------
+
+def c_int(value):
+    """A C long stored into an int: the low 32 bits, signed (4294967304 becomes 8)."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def c_strtol(text):
+    """strtol(text, &end, 10): (value saturated to a long, rest after the digits), or (None, text)."""
+    match = _C_DECIMAL_RE.match(text)
+    if match is None:
+        return None, text
+    value = int(match.group(2))
+    value = max(LONG_MIN, -value) if match.group(1) == '-' else min(LONG_MAX, value)
+    return value, text[match.end():]
+
+
+@cached
+def c_atoi(text):
+    """atoi(): strtol() stored into an int, 0 without digits."""
+    value = c_strtol(text)[0]
+    return 0 if value is None else c_int(value)
+
+
+@cached
+def scan_int(text):
+    """sscanf(text, "%d%c", ...) == 1: the int read, or None when anything follows the number."""
+    value, rest = c_strtol(text)
+    return None if value is None or rest else c_int(value)
+
+
+@cached
+def scan_unsigned(text, octal=False):
+    """sscanf(text, "%u%c" or "%o%c", ...) == 1: strtoul() stored into an unsigned int, or None.
+
+    strtoul() negates a "-" number modulo 2**64 and saturates what does not fit in a long.
+    """
+    match = (_C_OCTAL_RE if octal else _C_DECIMAL_RE).match(text)
+    if match is None or match.end() != len(text):
+        return None
+    value = int(match.group(2), 8 if octal else 10)
+    if value > ULONG_MAX:
+        value = ULONG_MAX
+    elif match.group(1) == '-':
+        value = -value % (ULONG_MAX + 1)
+    return value & 0xFFFFFFFF
+
+
+# ---------------------------------------------------------------------------
 # Reading a table
 # ---------------------------------------------------------------------------
 
@@ -78,9 +138,11 @@ class Entry:
     """One logical line of a table with the exact bytes it came from.
 
     kind is one of: blank, comment, rule, malformed (libwrap skips it with a
-    warning), broken (no newline: libwrap stops reading the file and treats
-    it as an error, which denies access when it happens in hosts.deny),
-    ignored (libwrap never reads it: it follows an over-long line).
+    warning), broken (no newline, or a file that cannot be read: libwrap stops
+    reading the file and treats it as an error, which denies access when it
+    happens in hosts.deny), ignored (libwrap never reads it: it follows an
+    over-long line), unread (a directory: libwrap reads nothing from it).
+    Entries of a whole file that cannot be read have no line numbers.
     """
 
     def __init__(self, raw, first_line, last_line, kind, text=None, problem=None):
@@ -200,6 +262,44 @@ def scan_table(data):
     return entries
 
 
+def place(path, line):
+    """Where an entry is, in words: its file and line, or the file alone."""
+    return path if line is None else f'{path} line {line}'
+
+
+def unreadable_table(path, exc):
+    """(kind, problem) of a table that read_if_exists() could not read (exc), as libwrap sees it.
+
+    fopen() succeeds on a directory and fgets() then reads nothing, so a directory reads as
+    empty ('unread'). Anything else (a symlink loop, a path through a file, no permission, a
+    FIFO or a device, which are not opened) is libwrap's "cannot open" error ('broken').
+    """
+    try:
+        directory = stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        directory = False
+    if directory:
+        return 'unread', ('is a directory: libwrap opens it, reads no rule and goes on as if the file were empty '
+                          '(a hosts.deny that is a directory denies nothing: the policy fails open)')
+    cause = os.strerror(exc.errno) if getattr(exc, 'errno', None) else 'a FIFO, socket or device'
+    return 'broken', (f'cannot be read as a table ({cause}): libwrap fails closed when this is hosts.deny and goes '
+                      'on to hosts.deny when it is hosts.allow')
+
+
+def read_table(path):
+    """The entries of a table file as libwrap reads it; never raises for what is at path.
+
+    A missing file reads as empty; one that cannot be read as text is a single entry without
+    line numbers that carries the problem (see unreadable_table()).
+    """
+    try:
+        data = read_if_exists(path)
+    except (FileIOError, OSError) as exc:
+        kind, problem = unreadable_table(path, exc)
+        return [Entry(b'', None, None, kind, '', problem)]
+    return scan_table(data or b'')
+
+
 def tokens_of(text):
     """The patterns of a daemon or client list, split where libwrap splits them."""
     return [t for t in _LIST_SEPARATOR_RE.split(text or '') if t]
@@ -234,8 +334,12 @@ def option_fields(text):
 
 
 def split_option(field):
-    """(key, value|None) as process_options() separates them."""
-    option = field.strip(WHITESPACE)
+    """(key, value|None) as process_options() separates them.
+
+    chop_string() trims every C blank (\\v and \\f too) around the option; the name ends at
+    "=", space, tab, CR or LF, and only those are skipped before the value.
+    """
+    option = field.strip(C_SPACE)
     cut = len(option)
     for index, char in enumerate(option):
         if char in '= \t\r\n':
@@ -250,16 +354,22 @@ def split_option(field):
 
 
 def option_value_error(name, value, env, notes):
+    # umask, linger, nice and rfc931 are read with sscanf("%o%c"/"%d%c"): blanks before the
+    # number and a sign are accepted, anything after it is not, and the int wraps.
     if name == 'umask':
-        if not _OCTAL_RE.match(value):
+        mask = scan_unsigned(value, octal=True)
+        if mask is None or mask & 0o777 != mask:
             return f'bad umask value: "{value}"'
-        mask = int(value, 8) & 0xFFFFFFFF
-        if mask & 0o777 != mask:
-            return f'bad umask value: "{value}"'
-    elif name in ('linger', 'nice') and value is not None and not _INT_RE.match(value):
-        return f'bad {name} value: "{value}"'
-    elif name == 'rfc931' and value is not None and (not _INT_RE.match(value) or int(value) <= 0):
-        return f'bad rfc931 timeout: "{value}"'
+    elif name == 'linger':
+        seconds = scan_int(value)
+        if seconds is None or seconds < 0:
+            return f'bad linger value: "{value}"'
+    elif name == 'nice' and value is not None and scan_int(value) is None:
+        return f'bad nice value: "{value}"'
+    elif name == 'rfc931' and value is not None:
+        timeout = scan_int(value)
+        if timeout is None or timeout <= 0:
+            return f'bad rfc931 timeout: "{value}"'
     elif name == 'severity':
         facility, level = split_at(value, '.')
         names = [(SYSLOG_LEVELS, value)] if level is None else [(SYSLOG_FACILITIES, facility), (SYSLOG_LEVELS, level)]
@@ -267,12 +377,17 @@ def option_value_error(name, value, env, notes):
             if fold(word) not in table:
                 return f'bad syslog facility or severity: "{word}"'
     elif name == 'user':
+        # user_option() looks the group of "user.group" up first; "user." names the group "".
         user, group = split_at(value, '.')
+        if group is not None and not env.group_exists(group):
+            return f'unknown group: "{group}"'
         if not env.user_exists(user):
             return f'unknown user: "{user}"'
-        if group and not env.group_exists(group):
-            return f'unknown group: "{group}"'
-        notes.append(f'the "user" option switches to {value}: checked against this host\'s passwd only')
-    elif name == 'group' and not env.group_exists(value):
-        return f'unknown group: "{value}"'
+        notes.append(f'the "user" option does not switch the daemon to {value}: Debian\'s libwrap acts on it only '
+                     'in tcpdmatch\'s dry run; checked against this host\'s passwd only')
+    elif name == 'group':
+        if not env.group_exists(value):
+            return f'unknown group: "{value}"'
+        notes.append(f'the "group" option does not switch the daemon to group {value}: Debian\'s libwrap acts on it '
+                     'only in tcpdmatch\'s dry run')
     return None

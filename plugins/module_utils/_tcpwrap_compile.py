@@ -36,6 +36,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host im
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import (
     Host,
     Matcher,
+    port_pattern,
     process_options,
     string_match,
 )
@@ -221,9 +222,12 @@ class CompiledFilter:
 
 
 def _daemon_matches(entry, matcher, daemon, where):
-    """Whether the rule's daemon list names this daemon; daemon@host forms are refused."""
+    """Whether the rule's daemon list names this daemon; daemon@host forms and server ports are refused."""
     for token in entry.daemon_tokens:
         head, host = split_at(token[1:], '@')
+        if port_pattern(token[0] + head) is not None:
+            raise TcpwrapError(f'{where}: cannot be compiled into an IP filter: "{token}" is a server port to '
+                               'Debian\'s libwrap, which the filter of one daemon cannot tell apart')
         if host is not None and fold(token) != 'except' and string_match(token[0] + head, daemon):
             raise TcpwrapError(f'{where}: cannot be compiled into an IP filter: "{token}" depends on the server '
                                'address the client connected to')

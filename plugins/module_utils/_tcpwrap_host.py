@@ -21,6 +21,7 @@ import glob
 import grp
 import os
 import pwd
+import socket
 import struct
 
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ElfError, read_exec_info
@@ -114,7 +115,13 @@ def ssh_connection(environ=None, proc='/proc'):
 
 
 class Environment:
-    """Host-dependent lookups of the matcher and the rule checks; the defaults read this host."""
+    """Host-dependent lookups of the matcher and the rule checks; the defaults read this host.
+
+    dry_run: decide as tcpdmatch does (as root) rather than as a daemon does, where the two
+    differ: Debian's libwrap switches user and group only in a dry run.
+    """
+
+    dry_run = False
 
     def host_file_words(self, path):
         # libwrap matches nothing from a /file pattern it cannot read
@@ -127,12 +134,27 @@ class Environment:
         # No portable netgroup lookup from Python: libwrap without NIS says no.
         return False
 
+    def interface_index(self, name):
+        """if_nametoindex(): the index of this host's network interface, or None."""
+        try:
+            return socket.if_nametoindex(name)
+        except (OSError, ValueError):
+            return None
+
     def user_exists(self, name):
         try:
             pwd.getpwnam(name)
             return True
         except KeyError:
             return False
+
+    def user_ids(self, name):
+        """(uid, gid) of an existing user."""
+        entry = pwd.getpwnam(name)
+        return entry.pw_uid, entry.pw_gid
+
+    def group_id(self, name):
+        return grp.getgrnam(name).gr_gid
 
     def group_exists(self, name):
         try:

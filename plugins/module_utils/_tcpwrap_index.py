@@ -25,7 +25,7 @@ __metaclass__ = type  # noqa: UP001
 
 import heapq
 
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import fold, split_at
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import fold, place, split_at
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import (
     Host,
@@ -34,7 +34,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match i
     cidr_mask,
     dot_quad_addr,
     ipv6_bytes,
-    process_options,
+    rule_verdict,
 )
 
 _ADDRESS_CHARS = frozenset('0123456789./')
@@ -214,7 +214,7 @@ class CompiledPolicy:
 
     def _views_for(self, matcher):
         """Per table, the view of the rules whose daemon list matches this daemon and server."""
-        key = (matcher.daemon, matcher.server.address, matcher.server.name)
+        key = (matcher.daemon, matcher.server.address, matcher.server.name, matcher.server.port)
         views = self._views.get(key)
         if views is None:
             views = []
@@ -236,29 +236,19 @@ class CompiledPolicy:
         if verdict is None:
             table, path, entries = self.tables[table_index]
             entry = entries[position]
-            line = entry.last_line
-            table_verdict = table_index == 0
             if entry.kind == 'broken':
-                verdict = Verdict(False, table, path, line,
-                                  reason=f'denied by libwrap: {entry.problem} ({path} line {line})')
-            elif entry.options is None:
-                verdict = Verdict(table_verdict, table, path, line, reason=f'matched {path} line {line}')
+                verdict = Verdict(False, table, path, entry.last_line,
+                                  reason=f'denied by libwrap: {entry.problem} ({place(path, entry.last_line)})')
             else:
-                outcome = process_options(entry.options, self.env)
-                if outcome.error:
-                    verdict = Verdict(False, table, path, line, outcome.delegated,
-                                      f'denied by libwrap: {outcome.error} ({path} line {line})', outcome.notes)
-                else:
-                    granted = table_verdict if outcome.verdict is None else outcome.verdict
-                    verdict = Verdict(granted, table, path, line, outcome.delegated,
-                                      f'matched {path} line {line}', outcome.notes)
+                verdict = rule_verdict(entry, table, path, table_index == 0, self.env)
             self._verdicts[key] = verdict
         return verdict
 
-    def decide(self, daemon, address=None, hostname=None, user=None, server_address=None, server_hostname=None):
+    def decide(self, daemon, address=None, hostname=None, user=None, server_address=None, server_hostname=None,
+               server_port=None):
         """The Verdict evaluate() gives for this query (shared between queries: do not modify)."""
         client = Host(address, hostname)
-        matcher = Matcher(daemon, client, Host(server_address, server_hostname), user, self.env)
+        matcher = Matcher(daemon, client, Host(server_address, server_hostname, server_port), user, self.env)
         keys = self._address_keys.get(client.address)
         if keys is None:
             keys = self._address_keys[client.address] = query_keys(client.address)

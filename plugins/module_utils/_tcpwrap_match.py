@@ -8,7 +8,7 @@
 """Deciding access exactly like Debian's libwrap 7.6.q (hosts_access.c and options.c).
 
 evaluate() reads hosts.allow first, then hosts.deny; the first matching rule decides and no
-match grants. Options are run in dry-run mode, as tcpdmatch does: nothing is executed.
+match grants. Options are run in dry-run mode (_tcpwrap_options): nothing is executed.
 Host-dependent lookups come from an Environment (_tcpwrap_host).
 """
 
@@ -21,37 +21,48 @@ import re
 import socket
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
-    OPTION_TABLE,
+    c_atoi,
     cached,
     fold,
-    option_fields,
-    option_value_error,
+    place,
+    scan_unsigned,
     split_at,
-    split_option,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_options import process_options
 
 UNKNOWN = 'unknown'
 PARANOID = 'paranoid'
 
 
 class Host:
-    """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known)."""
+    """Client or server endpoint as libwrap sees it (strings, 'unknown' if not known; the port
+    an int, None if not known)."""
 
-    def __init__(self, address=None, name=None):
+    def __init__(self, address=None, name=None, port=None):
         self.address = canonical_address(address) if address else UNKNOWN
         self.name = name or UNKNOWN
+        self.port = port
 
 
 @cached
 def canonical_address(address):
-    """The text libwrap gets from inet_ntop() for an address."""
+    """The text libwrap gets from inet_ntop() for an address; a %scope is dropped, as libwrap
+    compares IPv6 addresses without it."""
     if ':' in address:
+        address = address.partition('%')[0]
         try:
             return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address))
         except (OSError, ValueError):
             return address
     return address
+
+
+@cached
+def port_pattern(token):
+    """The server port a daemon pattern names, or None when it names a process."""
+    port = scan_unsigned(token)
+    return port if port is not None and port <= 0xFFFF else None
 
 
 @cached
@@ -106,11 +117,6 @@ def dot_quad_addr(text):
     return value
 
 
-def c_atoi(text):
-    match = re.match(r'^[ \t\n\v\f\r]*([+-]?[0-9]+)', text)
-    return int(match.group(1)) if match else 0
-
-
 @cached
 def cidr_mask(text):
     bits = c_atoi(text)
@@ -123,6 +129,10 @@ def cidr_mask(text):
 def _wildcard_regex(pattern):
     regex = ''.join('.*' if c == '*' else '.' if c == '?' else re.escape(c) for c in pattern)
     return re.compile('(?s)' + regex + r'\Z')
+
+
+def has_wildcard(token):
+    return '*' in token or '?' in token
 
 
 def wildcard_match(string, pattern):
@@ -138,13 +148,37 @@ def ipv6_bytes(text):
         return None
 
 
+_SCOPED_PREFIXES = (
+    lambda raw: raw[0] == 0xFE and raw[1] & 0xC0 == 0x80,      # link-local unicast
+    lambda raw: raw[0] == 0xFF and raw[1] & 0x0F in (1, 2),     # interface- or link-local multicast
+)
+
+
+def unscoped_pattern(text, env):
+    """A bracketed IPv6 pattern "[address%scope]" as getaddrinfo() reads it: "[address]" when
+    glibc accepts the scope, None when it refuses it (the pattern then never matches).
+
+    glibc takes an interface name of this host for a link-local address, and for any address
+    a decimal number up to 2**32-1; libwrap then compares the addresses without the scope.
+    """
+    address, _percent, scope = text[1:-1].partition('%')
+    raw = ipv6_bytes(address)
+    if raw is None:
+        return None
+    if any(test(raw) for test in _SCOPED_PREFIXES) and env.interface_index(scope):
+        return f'[{address}]'
+    if re.match(r'[0-9]+\Z', scope) and int(scope) <= 0xFFFFFFFF:
+        return f'[{address}]'
+    return None
+
+
 @cached
 def string_match(token, string):
     token_f, string_f = fold(token), fold(string)
     if string_f.startswith('::ffff:') and dot_quad_addr(string[7:]) is not None:
         string_f = string_f[7:]
         string = string[7:]
-    if '*' in token or '?' in token:
+    if has_wildcard(token):
         return wildcard_match(string_f, token_f)
     if token.startswith('.'):
         extra = len(string) - len(token)
@@ -227,7 +261,7 @@ class Matcher:
     def daemons_match(self, tokens):
         """Daemon lists do not depend on the client: decide each once per daemon and server."""
         cache = self.env.__dict__.setdefault('_daemon_matches', {})
-        key = (tokens, self.daemon, self.server.address, self.server.name)
+        key = (tokens, self.daemon, self.server.address, self.server.name, self.server.port)
         if key not in cache:
             cache[key] = self.list_match(tokens, self.server_match)
         return cache[key]
@@ -235,8 +269,15 @@ class Matcher:
     def server_match(self, token):
         head, host = split_at(token[1:], '@')
         if host is None:
-            return string_match(token, self.daemon)
-        return string_match(token[0] + head, self.daemon) and self.host_match(host, self.server)
+            return self.daemon_match(token)
+        return self.daemon_match(token[0] + head) and self.host_match(host, self.server)
+
+    def daemon_match(self, token):
+        """Debian's libwrap reads a number (sscanf "%u%c", up to 65535) as the server port."""
+        port = port_pattern(token)
+        if port is not None:
+            return port == self.server.port
+        return string_match(token, self.daemon)
 
     def client_match(self, token):
         head, host = split_at(token[1:], '@')
@@ -258,54 +299,30 @@ class Matcher:
         if folded == 'local':
             return '.' not in host.name and hostname_known(host.name)
         net, mask = split_at(token, '/')
+        if '%' in net and net.startswith('[') and net.endswith(']') and (mask is not None or not has_wildcard(token)):
+            net = unscoped_pattern(net, self.env)
+            if net is None:
+                return False
+            token = net if mask is None else f'{net}/{mask}'
         if mask is not None:
             return masked_match(net, mask, host.address)
         return string_match(token, host.address) or (not_inaddr(token) and string_match(token, host.name))
 
 
-# ---------------------------------------------------------------------------
-# Options, run dry (options.c)
-# ---------------------------------------------------------------------------
-
-class OptionOutcome:
-    def __init__(self, verdict=None, delegated=False, error=None, notes=None):
-        self.verdict = verdict          # True (allow), False (deny), None: no decision
-        self.delegated = delegated      # twist: the connection goes to a shell command
-        self.error = error              # what made libwrap deny ("bad option name" ...)
-        self.notes = notes or []
-
-
-def process_options(text, env):
-    """Run options like libwrap in dry-run mode; never executes anything."""
-    notes = []
-    fields = option_fields(text)
-    delegated = False
-    for position, field in enumerate(fields):
-        key, value = split_option(field)
-        is_last = position == len(fields) - 1
-        if key == '':
-            return OptionOutcome(False, delegated, 'missing option name', notes)
-        spec = OPTION_TABLE.get(fold(key))
-        if spec is None:
-            return OptionOutcome(False, delegated, f'bad option name: "{key}"', notes)
-        needs, permits, last = spec
-        name = fold(key)
-        if value is None and needs:
-            return OptionOutcome(False, delegated, f'option "{key}" requires value', notes)
-        if value is not None and not permits:
-            return OptionOutcome(False, delegated, f'option "{key}" requires no value', notes)
-        if not is_last and last:
-            return OptionOutcome(False, delegated, f'option "{key}" must be at end', notes)
-        error = option_value_error(name, value, env, notes)
-        if error:
-            return OptionOutcome(False, delegated, error, notes)
-        if name == 'allow':
-            return OptionOutcome(True, delegated, None, notes)
-        if name == 'deny':
-            return OptionOutcome(False, delegated, None, notes)
-        if name == 'twist':
-            delegated = True
-    return OptionOutcome(None, delegated, None, notes)
+def rule_verdict(entry, table, path, table_verdict, env):
+    """The Verdict of a rule that matched: its table's, unless its options decide or fail."""
+    where = place(path, entry.last_line)
+    if entry.options is None:
+        return Verdict(table_verdict, table, path, entry.last_line, reason=f'matched {where}')
+    outcome = process_options(entry.options, env)
+    if outcome.error:
+        return Verdict(False, table, path, entry.last_line, outcome.delegated,
+                       f'denied by libwrap: {outcome.error} ({where})', outcome.notes)
+    granted = table_verdict if outcome.verdict is None else outcome.verdict
+    reason = f'matched {where}'
+    if outcome.runtime:
+        reason += '; at connection time its aclexec command decides'
+    return Verdict(granted, table, path, entry.last_line, outcome.delegated, reason, outcome.notes)
 
 
 # ---------------------------------------------------------------------------
@@ -343,10 +360,11 @@ def rule_matches(entry, matcher):
 
 
 def evaluate(tables, daemon, address=None, hostname=None, user=None,
-             server_address=None, server_hostname=None, env=None):
+             server_address=None, server_hostname=None, env=None, server_port=None):
     """tables: [('allow', path, entries), ('deny', path, entries)] in that order."""
     env = env or Environment()
-    matcher = Matcher(daemon, Host(address, hostname), Host(server_address, server_hostname), user, env)
+    server = Host(server_address, server_hostname, server_port)
+    matcher = Matcher(daemon, Host(address, hostname), server, user, env)
     for position, (table, path, entries) in enumerate(tables):
         for entry in entries:
             if entry.kind == 'broken':
@@ -354,20 +372,9 @@ def evaluate(tables, daemon, address=None, hostname=None, user=None,
                 # hosts.allow and NO from hosts.deny, so an error denies there.
                 if table == 'deny' or position > 0:
                     return Verdict(False, table, path, entry.last_line,
-                                   reason=f'denied by libwrap: {entry.problem} ({path} line {entry.last_line})')
+                                   reason=f'denied by libwrap: {entry.problem} ({place(path, entry.last_line)})')
                 break
             if entry.kind != 'rule' or not rule_matches(entry, matcher):
                 continue
-            table_verdict = position == 0
-            if entry.options is None:
-                return Verdict(table_verdict, table, path, entry.last_line,
-                               reason=f'matched {path} line {entry.last_line}')
-            outcome = process_options(entry.options, env)
-            if outcome.error:
-                return Verdict(False, table, path, entry.last_line, outcome.delegated,
-                               f'denied by libwrap: {outcome.error} ({path} line {entry.last_line})',
-                               outcome.notes)
-            granted = table_verdict if outcome.verdict is None else outcome.verdict
-            return Verdict(granted, table, path, entry.last_line, outcome.delegated,
-                           f'matched {path} line {entry.last_line}', outcome.notes)
+            return rule_verdict(entry, table, path, position == 0, env)
     return Verdict(True, reason='no rule matched: access granted')

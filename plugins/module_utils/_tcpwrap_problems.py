@@ -18,9 +18,27 @@ __metaclass__ = type  # noqa: UP001
 
 import heapq
 
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, fold, tokens_of
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import process_options
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    TcpwrapError,
+    fold,
+    option_fields,
+    split_option,
+    tokens_of,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import port_pattern, process_options
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import check_pattern, entry_key
+
+
+# Debian's libwrap (7.6.q-32: disassembled, and hosts_access() run for real) switches user and
+# group only in tcpdmatch's dry run: a daemon keeps its own credentials.
+SWITCH_OPTIONS = {
+    'group': ('option "group": daemons linked with Debian\'s libwrap ignore it, so the daemon and its spawn '
+              'commands keep their own group (root\'s under tcpd); only tcpdmatch switches group in its dry run'),
+    'user': ('option "user": daemons linked with Debian\'s libwrap ignore it, so the daemon and its spawn commands '
+             'keep running as their own user (root under tcpd); tcpdmatch switches to it in its dry run and then '
+             'denies, unless the user is root or ".group" is given. Run the service as an unprivileged user instead '
+             '(serversec.confine.jailed_service)'),
+}
 
 
 def _problem(path, line, severity, message):
@@ -120,7 +138,7 @@ def table_problems(table, path, entries, env, earlier):
     problems = []
     for entry in entries:
         if entry.problem:
-            severity = 'error' if entry.kind in ('broken', 'ignored') else 'warning'
+            severity = 'error' if entry.kind in ('broken', 'ignored', 'unread') else 'warning'
             problems.append(_problem(path, entry.first_line, severity, entry.problem))
         if entry.kind != 'rule':
             continue
@@ -130,6 +148,17 @@ def table_problems(table, path, entries, env, earlier):
                                      'byte order mark: libwrap reads it as part of the first daemon pattern'))
         if '\r' in entry.text:
             problems.append(_problem(path, line, 'warning', 'carriage return (DOS line ending) in the rule'))
+        if '\v' in entry.text or '\f' in entry.text:
+            problems.append(_problem(path, line, 'warning',
+                                     'vertical tab or form feed in the rule: libwrap trims it around an option name '
+                                     'or value like a space, but in a pattern, or between an option name and its '
+                                     'value, it is part of the text'))
+        for token in entry.daemon_tokens:
+            port = port_pattern(token.partition('@')[0])
+            if port is not None:
+                problems.append(_problem(path, line, 'info',
+                                         f'daemon pattern "{token}" is a number: Debian\'s libwrap matches it against the '
+                                         f'server port ({port}), not a process name'))
         for name, text, daemon in (('daemon', entry.daemons, True), ('client', entry.clients, False)):
             for token in tokens_of(text):
                 if fold(token) == 'except':
@@ -140,6 +169,14 @@ def table_problems(table, path, entries, env, earlier):
                     problems.append(_problem(path, line, 'warning', str(exc)))
         if entry.options is not None:
             outcome = process_options(entry.options, env)
+            for name in sorted(set(fold(split_option(field)[0]) for field in option_fields(entry.options))
+                               & set(SWITCH_OPTIONS)):
+                problems.append(_problem(path, line, 'error', SWITCH_OPTIONS[name]))
+            if outcome.runtime:
+                problems.append(_problem(path, line, 'info',
+                                         'aclexec: its command decides at connection time (exit status 0 keeps '
+                                         'this rule, any other lets the rules after it decide); tcpdmatch and the '
+                                         'verdicts here take the rule as matching'))
             if outcome.error:
                 consequence = ('denies the clients it is meant to allow' if table == 'allow'
                                else 'still denies, but nothing in its options runs')
@@ -152,6 +189,24 @@ def table_problems(table, path, entries, env, earlier):
             problems.append(_problem(path, line, 'warning', message))
         earlier.add(path, line, key)
     return problems
+
+
+def shadowed_rules(earlier_tables, path, numbered_rules):
+    """[(rule entry, why an earlier line makes it dead)] for the rules flagged in numbered_rules
+    ((line, entry, flagged) in table order); earlier_tables ([(path, entries)]) are read first."""
+    earlier = EarlierRules()
+    for earlier_path, entries in earlier_tables:
+        for entry in entries:
+            if entry.kind == 'rule':
+                earlier.add(earlier_path, entry.last_line, entry_key(entry))
+    shadowed = []
+    for line, entry, flagged in numbered_rules:
+        key = entry_key(entry)
+        message = earlier.shadow_message(key, path) if flagged else None
+        if message:
+            shadowed.append((entry, message))
+        earlier.add(path, line, key)
+    return shadowed
 
 
 def policy_problems(allow_path, allow_entries, deny_path, deny_entries, env):

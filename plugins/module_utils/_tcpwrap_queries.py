@@ -20,7 +20,7 @@ __metaclass__ = type  # noqa: UP001
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError
 
-QUERY_KEYS = ('daemon', 'address', 'hostname', 'user', 'server_address', 'server_hostname')
+QUERY_KEYS = ('daemon', 'address', 'hostname', 'user', 'server_address', 'server_hostname', 'server_port')
 _KNOWN = frozenset(QUERY_KEYS)
 
 
@@ -31,6 +31,15 @@ def _text(value, field):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise TcpwrapError(f'{field}: must be a string, got {type(value).__name__}')
+
+
+def _port(value, field):
+    """A TCP port: an int, or its decimal text, from 0 to 65535."""
+    if isinstance(value, str) and value.isdigit() and value.isascii():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise TcpwrapError(f'{field}: must be a port number from 0 to 65535, got {value!r}')
+    return value
 
 
 def check_queries(queries):
@@ -45,7 +54,7 @@ def check_queries(queries):
                                f'supported keys are {", ".join(QUERY_KEYS)}')
         if query.get('daemon') is None:
             raise TcpwrapError(f'queries[{index}]: "daemon" is required')
-        checked.append({key: _text(value, f'queries[{index}].{key}')
+        checked.append({key: (_port if key == 'server_port' else _text)(value, f'queries[{index}].{key}')
                         for key, value in query.items() if value is not None})
     return checked
 
@@ -56,7 +65,7 @@ def verdicts(policy, queries):
     shaped = {}         # a Verdict is shared by every query its rule decides: shape it once
     for query in queries:
         verdict = policy.decide(query['daemon'], query.get('address'), query.get('hostname'), query.get('user'),
-                                query.get('server_address'), query.get('server_hostname'))
+                                query.get('server_address'), query.get('server_hostname'), query.get('server_port'))
         answer = shaped.get(id(verdict))
         if answer is None:
             answer = shaped[id(verdict)] = verdict.as_dict()

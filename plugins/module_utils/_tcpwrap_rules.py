@@ -63,7 +63,8 @@ def _quad_text(value):
 
 
 def _check_characters(text, field):
-    for char, name in (('\n', 'a newline'), ('\r', 'a carriage return'), ('\0', 'a NUL byte'), ('\ufeff', 'a byte order mark')):
+    for char, name in (('\n', 'a newline'), ('\r', 'a carriage return'), ('\0', 'a NUL byte'), ('\ufeff', 'a byte order mark'),
+                       ('\v', 'a vertical tab'), ('\f', 'a form feed')):
         if char in text:
             raise TcpwrapError(f'{field}: contains {name}, which libwrap would misread')
 
@@ -76,6 +77,10 @@ def _check_host_pattern(token, field):
     if token.startswith('/'):
         return
     net, mask = split_at(token, '/')
+    address, percent, _scope = net[1:-1].partition('%')
+    if percent and net.startswith('[') and net.endswith(']') and _is_ipv6(address):
+        raise TcpwrapError(f'{field}: "{net}" has a scope id, which libwrap does not compare: it matches {address} '
+                           f'from any interface (or nothing, when glibc rejects the scope); write [{address}]')
     if net.startswith('[') or net.endswith(']'):
         if not (net.startswith('[') and net.endswith(']') and _is_ipv6(net[1:-1])):
             raise TcpwrapError(f'{field}: "{net}" is not a valid bracketed IPv6 address')
@@ -158,6 +163,11 @@ def check_option(text, field, env, is_last):
     if spec is None:
         raise TcpwrapError(f'{field}: unknown option "{key}"; libwrap denies access on it ("bad option name"). '
                            'To run a shell command use "spawn <command>" (or the command parameter)')
+    if fold(key) in ('user', 'group'):
+        raise TcpwrapError(f'{field}: option "{key}" is refused: daemons linked with Debian\'s libwrap ignore it (the '
+                           'daemon and its spawn commands keep their own credentials, root under tcpd), and tcpdmatch '
+                           'switches in its dry run and may deny. Run the service as an unprivileged user instead '
+                           '(serversec.confine.jailed_service)')
     needs, permits, last = spec
     if value is None and needs:
         raise TcpwrapError(f'{field}: option "{key}" requires a value')
@@ -307,6 +317,7 @@ class TableEdit:
         self.entries = scan_table(data)
         self.added = []
         self.removed = []
+        self.written = []       # the entries of the rules added, for the shadow check
         self._key = {}          # rule entry -> its key
         self._by_key = {}       # key -> rule entries with that meaning, in table order
         self._by_lists = {}     # (daemons, clients) -> rule entries, in table order
@@ -374,6 +385,7 @@ class TableEdit:
         # The anchor of a later rule is found as the first rule with its key: keep table order.
         for entry in new_entries:
             self._index(entry)
+        self.written.extend(entry for entry in new_entries if entry.kind == 'rule')
         self.added.append(rule.line)
         return True
 
@@ -411,6 +423,17 @@ class TableEdit:
 
     def render(self):
         return b''.join(entry.raw for entry in self.entries)
+
+    def numbered_rules(self):
+        """(last line, entry, written by this edit) for each rule of the edited table, in order."""
+        written = set(map(id, self.written))
+        line = 0
+        numbered = []
+        for entry in self.entries:
+            line += entry.raw.count(b'\n') + (not entry.raw.endswith(b'\n'))
+            if entry.kind == 'rule':
+                numbered.append((line, entry, id(entry) in written))
+        return numbered
 
     def verify(self, rules):
         """Read back what we would write: every added rule must parse to the same meaning."""

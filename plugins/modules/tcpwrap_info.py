@@ -29,7 +29,13 @@ description:
     first matching rule decides, no match grants - and returns one verdict per query in RV(verdicts), in order,
     with the file and line that decided. Verdicts agree with Debian's libwrap on well-formed
     and malformed files alike; a differential test against C(tcpdmatch) checks this.
-  - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed.
+  - Options are evaluated in dry-run mode, as tcpdmatch does. Nothing in them is executed. A
+    rule with C(aclexec) is taken as matching, as tcpdmatch reports it; its verdict says that
+    at connection time the command's exit status decides.
+  - Verdicts are a daemon's. They differ from tcpdmatch's in one place - Debian's libwrap
+    switches to the C(user) and C(group) options only in tcpdmatch's dry run (which then
+    denies for C(user nobody)), never in a daemon, so a daemon grants. RV(problems) names each
+    such option as an error.
   - The files are compiled once per run - daemon lists matched once per daemon, options once
     per rule, rules indexed by the client networks they name - so a query looks only at the
     rules that can match it.
@@ -37,11 +43,17 @@ options:
   allow_path:
     description:
       - The hosts.allow file. A missing file counts as empty, as in libwrap.
+      - A file that exists but cannot be read as text gets libwrap's verdict and is named in
+        RV(problems) - a directory reads as empty (a hosts.deny that is a directory denies
+        nothing), and a symlink loop, a path through a file or a file without read
+        permission is an error, which goes on to hosts.deny from hosts.allow and denies in
+        hosts.deny.
     type: path
     default: /etc/hosts.allow
   deny_path:
     description:
-      - The hosts.deny file. A missing file counts as empty.
+      - The hosts.deny file. A missing file counts as empty; see O(allow_path) for a file that
+        cannot be read.
     type: path
     default: /etc/hosts.deny
   queries:
@@ -56,6 +68,9 @@ options:
       - C(user) - client user name (from ident); C(unknown) without it.
       - C(server_address) and C(server_hostname) - the server end the client connected to,
         for C(daemon@host) patterns.
+      - C(server_port) - the server port the client connected to (0 to 65535). Debian's libwrap
+        reads a daemon pattern that is a number, such as C(22), as this port; without it such a
+        pattern never matches, as in tcpdmatch.
       - The module checks these keys itself rather than through per-element suboptions,
         which cost more than deciding the query. For thousands of decisions, O(daemons) and
         O(addresses) are several times faster still, since their answer is smaller.
@@ -149,7 +164,9 @@ verdicts:
       type: str
       sample: /etc/hosts.allow
     line:
-      description: Line of the deciding rule (its last physical line), or null when no rule matched.
+      description:
+        - Line of the deciding rule (its last physical line), or null when no rule matched or
+          when a file that cannot be read decided.
       type: int
       sample: 3
     reason:
@@ -204,24 +221,12 @@ rules:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table, tokens_of
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, read_table, tokens_of
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index import CompiledPolicy
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import policy_problems
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_queries import access_matrix, check_queries, verdicts
-
-
-def read_table(module, path):
-    """The entries of a table; a missing file reads as empty, as in libwrap."""
-    try:
-        return scan_table(read_if_exists(path) or b'')
-    except FileIOError as exc:
-        module.fail_json(msg=to_native(exc), path=path)
-    except OSError as exc:
-        module.fail_json(msg=f'{path}: cannot read: {to_native(exc)}', path=path)
 
 
 def main():
@@ -242,7 +247,8 @@ def main():
     except TcpwrapError as exc:
         module.fail_json(msg=str(exc))
     allow_path, deny_path = module.params['allow_path'], module.params['deny_path']
-    allow, deny = read_table(module, allow_path), read_table(module, deny_path)
+    # A table libwrap cannot read still gets libwrap's verdict; problems name it.
+    allow, deny = read_table(allow_path), read_table(deny_path)
     env = Environment()
     policy = CompiledPolicy([('allow', allow_path, allow), ('deny', deny_path, deny)], env)
     result = dict(changed=False, verdicts=verdicts(policy, queries))

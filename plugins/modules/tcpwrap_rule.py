@@ -36,7 +36,9 @@ description:
     the file is then left byte-identical.
   - The write is atomic (a temporary file in the same directory, then a rename) and keeps the
     owner, mode and SELinux context of the file. A symlink at O(path) is written through to its
-    target, as libwrap reads it; a directory, device or FIFO there is refused.
+    target, as libwrap reads it; a directory, device or FIFO there is refused, and so is a path
+    that cannot be read (a symlink loop, a path through a file, no permission), naming what
+    libwrap makes of it.
   - O(mode), O(owner), O(group) and the SELinux options set those attributes of the file (of the
     target of a symlink), whether or not its content changes. Without them an existing file
     keeps its own and a new one gets the mode the umask leaves and the default SELinux context.
@@ -87,8 +89,14 @@ options:
     description:
       - hosts_options(5) options in order, each C(name) or C(name value), for example
         C(severity auth.info), C(spawn /bin/echo %c >> /var/log/x), C(deny). Known names are
-        spawn, twist, allow, deny, severity, setenv, umask, user, group, banners, nice,
-        keepalive, linger and rfc931. C(allow), C(deny) and C(twist) must be last.
+        spawn, twist, aclexec, allow, deny, severity, setenv, umask, banners, nice, keepalive,
+        linger and rfc931. C(allow), C(deny) and C(twist) must be last.
+      - C(user) and C(group) are refused - daemons linked with Debian's libwrap ignore them, so
+        the daemon keeps its own credentials (root under tcpd), while tcpdmatch switches in its
+        dry run and may deny. Run the service as an unprivileged user instead.
+      - C(aclexec <command>) runs the command when the rule matches; its exit status decides
+        (0 keeps the rule, any other lets the rules after it decide). Debian builds libwrap
+        with it.
     type: list
     elements: str
   command:
@@ -290,6 +298,22 @@ removed:
   type: list
   elements: str
   sample: []
+shadowed:
+  description:
+    - "Rules written by this run that can never match, because an earlier line (in the file,
+      or in C(/etc/hosts.allow) for C(/etc/hosts.deny)) matches every request they match
+      first, such as a rule appended after C(ALL : ALL : DENY). Each is also a warning."
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rule:
+      description: The rule line written.
+      type: str
+    message:
+      description: Which earlier line shadows it.
+      type: str
+  sample: [{"rule": "sshd : 10.0.0.0/8", "message": "dead rule: \"ALL : ALL\" on line 3 matches first"}]
 backup_file:
   description: The backup copy, when O(backup=true) and the file changed.
   returned: changed and backup requested
@@ -303,9 +327,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, set_attributes, write_atomic
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, scan_table
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
+    TcpwrapError,
+    read_table,
+    scan_table,
+    unreadable_table,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate, port_pattern
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import shadowed_rules
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
 
 SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
@@ -342,7 +372,11 @@ class TcpwrapRule:
 
     def execute(self):
         rules = [Rule(spec, field, self.env) for field, spec in self._rule_specs()]
-        before = read_if_exists(self.path)
+        try:
+            before = read_if_exists(self.path)
+        except (FileIOError, OSError) as exc:
+            raise TcpwrapError(f'{self.path} {unreadable_table(self.path, exc)[1]}. '
+                               'Refusing to write through this path') from None
         edit = TableEdit(before or b'', self.path)
         changed = False
         for rule in rules:
@@ -353,10 +387,13 @@ class TcpwrapRule:
         named = []
         for rule in rules:
             if rule.state == 'present':
-                named.extend(d.split('@')[0] for d in rule.daemons if d.split('@')[0] not in named)
+                # A number is a server port to Debian's libwrap, not a program to inspect.
+                named.extend(d.split('@')[0] for d in rule.daemons
+                             if d.split('@')[0] not in named and port_pattern(d.split('@')[0]) is None)
         for warning in daemon_warnings(named):
             self.module.warn(warning)
-        result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed)
+        result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed,
+                      shadowed=self._shadowed(edit))
         if changed:
             self._lockout_guard(before or b'', after)
         if self.module._diff:
@@ -374,6 +411,19 @@ class TcpwrapRule:
             result['changed'] = set_attributes(self.module, target, changed)
         return result
 
+    def _shadowed(self, edit):
+        """Rules written that an earlier line makes dead (hosts.allow comes before hosts.deny)."""
+        real = os.path.realpath(self.path)
+        earlier = []
+        if real == os.path.realpath(SYSTEM_TABLES['deny']) and real != os.path.realpath(SYSTEM_TABLES['allow']):
+            earlier.append((SYSTEM_TABLES['allow'], read_table(SYSTEM_TABLES['allow'])))
+        shadowed = []
+        for entry, message in shadowed_rules(earlier, self.path, edit.numbered_rules()):
+            rule = entry.text.rstrip('\n')
+            self.module.warn(f'{self.path}: the rule "{rule}" can never match - {message}')
+            shadowed.append(dict(rule=rule, message=message))
+        return shadowed
+
     def _lockout_guard(self, before, after):
         if self.module.params['allow_lockout']:
             return
@@ -387,8 +437,8 @@ class TcpwrapRule:
         def verdict(kind_data):
             tables = []
             for kind in ('allow', 'deny'):
-                data = kind_data if kind in kinds else (read_if_exists(SYSTEM_TABLES[kind]) or b'')
-                tables.append((kind, SYSTEM_TABLES[kind], scan_table(data)))
+                entries = scan_table(kind_data) if kind in kinds else read_table(SYSTEM_TABLES[kind])
+                tables.append((kind, SYSTEM_TABLES[kind], entries))
             return evaluate(tables, SSH_DAEMON, address=client, server_address=server, env=self.env)
 
         old, new = verdict(before), verdict(after)

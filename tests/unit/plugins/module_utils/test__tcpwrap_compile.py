@@ -122,12 +122,17 @@ REFUSED = [
      'shell command, which no kernel filter can do'),
     ('sshd : ALL : aclexec /usr/local/bin/check %a\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: aclexec runs a command '
      'whose exit status decides access at connection time'),
+    ('ALL EXCEPT 22 : 10.0.0.0/8 : deny\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: "22" is a server port to Debian\'s '
+     'libwrap, which the filter of one daemon cannot tell apart'),
+    ('', '022@ALL : ALL\n', f'{DENY} line 1: {NOT_COMPILED}: "022@ALL" is a server port to Debian\'s libwrap, which '
+     'the filter of one daemon cannot tell apart'),
     ('sshd@192.0.2.1 : ALL\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: "sshd@192.0.2.1" depends on the server address '
      'the client connected to'),
     ('sshd : 10.0.0.1/8\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: client pattern "10.0.0.1/8": 10.0.0.1/8 has host '
      'bits set, so libwrap would never match it; the network is 10.0.0.0/8'),
-    ('sshd : [fe80::1%lo]\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: client pattern "[fe80::1%lo]": "[fe80::1%lo]" is '
-     'not a valid bracketed IPv6 address'),
+    ('sshd : [fe80::1%lo]\n', '', f'{ALLOW} line 1: {NOT_COMPILED}: client pattern "[fe80::1%lo]": "[fe80::1%lo]" has '
+     'a scope id, which libwrap does not compare: it matches fe80::1 from any interface (or nothing, when glibc '
+     'rejects the scope); write [fe80::1]'),
 ]
 
 

@@ -133,7 +133,9 @@ def test_option_values_at_their_limits(options, access, reason):
 
 def test_verdict_keeps_the_notes_of_its_options():
     result = verdict('sshd : ALL : user root')
-    assert result.as_dict()['notes'] == ['the "user" option switches to root: checked against this host\'s passwd only']
+    assert result.as_dict()['notes'] == ['the "user" option does not switch the daemon to root: Debian\'s libwrap '
+                                         'acts on it only in tcpdmatch\'s dry run; checked against this host\'s '
+                                         'passwd only']
 
 
 @pytest.mark.parametrize('pattern, daemon, access', [

@@ -91,20 +91,30 @@ def test_problems_name_hazards(tables, run):
     assert result['rules'][2]['clients'] == ['192.168.*', '127.0.0.1']
 
 
-def test_a_table_that_is_not_a_regular_file_is_refused_by_name(tables, run):
+def test_a_table_that_is_not_a_regular_file_is_named_not_read(tables, run):
+    """A FIFO is never opened (it could block the module); a directory reads as empty, as in libwrap."""
     allow, _deny = tables
     os.unlink(allow)
     os.mkfifo(allow)
-    result = run(dict(allow_path=allow, deny_path=str(os.path.dirname(allow))))
-    assert (result['failed'], result['msg'], result['path']) == (True, f'{allow}: not a regular file', allow)
+    deny = str(os.path.dirname(allow))
+    result = run(dict(allow_path=allow, deny_path=deny, queries=[dict(daemon='sshd', address='10.0.0.1')]))
+    assert result['verdicts'][0]['reason'] == 'no rule matched: access granted'
+    assert [(p['file'], p['severity'], p['message'].split(':')[0]) for p in result['problems']] == [
+        (allow, 'error', 'cannot be read as a table (a FIFO, socket or device)'),
+        (deny, 'error', 'is a directory'),
+        (deny, 'info', 'no "ALL '),
+    ]
 
 
 def test_an_unreadable_path_is_not_taken_for_a_missing_table(tables, run):
-    """Only a missing file reads as empty: a path through a regular file is an error."""
+    """Only a missing file reads as empty: a path through a regular file is libwrap's error, which denies."""
     allow, deny = tables
-    result = run(dict(allow_path=allow, deny_path=os.path.join(deny, 'hosts.deny')))
-    assert result['failed'] is True
-    assert result['msg'] == f'{deny}/hosts.deny: cannot read: [Errno 20] Not a directory: \'{deny}/hosts.deny\''
+    result = run(dict(allow_path=allow, deny_path=os.path.join(deny, 'hosts.deny'),
+                      queries=[dict(daemon='vsftpd', address='10.0.0.1')]))
+    assert result['verdicts'][0]['access'] == 'denied'
+    assert result['verdicts'][0]['reason'] == (
+        'denied by libwrap: cannot be read as a table (Not a directory): libwrap fails closed when this is '
+        f'hosts.deny and goes on to hosts.deny when it is hosts.allow ({deny}/hosts.deny)')
 
 
 @pytest.mark.parametrize('queries, message', [
@@ -112,7 +122,7 @@ def test_an_unreadable_path_is_not_taken_for_a_missing_table(tables, run):
     ([dict(daemon=None)], 'queries[0]: "daemon" is required'),
     ([dict(daemon='sshd', adress='10.0.0.1', zzz=1)],
      'queries[0]: unsupported key "adress"; supported keys are daemon, address, hostname, user, server_address, '
-     'server_hostname'),
+     'server_hostname, server_port'),
     ([dict(daemon='sshd', address=['10.0.0.1'])], 'queries[0].address: must be a string, got list'),
     ([dict(daemon='sshd', user=True)], 'queries[0].user: must be a string, got bool'),
 ])

@@ -198,12 +198,18 @@ def test_backup_only_when_asked_and_the_file_existed(tmp_path, run):
     assert sorted(os.listdir(str(tmp_path))) == ['hosts.allow']
 
 
-@pytest.mark.parametrize('make', [os.mkdir, os.mkfifo], ids=['directory', 'fifo'])
-def test_what_is_not_a_regular_file_is_refused_by_name(tmp_path, run, make):
+@pytest.mark.parametrize('make, what', [
+    (os.mkdir, 'is a directory: libwrap opens it, reads no rule and goes on as if the file were empty (a hosts.deny '
+               'that is a directory denies nothing: the policy fails open)'),
+    (os.mkfifo, 'cannot be read as a table (a FIFO, socket or device): libwrap fails closed when this is hosts.deny '
+                'and goes on to hosts.deny when it is hosts.allow'),
+], ids=['directory', 'fifo'])
+def test_what_is_not_a_regular_file_is_refused_by_name(tmp_path, run, make, what):
     path = str(tmp_path / 'hosts.allow')
     make(path)
     result = run(dict(path=path, daemons=['sshd'], clients=['ALL']))
-    assert (result['failed'], result['msg'], result['path']) == (True, f'{path}: not a regular file', path)
+    assert (result['failed'], result['msg'], result['path']) == (
+        True, f'{path} {what}. Refusing to write through this path', path)
 
 
 def test_file_attributes_are_set_with_or_without_a_content_change(tmp_path, run):
