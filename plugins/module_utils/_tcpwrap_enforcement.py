@@ -141,7 +141,7 @@ class Enforcement:
             if unit.values('IPAddressAllow') or unit.values('IPAddressDeny'):
                 for daemon in self._filter_daemons(unit):
                     filters.setdefault(fold(daemon), []).append(unit)
-        return {'tcpd': tcpd, 'programs': programs, 'jailed': jailed, 'filters': filters}
+        return {'tcpd': tcpd, 'programs': programs, 'jailed': jailed, 'filters': filters, 'sockets': sockets}
 
     def index(self):
         if self._index is None:
@@ -210,14 +210,27 @@ class Enforcement:
         for unit in self.index()['filters'].get(fold(daemon), []):
             files = unit.files_setting('IPAddressAllow', 'IPAddressDeny')
             entry = {'mechanism': 'ip_filter', 'unit': unit.name, 'file': files[-1] if files else unit.path}
-            if tables is not None:
-                stale = self._stale(daemon, unit, entry['file'], tables, env)
-                if stale:
-                    notes.append(stale)
-                    problems.append(stale)
-                    continue
+            fault = self._passed_in(unit, entry['file'])
+            if fault is None and tables is not None:
+                fault = self._stale(daemon, unit, entry['file'], tables, env)
+            if fault:
+                notes.append(fault)
+                problems.append(fault)
+                continue
             found.append(entry)
         return found
+
+    def _passed_in(self, unit, path):
+        """Why the filter of a template service an Accept=yes socket starts filters nothing, or None.
+
+        systemd applies a service's IP filter to the sockets it opens, not to those a socket
+        unit passes in: every connection of such a service comes from its socket.
+        """
+        sockets = self.index()['sockets'].get(unit.name) if unit.name.endswith('@.service') else None
+        if not sockets:
+            return None
+        return (f'the IP filter of {unit.name} ({path}) does not apply to the connections {", ".join(sockets)} '
+                'passes in; set it on the socket unit')
 
     def _stale(self, daemon, unit, path, tables, env):
         """Why the unit's filter does not grant what the policy grants the daemon now, or None."""

@@ -135,7 +135,9 @@ enforcement:
       daemon) or in O(queries) and O(daemons), once each whatever its case, what enforces its rules
       on this host.
     - An IP filter counts only if it grants exactly the addresses the policy in O(allow_path) and
-      O(deny_path) grants the daemon; a filter compiled from an earlier policy is a problem instead.
+      O(deny_path) grants the daemon; a filter compiled from an earlier policy is a problem instead,
+      and so is a filter on a template service that a socket with C(Accept=yes) starts (systemd
+      applies it only to sockets the service opens, not to the connection passed in).
     - A unit with C(IPAddressAllow=)/C(IPAddressDeny=) is taken to filter the daemon its
       C(serversec-tcpwrap-filter.conf) drop-in names, else the daemon its command runs (the file
       name of its C(argv[0]); the program behind tcpd for a tcpd unit's socket).

@@ -280,6 +280,20 @@ def test_a_filter_on_a_tcpd_socket_filters_the_wrapped_daemon(root):
     assert [item['mechanism'] for item in root.report('in.telnetd', policy)['enforced_by']] == ['tcpd', 'ip_filter']
 
 
+def test_a_filter_on_the_service_an_accepting_socket_starts_filters_nothing(root):
+    """systemd does not apply a service's IP filter to the connection its socket passes in."""
+    root.put(f'{UNITS}/telnet.socket', render_socket(TELNET, []))
+    root.put(f'{UNITS}/telnet@.service', render_service(TELNET))
+    root.put(f'{UNITS}/telnet@.service.d/{enforcement.FILTER_DROPIN}',
+             '# The TCP wrappers policy of /etc/hosts.allow and /etc/hosts.deny for daemon "in.telnetd",\n'
+             '[Service]\nIPAddressAllow=192.168.0.0/16\nIPAddressDeny=any\n')
+    report = root.report('in.telnetd', tables('in.telnetd : 192.168.\n', 'ALL : ALL\n'))
+    assert [item['mechanism'] for item in report['enforced_by']] == ['tcpd']
+    assert report['problems'] == [
+        f'the IP filter of telnet@.service (/{UNITS}/telnet@.service.d/{enforcement.FILTER_DROPIN}) does not apply to '
+        'the connections telnet.socket passes in; set it on the socket unit']
+
+
 def test_a_unit_in_etc_hides_the_vendor_unit_of_that_name(root):
     root.put(f'{VENDOR_UNITS}/ssh.service', SSH_UNIT + 'IPAddressDeny=any\n')
     root.put(f'{UNITS}/ssh.service', SSH_UNIT)
