@@ -23,6 +23,7 @@ import pwd
 
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists
 
+
 def ssh_connection(environ=None, proc='/proc'):
     """(client address, server address) of the SSH session Ansible runs in, or None.
 
