@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Print the demo's report from the JSON files that extensions/molecule/secure_server/report.yml
-wrote for each host: TCP wrappers verdicts, jails, jailed services, and the seeds' own checks."""
+wrote for each host: TCP wrappers verdicts and who enforces them, jails, jailed services, and the seeds' own
+checks."""
 import json
 import re
 import sys
@@ -22,6 +23,17 @@ def status_field(status, name):
     return match.group(1).split() if match else []
 
 
+def print_enforcement(report, problems):
+    """One line per daemon the policy names: what enforces its rules, or nobody (a problem)."""
+    print("-- who enforces the rules (serversec.confine.tcpwrap_info) --")
+    names = {"libwrap": "libwrap in %(binary)s", "tcpd": "tcpd via %(unit)s", "ip_filter": "IP filter on %(unit)s"}
+    for item in report.get("enforcement", []):
+        enforced = [names[entry["mechanism"]] % entry for entry in item["enforced_by"]]
+        print("  %-11s %s" % (item["daemon"], ", ".join(enforced) or "NOBODY"))
+        if not enforced:
+            problems.append("nobody enforces the rules of %s (%s)" % (item["daemon"], "; ".join(item["notes"])))
+
+
 def print_host(report):
     problems = []
     print("=" * 78)
@@ -31,6 +43,7 @@ def print_host(report):
         query = verdict["query"]
         where = "%s:%s" % (verdict["file"], verdict["line"]) if verdict["file"] else "no rule matched"
         print("  %-11s from %-15s %-8s  (%s)" % (query["daemon"], query["address"], verdict["access"], where))
+    print_enforcement(report, problems)
 
     print("-- jails (serversec.confine.chroot_jail) --")
     for result in report["jails"] + report["service_jails"]:

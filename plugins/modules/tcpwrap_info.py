@@ -36,6 +36,11 @@ description:
     switches to the C(user) and C(group) options only in tcpdmatch's dry run (which then
     denies for C(user nobody)), never in a daemon, so a daemon grants. RV(problems) names each
     such option as an error.
+  - Reports in RV(enforcement) what enforces the rules of each daemon the files or the queries
+    name - libwrap linked into its binary (C(sshd-session) too, where OpenSSH moved the check),
+    a tcpd socket unit (M(serversec.confine.tcpwrapped_service)), a systemd IP filter
+    (M(serversec.confine.tcpwrap_filter), O(serversec.confine.jailed_service#module:tcpwrap_daemon))
+    or nobody, which RV(problems) lists. Binaries are only read (their ELF headers), never run.
   - The files are compiled once per run - daemon lists matched once per daemon, options once
     per rule, rules indexed by the client networks they name - so a query looks only at the
     rules that can match it.
@@ -89,6 +94,13 @@ options:
         C(unknown), as in a query with only C(daemon) and C(address).
     type: list
     elements: str
+  report_enforcement:
+    description:
+      - Whether to fill RV(enforcement) and report the daemons nobody enforces in RV(problems).
+        This reads the daemons' binaries and the systemd unit directories (C(/etc/systemd/system),
+        C(/run/systemd/system), C(/usr/lib/systemd/system), C(/lib/systemd/system)).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -132,6 +144,45 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+enforcement:
+  description:
+    - Per daemon named in the files (daemon patterns that name one daemon, C(daemon@host) by its
+      daemon) or in O(queries) and O(daemons), once each whatever its case, what enforces its rules
+      on this host.
+    - An IP filter counts only if it grants exactly the addresses the policy in O(allow_path) and
+      O(deny_path) grants the daemon; a filter compiled from an earlier policy is a problem instead,
+      and so is a filter on a template service that a socket with C(Accept=yes) starts (systemd
+      applies it only to sockets the service opens, not to the connection passed in).
+    - A unit with C(IPAddressAllow=)/C(IPAddressDeny=) is taken to filter the daemon its
+      C(serversec-tcpwrap-filter.conf) drop-in names, else the daemon its command runs (the file
+      name of its C(argv[0]); the program behind tcpd for a tcpd unit's socket).
+  returned: when O(report_enforcement) is true
+  type: list
+  elements: dict
+  contains:
+    daemon:
+      description: The daemon, as first named.
+      type: str
+      sample: sshd
+    enforced_by:
+      description:
+        - What enforces its rules, empty when nobody does. Each item has C(mechanism) -
+          V(libwrap) (with C(binary), the file that links libwrap), V(tcpd) (with C(unit), the
+          socket unit, C(service), the service that runs tcpd, and C(file), that service's file)
+          or V(ip_filter) (with C(unit) and C(file), the unit file or drop-in that sets the filter).
+      type: list
+      elements: dict
+      sample: [{"mechanism": "libwrap", "binary": "/usr/lib/openssh/sshd-session"},
+               {"mechanism": "ip_filter", "unit": "ssh.service",
+                "file": "/etc/systemd/system/ssh.service.d/serversec-tcpwrap-filter.conf"}]
+    nobody:
+      description: Whether nothing enforces its rules (then RV(problems) names it too).
+      type: bool
+    notes:
+      description: What was looked at and found wanting (a binary without libwrap, a filter that holds another policy).
+      type: list
+      elements: str
+      sample: ["/usr/sbin/sshd does not link libwrap"]
 access_matrix:
   description:
     - For O(daemons) and O(addresses) - per daemon, per address, V(granted) or V(denied), the
@@ -178,13 +229,16 @@ verdicts:
       type: list
       elements: str
 problems:
-  description: Problems found in the files.
+  description:
+    - Problems found in the files, then, with O(report_enforcement), every daemon nobody enforces
+      and every IP filter that does not hold the policy (severity V(warning), on the first rule
+      naming the daemon; file and line null for a daemon only queried).
   returned: always
   type: list
   elements: dict
   contains:
     file:
-      description: File of the problem.
+      description: File of the problem, or null for a daemon only named in the queries.
       type: str
     line:
       description: Line of the problem, or null for the file as a whole.
@@ -223,6 +277,7 @@ rules:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, read_table, tokens_of
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_enforcement import enforcement_report
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_index import CompiledPolicy
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import policy_problems
@@ -238,6 +293,7 @@ def main():
             queries=dict(type='list', elements='dict', default=[]),
             daemons=dict(type='list', elements='str'),
             addresses=dict(type='list', elements='str'),
+            report_enforcement=dict(type='bool', default=True),
         ),
         required_together=[('daemons', 'addresses')],
         supports_check_mode=True,
@@ -250,7 +306,8 @@ def main():
     # A table libwrap cannot read still gets libwrap's verdict; problems name it.
     allow, deny = read_table(allow_path), read_table(deny_path)
     env = Environment()
-    policy = CompiledPolicy([('allow', allow_path, allow), ('deny', deny_path, deny)], env)
+    tables = [('allow', allow_path, allow), ('deny', deny_path, deny)]
+    policy = CompiledPolicy(tables, env)
     result = dict(changed=False, verdicts=verdicts(policy, queries))
     if module.params['daemons'] is not None:
         result['access_matrix'] = access_matrix(policy, module.params['daemons'], module.params['addresses'])
@@ -261,7 +318,12 @@ def main():
                 rules.append(dict(file=path, line=entry.last_line, daemons=tokens_of(entry.daemons),
                                   clients=tokens_of(entry.clients),
                                   options=None if entry.options is None else entry.options.strip()))
-    module.exit_json(rules=rules, problems=policy_problems(allow_path, allow, deny_path, deny, env), **result)
+    problems = policy_problems(allow_path, allow, deny_path, deny, env)
+    if module.params['report_enforcement']:
+        queried = [query['daemon'] for query in queries] + (module.params['daemons'] or [])
+        result['enforcement'], unenforced = enforcement_report(tables, queried, env)
+        problems.extend(unenforced)
+    module.exit_json(rules=rules, problems=problems, **result)
 
 
 if __name__ == '__main__':

@@ -45,10 +45,11 @@ description:
   - "Lockout guard: when O(path) is C(/etc/hosts.allow) or C(/etc/hosts.deny) and the change would
     deny the SSH connection Ansible itself uses (C(SSH_CONNECTION) on the target, also found in
     parent processes when C(become) dropped it), the module fails unless O(allow_lockout=true)."
-  - It warns when a rule names a daemon whose binary does not link libwrap (read from the ELF
-    dynamic section; the binary is never run), and when libwrap is missing altogether, as on
-    Fedora since release 28. For C(sshd) the binary checked is C(/usr/lib/openssh/sshd-session)
-    where it exists (OpenSSH 9.8 and later, for example Debian 13).
+  - It warns when a rule names a daemon whose rules nobody enforces on the host - its binary
+    does not link libwrap (read from the ELF dynamic section; the binary is never run), and no
+    tcpd socket unit or systemd IP filter serves it - as M(serversec.confine.tcpwrap_info)
+    reports in its C(enforcement) result. For C(sshd) the binaries checked are C(/usr/sbin/sshd)
+    and C(/usr/lib/openssh/sshd-session) (OpenSSH 9.8 and later, for example Debian 13).
 options:
   table:
     description:
@@ -333,7 +334,8 @@ from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import 
     scan_table,
     unreadable_table,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, daemon_warnings, ssh_connection
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_enforcement import daemon_warnings
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, ssh_connection
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate, port_pattern
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import shadowed_rules
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit

@@ -212,3 +212,57 @@ def test_jailed_daemon_serves_the_lan_client(host, instance):
 def test_jailed_daemon_gives_the_other_client_no_tcp_connection(host, instance):
     assert probe(instance, DENIED_CLIENT, 8080, HTTP_GET).startswith("NOCONNECT")
     assert verdict(host, "lighttpd", DENIED_CLIENT) == "denied"
+
+
+# ---------------------------------------------------------------- who enforces what
+
+SSH_FILTER = {"mechanism": "ip_filter", "unit": "ssh.service",
+              "file": "/etc/systemd/system/ssh.service.d/serversec-tcpwrap-filter.conf"}
+NOBODY = "nobody enforces its TCP wrappers rules on this host"
+
+
+@pytest.fixture(scope="module")
+def enforcement(host):
+    """tcpwrap_info's enforcement column by daemon, and its problems; telnetd is only queried."""
+    result = host.ansible("serversec.confine.tcpwrap_info", json.dumps({"queries": [{"daemon": "telnetd"}]}),
+                          check=False)
+    return {item["daemon"]: item for item in result["enforcement"]}, result["problems"]
+
+
+def test_sshd_is_enforced_by_libwrap_and_its_filter(host, enforcement):
+    # Debian 13's OpenSSH checks hosts.allow in sshd-session, Debian 12's in sshd itself.
+    debian13 = host.system_info.release.split(".")[0] == "13"
+    binary = "/usr/lib/openssh/sshd-session" if debian13 else "/usr/sbin/sshd"
+    sshd = enforcement[0]["sshd"]
+    assert sshd["enforced_by"] == [{"mechanism": "libwrap", "binary": binary}, SSH_FILTER], sshd
+    assert sshd["nobody"] is False
+
+
+def test_the_wrapped_daemon_is_enforced_by_its_tcpd_sockets(enforcement):
+    telnet = enforcement[0]["in.telnetd"]
+    assert sorted(telnet["enforced_by"], key=lambda item: item["unit"]) == [
+        {"mechanism": "tcpd", "unit": "telnet-jailed.socket", "service": "telnet-jailed@.service",
+         "file": "/etc/systemd/system/telnet-jailed@.service"},
+        {"mechanism": "tcpd", "unit": "telnet.socket", "service": "telnet@.service",
+         "file": "/etc/systemd/system/telnet@.service"},
+    ], telnet
+    assert "/usr/local/sbin/in.telnetd does not link libwrap" in telnet["notes"]
+
+
+def test_the_filtered_daemon_is_enforced_by_its_ip_filter(enforcement):
+    lighttpd = enforcement[0]["lighttpd"]
+    assert lighttpd["enforced_by"] == [{"mechanism": "ip_filter", "unit": "web-filtered.service",
+                                        "file": "/etc/systemd/system/web-filtered.service"}], lighttpd
+
+
+def test_unguarded_daemons_are_enforced_by_nobody_and_listed_in_problems(enforcement):
+    by_daemon, problems = enforcement
+    assert by_daemon["in.fingerd"]["enforced_by"] == [] and by_daemon["in.fingerd"]["nobody"] is True
+    assert by_daemon["telnetd"]["nobody"] is True
+    unenforced = {(problem["file"], problem["message"]) for problem in problems if NOBODY in problem["message"]}
+    assert unenforced == {
+        ("/etc/hosts.allow", f'daemon "in.fingerd": {NOBODY} (no binary of it found on this host; '
+                             "no tcpd socket unit or systemd IP filter serves it)"),
+        (None, f'daemon "telnetd": {NOBODY} (/usr/sbin/telnetd does not link libwrap; '
+               "no tcpd socket unit or systemd IP filter serves it)"),
+    }, problems
