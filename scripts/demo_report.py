@@ -29,8 +29,13 @@ def print_enforcement(report, problems):
     names = {"libwrap": "libwrap in %(binary)s", "tcpd": "tcpd via %(unit)s", "ip_filter": "IP filter on %(unit)s"}
     for item in report.get("enforcement", []):
         enforced = [names[entry["mechanism"]] % entry for entry in item["enforced_by"]]
-        print("  %-11s %s" % (item["daemon"], ", ".join(enforced) or "NOBODY"))
-        if not enforced:
+        if enforced:
+            print("  %-11s %s" % (item["daemon"], ", ".join(enforced)))
+        elif not item.get("installed", True):
+            # a rule for a daemon the host does not run protects nothing, and exposes nothing either
+            print("  %-11s nobody: not installed on this host" % item["daemon"])
+        else:
+            print("  %-11s NOBODY" % item["daemon"])
             problems.append("nobody enforces the rules of %s (%s)" % (item["daemon"], "; ".join(item["notes"])))
 
 

@@ -194,7 +194,7 @@ class Enforcement:
                 notes.append(f'{path} does not link libwrap')
         if not present:
             notes.append('no binary of it found on this host')
-        return found
+        return found, present
 
     def _tcpd(self, daemon, notes):
         found = []
@@ -250,15 +250,18 @@ class Enforcement:
                 'the policy (a filter compiled from an earlier policy is rewritten by running the task that wrote it again)')
 
     def report(self, daemon, tables=None, env=None):
-        """{daemon, enforced_by, nobody, notes, problems}; with tables, IP filters are checked against them."""
+        """{daemon, enforced_by, nobody, installed, notes, problems}; with tables, IP filters are checked
+        against them. ``installed``: a binary of the daemon or a unit that runs it is on the host."""
         notes, problems = [], []
-        enforced_by = self._libwrap(daemon, notes)
+        enforced_by, installed = self._libwrap(daemon, notes)
         enforced_by += self._tcpd(daemon, notes)
         enforced_by += self._filters(daemon, tables, env, notes, problems)
-        for unit in self.index()['jailed'].get(fold(daemon), []):
+        jailed = self.index()['jailed'].get(fold(daemon), [])
+        for unit in jailed:
             notes.append(f'{unit} runs it in a jail, whose copy of the binary is not inspected')
-        return {'daemon': daemon, 'enforced_by': enforced_by, 'nobody': not enforced_by, 'notes': notes,
-                'problems': problems}
+        installed = installed or bool(jailed) or any(entry['mechanism'] != 'libwrap' for entry in enforced_by)
+        return {'daemon': daemon, 'enforced_by': enforced_by, 'nobody': not enforced_by, 'installed': installed,
+                'notes': notes, 'problems': problems}
 
 
 def nobody_message(report):

@@ -178,6 +178,11 @@ enforcement:
     nobody:
       description: Whether nothing enforces its rules (then RV(problems) names it too).
       type: bool
+    installed:
+      description:
+        - Whether the daemon is on this host at all - a binary of it, or a unit that runs it. A rule for a daemon that
+          is not installed protects nothing, and exposes nothing either.
+      type: bool
     notes:
       description: What was looked at and found wanting (a binary without libwrap, a filter that holds another policy).
       type: list

@@ -109,7 +109,7 @@ def put_ssh_filter(root, policy, daemon='sshd'):
 def test_debian12_sshd_links_libwrap(root):
     root.put('usr/sbin/sshd', WRAPPED)
     assert root.report('sshd') == {'daemon': 'sshd', 'enforced_by': [{'mechanism': 'libwrap', 'binary': '/usr/sbin/sshd'}],
-                                   'nobody': False, 'notes': [], 'problems': []}
+                                   'nobody': False, 'installed': True, 'notes': [], 'problems': []}
 
 
 def test_debian13_sshd_session_links_libwrap(root):
@@ -130,7 +130,13 @@ def test_a_daemon_without_libwrap_is_enforced_by_nobody(root):
 
 
 def test_an_unknown_daemon_is_enforced_by_nobody(root):
-    assert root.report('in.fingerd')['notes'] == ['no binary of it found on this host']
+    report = root.report('in.fingerd')
+    assert (report['nobody'], report['installed'], report['notes']) == (True, False, ['no binary of it found on this host'])
+
+
+def test_an_installed_daemon_nobody_enforces_is_installed(root):
+    root.put('usr/sbin/vsftpd', PLAIN)
+    assert (root.report('vsftpd')['nobody'], root.report('vsftpd')['installed']) == (True, True)
 
 
 def test_links_resolve_under_the_root_and_one_file_counts_once(root):
