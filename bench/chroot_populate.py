@@ -123,12 +123,11 @@ def warm_page_cache(paths):
 
 
 def count_entries(jail):
-    """Everything in the jail but directories (files, symlinks, devices), and the directories."""
-    entries = dirs = 0
-    for _dirpath, dirnames, files in os.walk(jail):
-        entries += len(files) + sum(1 for d in dirnames if os.path.islink(os.path.join(_dirpath, d)))
-        dirs += len(dirnames)
-    return entries, dirs
+    """Everything in the jail but directories: files, symlinks, devices."""
+    entries = 0
+    for dirpath, dirnames, files in os.walk(jail):
+        entries += len(files) + sum(1 for d in dirnames if os.path.islink(os.path.join(dirpath, d)))
+    return entries
 
 
 def jk_cp(jail, paths, force=False):
@@ -244,6 +243,16 @@ def cell(pair):
     return '%.3f s (%.2f)' % (pair[1], pair[0])
 
 
+def print_table(title, columns, lines):
+    print(title)
+    print()
+    print('| %s |' % ' | '.join(columns))
+    print('|---|%s' % ('---:|' * (len(columns) - 1)))
+    for line in lines:
+        print('| %s |' % ' | '.join(line))
+    print()
+
+
 def print_report(binaries, sizes, rows, loads):
     print('%d binaries: %s' % (len(binaries), ' '.join(os.path.basename(b) for b in binaries)))
     for label in sizes:
@@ -251,30 +260,22 @@ def print_report(binaries, sizes, rows, loads):
     print('load average (1 min) before/after: %.1f / %.1f' % loads)
     print('Cells: CPU time (user + system, the tool and the processes it runs), wall clock in brackets.')
     print()
-    print('No-change re-run (medians of the alternating rounds; ping = the start-up of any module process):')
-    print()
-    print('| size | files managed (MiB) | jail entries, chroot_jail / jk_cp | module process | '
-          'converge() in-process | jk_cp | ansible.builtin.ping | jk_cp -f |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|')
-    for label in sizes:
-        row = rows[label]
-        print('| %s | %d (%.1f) | %d / %d | %s | %s | %s | %s | %s |' % (
-            label, row['files'], row['size'] / 1048576.0, row['entries'][0], row['jk_entries'][0],
-            cell(row['module_rerun']), cell(row['logic_rerun']), cell(row['jk_rerun']), cell(row['ping_rerun']),
-            cell(row['jk_force'])))
-    print()
-    print('Cold populate, and the re-run after one library copy in the jail was made stale:')
-    print()
-    print('| size | module cold | converge() cold | jk_cp cold | jk_cp / module (CPU, wall) | module, stale lib | '
-          'converge(), stale lib | jk_cp, stale lib | jk_cp fixed it |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---|')
-    for label in sizes:
-        row = rows[label]
-        print('| %s | %s | %s | %s | %.1f×, %.1f× | %s | %s | %s | %s |' % (
-            label, cell(row['module_cold']), cell(row['logic_cold']), cell(row['jk_cold']),
-            row['jk_cold'][1] / row['module_cold'][1], row['jk_cold'][0] / row['module_cold'][0],
-            cell(row['module_drift']), cell(row['logic_drift']), cell(row['jk_drift']),
-            'yes' if row['jk_fixed'] else 'no'))
+    print_table(
+        'No-change re-run (medians of the alternating rounds; ping = the start-up of any module process):',
+        ['size', 'files managed (MiB)', 'jail entries, chroot_jail / jk_cp', 'module process',
+         'converge() in-process', 'jk_cp', 'ansible.builtin.ping', 'jk_cp -f'],
+        [[label, '%d (%.1f)' % (row['files'], row['size'] / 1048576.0), '%d / %d' % (row['entries'], row['jk_entries'])]
+         + [cell(row[key]) for key in ('module_rerun', 'logic_rerun', 'jk_rerun', 'ping_rerun', 'jk_force')]
+         for label, row in ((label, rows[label]) for label in sizes)])
+    print_table(
+        'Cold populate, and the re-run after one library copy in the jail was made stale:',
+        ['size', 'module cold', 'converge() cold', 'jk_cp cold', 'jk_cp / module (CPU, wall)', 'module, stale lib',
+         'converge(), stale lib', 'jk_cp, stale lib', 'jk_cp fixed it'],
+        [[label] + [cell(row[key]) for key in ('module_cold', 'logic_cold', 'jk_cold')]
+         + ['%.1f×, %.1f×' % (row['jk_cold'][1] / row['module_cold'][1], row['jk_cold'][0] / row['module_cold'][0])]
+         + [cell(row[key]) for key in ('module_drift', 'logic_drift', 'jk_drift')]
+         + ['yes' if row['jk_fixed'] else 'no']
+         for label, row in ((label, rows[label]) for label in sizes)])
 
 
 def ensure_jailkit():
