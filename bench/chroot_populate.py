@@ -292,6 +292,17 @@ def ensure_jailkit():
     print('jailkit %s' % version)
 
 
+def find_collection():
+    """Make the collection importable here and in the processes run, as `make bench` does not set PYTHONPATH."""
+    try:
+        __import__(MODULE)
+    except ImportError:
+        collections = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.build', 'collections')
+        sys.path.insert(0, collections)
+        ENV['PYTHONPATH'] = os.pathsep.join(p for p in (collections, ENV.get('PYTHONPATH')) if p)
+        __import__(MODULE)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--base', default='/root', help='root-owned, non-writable parent for scratch jails')
@@ -301,6 +312,7 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('run as root')
+    find_collection()
     ensure_jailkit()
     sizes = args.sizes.split(',')
     unknown = [s for s in sizes if s not in TREES]
