@@ -345,6 +345,7 @@ class StateStore:
         if raw is not None:
             data = parse_state(raw, self.where)
             state = validate_state(data, self.where, self.jail_path)
+            # shared with the returned state: its records are replaced, never changed in place
             self.saved = data
             return state
         legacy = read_legacy(jail) if jail is not None else None
