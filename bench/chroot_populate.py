@@ -2,25 +2,35 @@
 # Copyright (c) 2026, serversec maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Populate a jail with ~40 common binaries: chroot_jail vs jailkit's jk_cp, side by side.
+"""Populate jails of growing size: chroot_jail vs jailkit's jk_cp, side by side, on the same list.
 
-Run as root from the repository root:
+Run as root from the repository root (jailkit's jk_cp is installed with apt-get if missing):
 
-    PYTHONPATH=.build/collections .venv/bin/python bench/chroot_populate.py
+    PYTHONPATH=.build/collections .venv/bin/python bench/chroot_populate.py [--sizes 45,500,1500,3000]
 
-Measured, for each tool, on the same binary list in fresh jails under a root-owned scratch dir:
-  cold      empty jail -> populated
-  re-run    nothing changed on the host (median of --repeat runs)
+Jail sizes (the same path list goes to both tools; `files:` trees are whole host directories):
+  45       45 common binaries (bash, coreutils, python3, openssl, ssh, curl, ...)
+  500      + /usr/lib/python3.11/encodings and /usr/share/zoneinfo/America
+  1500     + /usr/share/zoneinfo
+  3000     + /usr/share/zoneinfo and the Python standard library /usr/lib/python3.11
+
+Measured, for each size, in fresh jails under a root-owned scratch dir:
+  cold      empty jail -> populated (median of --cold runs in fresh jails, the tools in rotated order)
+  re-run    nothing changed on the host: --repeat rounds, each round runs every tool once in a
+            rotated order (the machine may be loaded by other jobs), medians reported
   drift     one library copy in the jail made stale, then a re-run (must be found and fixed)
 
 "module" is the real module process (python3 + AnsibleModule + the logic, as Ansible runs it on
-the host, without the SSH/controller overhead); "logic" is converge() in-process.
-jk_cp is jailkit's copier (runs ldd through a shell, copies what is missing; -f overwrites all).
+the host, without the SSH/controller overhead); "ping" is ansible.builtin.ping run the same way,
+the start-up every module process pays, measured in the same rounds; "logic" is converge()
+in-process. jk_cp is jailkit's copier (runs ldd through a shell, copies what is missing, checks
+nothing that exists; -f overwrites everything). Stdlib only, plus the repository.
 """
 
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,6 +45,13 @@ BINARIES = [
     'python3', 'openssl', 'ssh', 'scp', 'curl', 'less', 'getent',
 ]
 SEARCH = ('/usr/bin', '/bin', '/usr/sbin', '/sbin')
+# size label -> the `files:` trees added to the binaries
+TREES = {
+    '45': [],
+    '500': ['/usr/lib/python3.11/encodings', '/usr/share/zoneinfo/America'],
+    '1500': ['/usr/share/zoneinfo'],
+    '3000': ['/usr/share/zoneinfo', '/usr/lib/python3.11'],
+}
 MODULE = 'ansible_collections.serversec.confine.plugins.modules.chroot_jail'
 
 
@@ -49,29 +66,32 @@ def find_binaries():
     return found
 
 
+def cpu_seconds():
+    """CPU time (user + system) of this process and of the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(func):
-    start = time.perf_counter()
+    """``((wall seconds, CPU seconds), value)`` of ``func()``; CPU includes the processes it ran."""
+    start, start_cpu = time.perf_counter(), cpu_seconds()
     value = func()
-    return time.perf_counter() - start, value
+    return (time.perf_counter() - start, cpu_seconds() - start_cpu), value
+
+
+# Every process the bench runs (module, ping, jk_cp: all Python) caches its bytecode in one
+# scratch directory, as after the first run on a host, whatever PYTHONDONTWRITEBYTECODE says.
+ENV = {k: v for k, v in os.environ.items() if k != 'PYTHONDONTWRITEBYTECODE'}
 
 
 def run_module(args_file):
     out = subprocess.run([sys.executable, '-m', MODULE, args_file], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, check=False).stdout.decode()
+                         stderr=subprocess.PIPE, check=False, env=ENV).stdout.decode()
     result = json.loads(out[out.index('{'):])
     if result.get('failed'):
         raise SystemExit('module failed: %s' % result['msg'])
     return result
-
-
-def bench_baseline(base, repeat):
-    """The same process with ansible.builtin.ping: interpreter + AnsibleModule start-up."""
-    args_file = os.path.join(base, 'ping.json')
-    with open(args_file, 'w') as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': {}}, handle)
-    argv = [sys.executable, '-m', 'ansible.modules.ping', args_file]
-    runs = [timed(lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True))[0] for _ in range(repeat)]
-    return statistics.median(runs)
 
 
 def jail_library(jail):
@@ -90,43 +110,29 @@ def make_stale(path):
         handle.write(b'stale')
 
 
-def bench_module(base, binaries, repeat):
-    jail = os.path.join(base, 'module')
-    args_file = os.path.join(base, 'args.json')
-    with open(args_file, 'w') as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': {'path': jail, 'binaries': binaries,
-                                           'state_dir': os.path.join(base, 'state')}}, handle)
-    cold, result = timed(lambda: run_module(args_file))
-    reruns = []
-    for _ in range(repeat):
-        seconds, again = timed(lambda: run_module(args_file))
-        assert not again['changed'], again
-        reruns.append(seconds)
-    stale = jail_library(jail)
-    make_stale(stale)
-    drift, fixed = timed(lambda: run_module(args_file))
-    assert fixed['updated'] == ['/' + os.path.relpath(stale, jail)], fixed['updated']
-    return {'cold': cold, 'rerun': statistics.median(reruns), 'drift': drift,
-            'files': result['files'], 'size': result['size']}
+def warm_page_cache(paths):
+    """Read every host file of the list once, so that no tool pays the disk for the others."""
+    for top in paths:
+        for dirpath, _dirs, files in os.walk(top) if os.path.isdir(top) else [('', [], [top])]:
+            for name in files:
+                full = os.path.join(dirpath, name)
+                if os.path.isfile(full):
+                    with open(full, 'rb') as handle:
+                        while handle.read(1 << 20):
+                            pass
 
 
-def bench_logic(base, binaries, repeat):
-    from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge
-    from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailSpec
-    jail = os.path.join(base, 'logic')
-    spec = JailSpec(jail, binaries=binaries)
-    state_dir = os.path.join(base, 'state')
-    cold, _ = timed(lambda: converge(spec, state_dir))
-    reruns = [timed(lambda: converge(spec, state_dir))[0] for _ in range(repeat)]
-    make_stale(jail_library(jail))
-    drift, fixed = timed(lambda: converge(spec, state_dir))
-    assert len(fixed.updated) == 1
-    return {'cold': cold, 'rerun': statistics.median(reruns), 'drift': drift}
+def count_entries(jail):
+    """Everything in the jail but directories: files, symlinks, devices."""
+    entries = 0
+    for dirpath, dirnames, files in os.walk(jail):
+        entries += len(files) + sum(1 for d in dirnames if os.path.islink(os.path.join(dirpath, d)))
+    return entries
 
 
-def jk_cp(jail, binaries, force=False):
-    argv = ['jk_cp', '-j', jail] + (['-f'] if force else []) + binaries
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+def jk_cp(jail, paths, force=False):
+    argv = ['jk_cp', '-j', jail] + (['-f'] if force else []) + paths
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
 
 
 def same_as_host(jail_file, jail):
@@ -135,55 +141,198 @@ def same_as_host(jail_file, jail):
         return a.read() == b.read()
 
 
-def bench_jkcp(base, binaries, repeat):
-    if shutil.which('jk_cp') is None:
-        return None
-    jail = os.path.join(base, 'jailkit')
-    os.mkdir(jail, 0o755)
-    cold, _ = timed(lambda: jk_cp(jail, binaries))
-    reruns = [timed(lambda: jk_cp(jail, binaries))[0] for _ in range(repeat)]
-    forced = [timed(lambda: jk_cp(jail, binaries, force=True))[0] for _ in range(repeat)]
-    stale = jail_library(jail)
+class Tools:
+    """The three ways to populate one jail of one size, plus the ping baseline."""
+
+    def __init__(self, base, binaries, trees):
+        from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailSpec
+        self.base = base
+        self.paths = binaries + trees
+        self.module_jail = os.path.join(base, 'module')
+        self.args_file = os.path.join(base, 'args.json')
+        with open(self.args_file, 'w') as handle:
+            json.dump({'ANSIBLE_MODULE_ARGS': {'path': self.module_jail, 'binaries': binaries, 'files': trees,
+                                               'state_dir': os.path.join(base, 'state')}}, handle)
+        self.spec = JailSpec(os.path.join(base, 'logic'), binaries=binaries, files=trees)
+        self.logic_state = os.path.join(base, 'logic-state')
+        self.jk_jail = os.path.join(base, 'jailkit')
+        os.mkdir(self.jk_jail, 0o755)
+        self.ping_file = os.path.join(base, 'ping.json')
+        with open(self.ping_file, 'w') as handle:
+            json.dump({'ANSIBLE_MODULE_ARGS': {}}, handle)
+
+    def empty(self):
+        """Back to empty jails and no state, for another cold run."""
+        for path in (self.module_jail, os.path.join(self.base, 'state'), self.spec.path, self.logic_state, self.jk_jail):
+            shutil.rmtree(path, ignore_errors=True)
+        os.mkdir(self.jk_jail, 0o755)
+
+    def module(self):
+        return run_module(self.args_file)
+
+    def logic(self):
+        from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge
+        return converge(self.spec, self.logic_state)
+
+    def jkcp(self, force=False):
+        jk_cp(self.jk_jail, self.paths, force)
+
+    def ping(self):
+        subprocess.run([sys.executable, '-m', 'ansible.modules.ping', self.ping_file],
+                       stdout=subprocess.DEVNULL, check=True, env=ENV)
+
+
+def bench_size(base, binaries, trees, repeat, runs, force_runs):
+    tools = Tools(base, binaries, trees)
+    warm_page_cache(tools.paths)
+    row = {}
+    colds = {'module': [], 'logic': [], 'jk': []}
+    for i in range(runs):
+        if i:
+            tools.empty()
+        order = [('module', tools.module), ('logic', tools.logic), ('jk', tools.jkcp)]
+        for name, func in order[i % 3:] + order[:i % 3]:
+            seconds, value = timed(func)
+            colds[name].append(seconds)
+            if name == 'module':
+                row['files'], row['size'] = value['files'], value['size']
+    for name, values in colds.items():
+        row[name + '_cold'] = medians(values)
+    row['entries'] = count_entries(tools.module_jail)
+    row['jk_entries'] = count_entries(tools.jk_jail)
+
+    def module_rerun():
+        again = tools.module()
+        assert not again['changed'], {k: again[k] for k in ('added', 'updated', 'removed')}
+
+    def logic_rerun():
+        again = tools.logic()
+        assert not again.changed, (again.added, again.updated, again.removed)
+
+    rounds = [('module', module_rerun), ('logic', logic_rerun), ('jk', tools.jkcp), ('ping', tools.ping)]
+    times = {name: [] for name, _func in rounds}
+    for i in range(repeat):
+        for name, func in rounds[i % len(rounds):] + rounds[:i % len(rounds)]:
+            times[name].append(timed(func)[0])
+    for name, values in times.items():
+        row[name + '_rerun'] = medians(values)
+    # -f rewrites everything (and runs ldd again): as slow as cold, so few runs
+    row['jk_force'] = medians([timed(lambda: tools.jkcp(force=True))[0] for _ in range(force_runs)])
+
+    stale = jail_library(tools.module_jail)
     make_stale(stale)
-    drift, _ = timed(lambda: jk_cp(jail, binaries))
-    fixed_plain = same_as_host(stale, jail)
-    files = sum(len(f) for _d, _s, f in os.walk(jail))
-    return {'cold': cold, 'rerun': statistics.median(reruns), 'rerun_f': statistics.median(forced),
-            'drift': drift, 'drift_fixed': fixed_plain, 'files': files}
+    row['module_drift'], fixed = timed(tools.module)
+    assert fixed['updated'] == ['/' + os.path.relpath(stale, tools.module_jail)], fixed['updated']
+    make_stale(jail_library(tools.spec.path))
+    row['logic_drift'], fixed = timed(tools.logic)
+    assert len(fixed.updated) == 1, fixed.updated
+    stale = jail_library(tools.jk_jail)
+    make_stale(stale)
+    row['jk_drift'], _ = timed(tools.jkcp)
+    row['jk_fixed'] = same_as_host(stale, tools.jk_jail)
+    return row
+
+
+def medians(pairs):
+    """(median wall, median CPU) of ``(wall, CPU)`` pairs."""
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+def cell(pair):
+    """CPU seconds, wall clock in brackets."""
+    return '%.3f s (%.2f)' % (pair[1], pair[0])
+
+
+def print_table(title, columns, lines):
+    print(title)
+    print()
+    print('| %s |' % ' | '.join(columns))
+    print('|---|%s' % ('---:|' * (len(columns) - 1)))
+    for line in lines:
+        print('| %s |' % ' | '.join(line))
+    print()
+
+
+def print_report(binaries, sizes, rows, loads):
+    print('%d binaries: %s' % (len(binaries), ' '.join(os.path.basename(b) for b in binaries)))
+    for label in sizes:
+        print('size %s: the binaries%s' % (label, ''.join(' + ' + tree for tree in TREES[label])))
+    print('load average (1 min) before/after: %.1f / %.1f' % loads)
+    print('Cells: CPU time (user + system, the tool and the processes it runs), wall clock in brackets.')
+    print()
+    print_table(
+        'No-change re-run (medians of the alternating rounds; ping = the start-up of any module process):',
+        ['size', 'files managed (MiB)', 'jail entries, chroot_jail / jk_cp', 'module process',
+         'converge() in-process', 'jk_cp', 'ansible.builtin.ping', 'jk_cp -f'],
+        [[label, '%d (%.1f)' % (row['files'], row['size'] / 1048576.0), '%d / %d' % (row['entries'], row['jk_entries'])]
+         + [cell(row[key]) for key in ('module_rerun', 'logic_rerun', 'jk_rerun', 'ping_rerun', 'jk_force')]
+         for label, row in ((label, rows[label]) for label in sizes)])
+    print_table(
+        'Cold populate, and the re-run after one library copy in the jail was made stale:',
+        ['size', 'module cold', 'converge() cold', 'jk_cp cold', 'jk_cp / module (CPU, wall)', 'module, stale lib',
+         'converge(), stale lib', 'jk_cp, stale lib', 'jk_cp fixed it'],
+        [[label] + [cell(row[key]) for key in ('module_cold', 'logic_cold', 'jk_cold')]
+         + ['%.1f×, %.1f×' % (row['jk_cold'][1] / row['module_cold'][1], row['jk_cold'][0] / row['module_cold'][0])]
+         + [cell(row[key]) for key in ('module_drift', 'logic_drift', 'jk_drift')]
+         + ['yes' if row['jk_fixed'] else 'no']
+         for label, row in ((label, rows[label]) for label in sizes)])
+
+
+def ensure_jailkit():
+    """jk_cp from Debian's jailkit package, installed with apt-get when missing."""
+    if shutil.which('jk_cp') is None:
+        if shutil.which('apt-get') is None:
+            raise SystemExit('jk_cp not found and no apt-get: install jailkit')
+        print('==> installing jailkit (apt-get)', file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+        subprocess.run(['apt-get', 'update', '-qq'], check=True, env=env)
+        subprocess.run(['apt-get', 'install', '-y', '-qq', 'jailkit'], check=True, env=env, stdout=subprocess.DEVNULL)
+    version = subprocess.run(['dpkg-query', '-W', '-f', '${Version}', 'jailkit'], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, check=False).stdout.decode() or 'unknown version'
+    print('jailkit %s' % version)
+
+
+def find_collection():
+    """Make the collection importable here and in the processes run, as `make bench` does not set PYTHONPATH."""
+    try:
+        __import__(MODULE)
+    except ImportError:
+        collections = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.build', 'collections')
+        sys.path.insert(0, collections)
+        ENV['PYTHONPATH'] = os.pathsep.join(p for p in (collections, ENV.get('PYTHONPATH')) if p)
+        __import__(MODULE)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--base', default='/root', help='root-owned, non-writable parent for scratch jails')
-    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--repeat', type=int, default=9, help='alternating re-run rounds per size')
+    parser.add_argument('--cold', type=int, default=3, help='cold runs per size (fresh jails each time)')
+    parser.add_argument('--sizes', default=','.join(TREES), help='comma-separated, from %s' % ', '.join(TREES))
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('run as root')
+    find_collection()
+    ensure_jailkit()
+    sizes = args.sizes.split(',')
+    unknown = [s for s in sizes if s not in TREES]
+    if unknown:
+        raise SystemExit('unknown sizes: %s' % ', '.join(unknown))
     binaries = find_binaries()
-    base = tempfile.mkdtemp(prefix='serversec-bench-', dir=args.base)
-    os.chmod(base, 0o755)
-    try:
-        baseline = bench_baseline(base, args.repeat)
-        module = bench_module(base, binaries, args.repeat)
-        logic = bench_logic(base, binaries, args.repeat)
-        jailkit = bench_jkcp(base, binaries, args.repeat)
-    finally:
-        shutil.rmtree(base)
-    print('%d binaries: %s' % (len(binaries), ' '.join(os.path.basename(b) for b in binaries)))
-    print('chroot_jail manages %d files, %.1f MiB' % (module['files'], module['size'] / 1048576.0))
-    print('ansible.builtin.ping in the same kind of process (start-up cost of any module): %.3f s' % baseline)
-    print('| tool | cold | no-change re-run | re-run after one stale library | stale copy fixed |')
-    print('|---|---|---|---|---|')
-    print('| chroot_jail module process | %.3f s | %.3f s | %.3f s | yes (reported in `updated`) |' % (
-        module['cold'], module['rerun'], module['drift']))
-    print('| chroot_jail converge() in-process | %.3f s | %.3f s | %.3f s | yes |' % (
-        logic['cold'], logic['rerun'], logic['drift']))
-    if jailkit is None:
-        print('| jailkit jk_cp | not installed | | | |')
-    else:
-        print('| jailkit jk_cp (%d entries) | %.3f s | %.3f s (-f: %.3f s) | %.3f s | %s |' % (
-            jailkit['files'], jailkit['cold'], jailkit['rerun'], jailkit['rerun_f'], jailkit['drift'],
-            'yes' if jailkit['drift_fixed'] else 'no (stale copy kept; only -f rewrites everything)'))
+    rows = {}
+    pycache = tempfile.mkdtemp(prefix='serversec-bench-pycache-')
+    ENV['PYTHONPYCACHEPREFIX'] = pycache
+    subprocess.run([sys.executable, '-c', 'import %s, ansible.modules.ping' % MODULE], check=True, env=ENV)
+    load_before = os.getloadavg()[0]
+    for label in sizes:
+        base = tempfile.mkdtemp(prefix='serversec-bench-', dir=args.base)
+        os.chmod(base, 0o755)
+        try:
+            rows[label] = bench_size(base, binaries, TREES[label], args.repeat, args.cold, 3 if label == '45' else 1)
+        finally:
+            shutil.rmtree(base)
+    shutil.rmtree(pycache)
+    print_report(binaries, sizes, rows, (load_before, os.getloadavg()[0]))
 
 
 if __name__ == '__main__':

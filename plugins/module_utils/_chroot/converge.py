@@ -14,7 +14,9 @@ changed) -> the intent (what is about to be made) saved in the host state -> ``J
 compared. The whole run holds the jail's lock (``state.StateStore``); temporaries a killed
 run left are removed. ``audit()`` lists setuid files, entries writable by others than root,
 and device nodes, walking the jail through descriptors (``walk()``, bounded, links never
-followed). All validation happens before any write to the jail.
+followed); that one walk also gives ``compare()`` its lstat of each planned entry, and the
+jail is walked again only after a run that changed it. All validation happens before any
+write to the jail.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -90,14 +92,16 @@ def _owner_mode(st):
     return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
 
 
-def compare(jail, path, entry, record):
+def compare(jail, path, entry, record, st=None):
     """Return ``(status, detail, facts)``: status in ok/add/update.
 
     ``facts`` holds what was learned about a copied file (host size and mtime, the jail
-    copy's ctime, inode and checksum) for the state record.
+    copy's ctime, inode and checksum) for the state record. ``st`` is the lstat of ``path``
+    when a walk of the jail through descriptors already took it; else it is taken here.
     """
     facts = {}
-    st = jail.lstat(path)
+    if st is None:
+        st = jail.lstat(path)
     if st is None:
         return 'add', None, facts
     kind = entry['type']
@@ -162,15 +166,18 @@ def kept_record(entry, record, facts):
     return record
 
 
-def audit(jail, warnings):
+def audit(jail, warnings, entries=None):
     """Setuid/setgid files, entries not root-only-writable, and device nodes in the jail.
 
-    What the walk could not look into is said in ``warnings``.
+    What the walk could not look into is said in ``warnings``. ``entries`` is a ``walk()``
+    of the jail already under way, when the caller has one.
     """
     result = {'setuid': [], 'writable': [], 'devices': []}
-    if jail.lstat('/') is None:
-        return result
-    for rel, st in walk(jail.root, warnings):
+    if entries is None:
+        if jail.lstat('/') is None:
+            return result
+        entries = walk(jail.root, warnings)
+    for rel, st in entries:
         if stat.S_ISLNK(st.st_mode):
             continue
         if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
@@ -265,6 +272,12 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
     result.warnings.extend(plan.warnings)
     reserve_descriptors(sum(1 for entry in plan.entries.values() if entry['type'] == 'dir'))
 
+    # One walk of the jail gives the audit and the lstat of each planned entry; it is walked
+    # again at the end only if this run changed something.
+    seen = {}
+    walk_warnings = []
+    first_audit = None if missing_root else audit(jail, walk_warnings, _noting(walk(jail.root, walk_warnings),
+                                                                                  plan.entries, seen))
     todo = []
     new_managed = {}
     sizes = {}
@@ -273,7 +286,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         if missing_root:
             status, facts = 'add', {}
         else:
-            status, _detail, facts = compare(jail, path, entry, managed.get(path))
+            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path))
         if 'size' in facts:
             sizes[path] = facts['size']
         if status == 'ok':
@@ -329,7 +342,19 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         elif entry['type'] == 'generated':
             result.files += 1
             result.size += len(entry['content'].encode('utf-8'))
-    result.audit = audit(jail, result.warnings)
+    if first_audit is not None and (check_mode or not (todo or result.removed)):
+        result.audit = first_audit
+        result.warnings.extend(walk_warnings)
+    else:
+        result.audit = audit(jail, result.warnings)
+
+
+def _noting(entries, wanted, seen):
+    """Pass ``walk()`` entries through, keeping in ``seen`` the lstat of those in ``wanted``."""
+    for rel, st in entries:
+        if rel in wanted:
+            seen[rel] = st
+        yield rel, st
 
 
 def _legacy_present(jail):

@@ -105,17 +105,20 @@ class Plan:
             raise JailError(f"{path}: {why} needs it to be a {entry['type']}, but it is already planned as a {old['type']}")
 
     def add_parents(self, path):
-        parent = posixpath.dirname(path)
+        # Every planned directory has its parents planned as directories (a planned directory
+        # never becomes anything else), so the climb stops at the first one already planned.
+        parent = path.rpartition('/')[0] or '/'
         chain = []
         while parent != '/':
+            existing = self.entries.get(parent)
+            if existing is not None:
+                if existing['type'] != 'dir':
+                    raise JailError(f"{parent} must be a directory inside the jail, but it is planned as a {existing['type']}")
+                break
             chain.append(parent)
-            parent = posixpath.dirname(parent)
-        for directory in reversed(chain):
-            existing = self.entries.get(directory)
-            if existing is not None and existing['type'] != 'dir':
-                raise JailError(f"{directory} must be a directory inside the jail, but it is planned as a {existing['type']}")
-            if existing is None:
-                self.entries[directory] = _implicit_dir()
+            parent = parent.rpartition('/')[0] or '/'
+        for directory in chain:
+            self.entries[directory] = _implicit_dir()
 
 
 class Planner:
@@ -129,6 +132,7 @@ class Planner:
         self.plan = Plan()
         self._done_exec = set()
         self._done_real = set()
+        self._done_lib = set()
         self._secrets = None
 
     def run(self):
@@ -255,6 +259,10 @@ class Planner:
             self.add_library(info.interp, f'{why} (ELF interpreter)')
 
     def add_library(self, path, why):
+        # most binaries link the same few libraries: each is walked and judged once per run
+        if path in self._done_lib:
+            return
+        self._done_lib.add(path)
         with self.open_source(path, why) as src:
             real = self.add_chain(src, why)
             if not stat.S_ISREG(src.st.st_mode):

@@ -271,7 +271,7 @@ class StateStore:
         self.where = f'{self.state_dir}/{self.name}.json'
         self.dir_fd = None
         self.lock_fd = None
-        self.text = None
+        self.saved = None  # the data the state file holds, as read or last written
 
     def open(self):
         self._open_dir()
@@ -345,7 +345,8 @@ class StateStore:
         if raw is not None:
             data = parse_state(raw, self.where)
             state = validate_state(data, self.where, self.jail_path)
-            self.text = raw.decode('utf-8')
+            # shared with the returned state: its records are replaced, never changed in place
+            self.saved = data
             return state
         legacy = read_legacy(jail) if jail is not None else None
         return legacy or JailState()
@@ -358,17 +359,22 @@ class StateStore:
             self.where, 'state')
 
     def save(self, state, pending=None):
-        """Write ``state`` (and the paths about to be made, ``pending``) if it differs from the file."""
-        text = state_text({'version': STATE_VERSION, 'jail': self.jail_path, 'managed': state.managed,
-                           'pending': pending or {}, 'created': state.created, 'deps': state.deps})
-        if text == self.text:
+        """Write ``state`` (and the paths about to be made, ``pending``) if it differs from the file.
+
+        Compared as data, not as text: serialising thousands of records only to find them
+        unchanged was the costliest step of a re-run that changes nothing.
+        """
+        data = {'version': STATE_VERSION, 'jail': self.jail_path, 'managed': state.managed,
+                'pending': pending or {}, 'created': state.created, 'deps': state.deps}
+        if data == self.saved:
             return
         name = self.name + '.json'
+        text = state_text(data)
         try:
             replace_at(self.dir_fd, name, text.encode('utf-8'), tmp_name(name))
         except OSError as exc:
             raise JailError(f'{self.where}: cannot write the state: {exc}')
-        self.text = text
+        self.saved = json.loads(text)  # what the file now holds, whatever the caller changes later
 
     def drop(self):
         """Remove the state and lock files (the lock stays held on the open descriptor until close)."""
@@ -378,4 +384,4 @@ class StateStore:
             except OSError as exc:
                 if exc.errno != errno.ENOENT:
                     raise JailError(f'{self.state_dir}/{name}: cannot remove: {exc}')
-        self.text = None
+        self.saved = None

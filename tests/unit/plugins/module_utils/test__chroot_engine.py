@@ -276,6 +276,8 @@ def test_plan_accounts_without_hashes(fedora):
      "directory /var/log/x: user 'ghost' does not exist on the host"),
     ({'binaries': ['/bin/bash'], 'directories': [{'path': '/lib64/extra'}]},
      '/lib64 must be a directory inside the jail, but it is planned as a symlink'),
+    ({'files': ['/etc/hosts'], 'directories': [{'path': '/etc/hosts/a/b'}]},
+     '/etc/hosts must be a directory inside the jail, but it is planned as a file'),
     ({'binaries': ['/bin/bash'], 'directories': [{'path': '/usr/lib64', 'owner': 'svc'}]},
      "directory /usr/lib64 would be writable by others than root, but the jail's own files live in it "
      '(/usr/lib64/ld-linux-x86-64.so.2, /usr/lib64/libc.so.6, /usr/lib64/libtinfo.so.6, ...); '
@@ -288,6 +290,18 @@ def test_plan_errors(fedora, kwargs, message):
     with pytest.raises(JailError) as exc:
         plan(fedora, **kwargs)
     assert str(exc.value) == message
+
+
+def test_every_planned_entry_has_its_parents_planned_as_directories(fedora):
+    """The climb that adds parents stops at the first planned one: the invariant it relies on."""
+    entries = plan(fedora, binaries=['/bin/bash'], files=['/etc/hosts', '/etc/lighttpd', '/etc/localtime'],
+                   directories=[{'path': '/var/lib/app/data/cache'}], users=['svc']).entries
+    assert '/var/lib/app/data' in entries and '/etc/lighttpd/conf.d' in entries
+    for path in entries:
+        parent = path
+        while parent != '/':
+            parent = parent.rpartition('/')[0] or '/'
+            assert entries[parent]['type'] == 'dir', (path, parent)
 
 
 # --------------------------------------------------------------------------

@@ -242,3 +242,28 @@ def test_audit_stops_after_its_entry_limit_with_a_warning(fedora, monkeypatch):
     result = run(fedora, directories=['/var'])
     assert result.warnings == ['audit: stopped in /var after 3 entries; the rest of the jail was not looked into']
     assert audited(result.audit) == ['/var/a', '/var/b']
+
+
+def test_the_audit_describes_the_jail_as_the_run_leaves_it(fedora):
+    """One walk serves the comparison and the audit; a run that repairs something walks again."""
+    run(fedora, binaries=['/bin/bash'])
+    os.chmod(fedora['jail'] + '/usr/lib64/libc.so.6', 0o4777)  # uid 0 in the jail loosens a library
+    checked = run(fedora, check_mode=True, binaries=['/bin/bash'])
+    assert checked.updated == ['/usr/lib64/libc.so.6']
+    assert (checked.audit['setuid'], checked.audit['writable']) == (['/usr/lib64/libc.so.6'], ['/usr/lib64/libc.so.6'])
+    repaired = run(fedora, binaries=['/bin/bash'])
+    assert repaired.updated == ['/usr/lib64/libc.so.6']
+    assert (repaired.audit['setuid'], repaired.audit['writable']) == ([], [])
+
+
+def test_a_run_that_repairs_warns_of_the_audit_limit_once(fedora, monkeypatch):
+    run(fedora, directories=['/var'])
+    for name in ('a', 'b', 'c'):
+        os.mkdir(fedora['jail'] + '/var/' + name)
+        os.chmod(fedora['jail'] + '/var/' + name, 0o777)
+    os.chmod(fedora['jail'] + '/var', 0o700)
+    monkeypatch.setattr(converge_module, 'AUDIT_MAX_ENTRIES', 3, raising=False)
+    result = run(fedora, directories=['/var'])
+    assert result.updated == ['/var']
+    assert result.warnings == ['audit: stopped in /var after 3 entries; the rest of the jail was not looked into']
+    assert audited(result.audit) == ['/var/a', '/var/b']

@@ -582,3 +582,30 @@ def test_state_the_module_writes_is_accepted_back():
     assert loaded.managed == {'/opt/app/lib/libfoo.so': data['managed']['/opt/app/lib/libfoo.so'],
                               '/opt/app/lib': {'type': 'dir'}}
     assert (loaded.created, loaded.deps) == (['/srv/jails', '/srv/jails/app'], data['deps'])
+
+
+def test_a_run_that_changes_nothing_leaves_the_state_file_alone(fedora):
+    """The state is compared as data: the same records in another layout are not rewritten."""
+    run(fedora, binaries=BASH)
+    state_file = state_files(fedora)[0]
+    data = load(state_file)
+    put(state_file, json.dumps(data))  # one line instead of the module's indented layout
+    before = os.stat(state_file)
+    assert not run(fedora, binaries=BASH).changed
+    after = os.stat(state_file)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert load(state_file) == data
+
+
+def test_a_state_that_differs_in_data_is_written(fedora):
+    """An intent left by a killed run (for an entry found as planned) is cleared by the next run."""
+    run(fedora, binaries=BASH)
+    state_file = state_files(fedora)[0]
+    data = load(state_file)
+    bash_record = data['managed']['/usr/bin/bash']
+    data['pending'] = {'/usr/bin/bash': {'type': 'file'}}
+    put(state_file, json.dumps(data))
+    assert not run(fedora, binaries=BASH).changed
+    written = load(state_file)
+    assert written['pending'] == {}
+    assert written['managed']['/usr/bin/bash']['sha256'] == bash_record['sha256']
