@@ -142,6 +142,11 @@ def reserve_descriptors(directories, limits=resource):
     limits.setrlimit(limits.RLIMIT_NOFILE, (need, hard))
 
 
+def device_record(entry):
+    """What the state keeps of a planned device node, so an audit can tell it was swapped."""
+    return {'kind': entry['kind'], 'rdev': os.makedev(entry['major'], entry['minor'])}
+
+
 class Jail:
     """All access to the jail goes through directory fds opened O_NOFOLLOW."""
 
@@ -294,6 +299,7 @@ class Jail:
                 record['target'] = entry['target']
             elif kind == 'device':
                 self._mknod(parent, tmp, entry)
+                record.update(device_record(entry))
             else:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=parent)
                 try:
