@@ -21,6 +21,9 @@ from the root-only state file, never from the jail. Findings:
   block devices always;
 - ``unmanaged``: what the state does not say the module made;
 - ``state``: its health, ``ok`` or what is wrong with it.
+
+``process_predates_jail`` tells jailed_service whether a daemon started before chroot_jail last
+refreshed its jail (``last_copy_ns``, from the same state).
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -31,6 +34,7 @@ __metaclass__ = type  # noqa: UP001
 import errno
 import os
 import stat
+import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
@@ -146,6 +150,40 @@ def _jail_root(path, root_lstat):
     if not stat.S_ISDIR(st.st_mode):
         raise JailError(f'jail path {path} is a symlink or not a directory')
     return True
+
+
+def last_copy_ns(path, state_dir):
+    """When chroot_jail last wrote a host file into the jail ``path``: the newest inode change
+    time its state records of a copy, in ns since the epoch; None when the state cannot tell."""
+    try:
+        store = StateStore(state_dir, abs_path(path, 'jail path'), check_mode=True, lstat=converge.jail_root_lstat,
+                           wait=LOCK_WAIT_SECONDS)
+        try:
+            store.open()
+            raw = store.read()
+            state = validate_state(parse_state(raw, store.where), store.where, store.jail_path) if raw else None
+        finally:
+            store.close()
+    except JailError:
+        return None
+    times = [record['ctime_ns'] for record in state.managed.values() if 'ctime_ns' in record] if state else []
+    return max(times) if times else None
+
+
+def process_predates_jail(properties, path, state_dir, clock=time):
+    """Whether a service's main process started before chroot_jail last refreshed the jail
+    ``path``, so it still runs the old copies; None when none runs or the state cannot tell.
+
+    ``properties`` are systemd's ``MainPID`` and ``ExecMainStartTimestampMonotonic`` of the unit.
+    """
+    started_us = properties.get('ExecMainStartTimestampMonotonic', '')
+    if properties.get('MainPID', '0') in ('', '0') or not started_us.isdigit():
+        return None
+    changed_ns = last_copy_ns(path, state_dir)
+    if changed_ns is None:
+        return None
+    # systemd keeps the start on the monotonic clock, the state inode change times on the wall clock
+    return clock.time_ns() - (clock.monotonic_ns() - int(started_us) * 1000) < changed_ns
 
 
 def _open_state(store, jail, health):

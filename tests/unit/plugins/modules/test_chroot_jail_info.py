@@ -289,3 +289,37 @@ def test_jail_copy_checksum_matches_the_host_one(lab):
     assert record['sha256'] == hashlib.sha256(b'listen 80\n').hexdigest()
     assert json.loads(open(lab.state_file).read())['managed']['/dev/null'] == {
         'type': 'device', 'kind': 'char', 'rdev': os.makedev(1, 3)}
+
+
+class Clock:
+    """The wall and monotonic clocks, the monotonic one started at the epoch plus ``offset_ns``."""
+
+    def __init__(self, now_ns, offset_ns):
+        self.now_ns = now_ns
+        self.offset_ns = offset_ns
+
+    def time_ns(self):
+        return self.now_ns
+
+    def monotonic_ns(self):
+        return self.now_ns - self.offset_ns
+
+
+@pytest.mark.parametrize('started_s_before_copy, expected', [(-1, True), (1, False)])
+def test_process_predates_the_newest_copy(lab, started_s_before_copy, expected):
+    newest = max(record['ctime_ns'] for record in json.loads(open(lab.state_file).read())['managed'].values()
+                 if 'ctime_ns' in record)
+    clock = Clock(newest + 3600 * 10**9, 10**9 * 1000)  # an hour after the copy; boot 1000 s after the epoch
+    started_us = (newest + started_s_before_copy * 10**9 - clock.offset_ns) // 1000
+    properties = {'MainPID': '42', 'ExecMainStartTimestampMonotonic': str(started_us)}
+    assert audit.process_predates_jail(properties, str(lab.jail), str(lab.state_dir), clock) is expected
+
+
+@pytest.mark.parametrize('properties, state_dir', [
+    ({'MainPID': '0', 'ExecMainStartTimestampMonotonic': '0'}, None),
+    ({}, None),
+    ({'MainPID': '42', 'ExecMainStartTimestampMonotonic': '5'}, 'elsewhere'),
+])
+def test_process_predates_unknown(lab, properties, state_dir):
+    state_dir = str(lab.state_dir.parent / state_dir) if state_dir else str(lab.state_dir)
+    assert audit.process_predates_jail(properties, str(lab.jail), state_dir) is None
