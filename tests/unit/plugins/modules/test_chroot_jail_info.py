@@ -15,6 +15,8 @@ import pytest
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import audit
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as host_reader
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail, chroot_jail_info
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import (
     safe_tmp_lstat,
@@ -323,3 +325,28 @@ def test_process_predates_the_newest_copy(lab, started_s_before_copy, expected):
 def test_process_predates_unknown(lab, properties, state_dir):
     state_dir = str(lab.state_dir.parent / state_dir) if state_dir else str(lab.state_dir)
     assert audit.process_predates_jail(properties, str(lab.jail), state_dir) is None
+
+
+@pytest.mark.skipif(not jailfs.O_PATH or not os.path.isdir(jailfs.PROC_FDS), reason='needs O_PATH and /proc')
+@pytest.mark.parametrize('name', ['/fifo', '/dev/null'])
+def test_a_fifo_or_device_node_is_never_opened_to_be_read(lab, monkeypatch, name):
+    # what the audit and chroot_jail read in a jail; the jail may swap a node in after any lstat
+    os.mkfifo(str(lab.jail / 'fifo'))
+    opened = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        if not flags & jailfs.O_PATH:
+            opened.append(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    jail = jailfs.Jail(str(lab.jail))
+    try:
+        jail.dir_fd(os.path.dirname(name))
+        with monkeypatch.context() as patch, pytest.raises(JailError) as exc:
+            patch.setattr(os, 'open', spy)
+            jail.open_read(name)
+    finally:
+        jail.close()
+    assert str(exc.value) == f'{lab.jail}{name}: not a regular file; refusing to read it'
+    assert opened == []
