@@ -231,6 +231,8 @@ def _drift(jail, managed):
             found = _record_drift(jail, path, record)
         except JailError as exc:
             found = [('tampered', str(exc))]
+        except OSError as exc:  # swapped by the jail between the lstat and the next look
+            found = [('tampered', f'changed while it was read: {exc.strerror}')]
         drift.extend({'path': path, 'reason': reason, 'detail': detail} for reason, detail in found)
     return drift
 
@@ -281,6 +283,8 @@ def _host_drift(host, record):
         src = host.open_source(source, f'source {source}', allow_user_writable=True)
     except JailError as exc:
         return str(exc)
+    except OSError as exc:
+        return f'{source}: cannot read it on the host: {exc.strerror}'
     with src:
         if src.fd is None or not stat.S_ISREG(src.st.st_mode):
             return f'{source} is not a regular file on the host'

@@ -4,6 +4,7 @@
 
 """chroot_jail_info: each finding on a jail built by chroot_jail and tampered with, read-only."""
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -350,3 +351,29 @@ def test_a_fifo_or_device_node_is_never_opened_to_be_read(lab, monkeypatch, name
         jail.close()
     assert str(exc.value) == f'{lab.jail}{name}: not a regular file; refusing to read it'
     assert opened == []
+
+
+def test_link_swapped_while_it_is_read_is_tampered(lab, monkeypatch):
+    data = json.loads(open(lab.state_file).read())
+    data['managed']['/link'] = {'type': 'symlink', 'target': 'dev'}
+    with open(lab.state_file, 'w') as handle:
+        handle.write(json.dumps(data))
+    (lab.jail / 'link').symlink_to('dev')
+
+    def swapped(self, path):
+        raise OSError(errno.EINVAL, 'Invalid argument')  # no longer a link
+
+    monkeypatch.setattr(jailfs.Jail, 'readlink', swapped)
+    lab.expect(lab.info(), drift=[{'path': '/link', 'reason': 'tampered',
+                                   'detail': 'changed while it was read: Invalid argument'}], findings=['drift'])
+
+
+def test_host_source_unreadable_is_stale(lab, monkeypatch):
+    def unreadable(self, path, what, allow_user_writable=False):
+        raise OSError(errno.EACCES, 'Permission denied')
+
+    monkeypatch.setattr(host_reader.Host, 'open_source', unreadable)
+    lab.expect(lab.info(), drift=[
+        {'path': str(lab.conf), 'reason': 'stale', 'detail': f'{lab.conf}: cannot read it on the host: Permission denied'},
+        {'path': str(lab.tool), 'reason': 'stale', 'detail': f'{lab.tool}: cannot read it on the host: Permission denied'}],
+        findings=['drift'])
