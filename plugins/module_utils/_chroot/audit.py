@@ -86,7 +86,7 @@ class AuditResult:
                 'findings': self.findings()}
 
     def summary(self, kinds, most=5):
-        """One line per kind in ``kinds`` that has findings, naming up to ``most`` of them."""
+        """A part per kind in ``kinds`` that has findings, naming up to ``most`` of them."""
         parts = []
         for kind in kinds:
             if kind == 'state':
@@ -113,9 +113,9 @@ def shown(path):
     return path.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
 
 
-def audit_jail(path, state_dir, host=None, root_lstat=None, lock_wait=None):
+def audit_jail(path, state_dir):
     """The ``AuditResult`` of the jail ``path`` whose state lives in ``state_dir``; nothing is written."""
-    root_lstat = root_lstat or converge.jail_root_lstat
+    root_lstat = converge.jail_root_lstat
     path = abs_path(path, 'jail path')
     if path == '/':
         raise JailError("refusing to use '/' as a jail")
@@ -123,10 +123,9 @@ def audit_jail(path, state_dir, host=None, root_lstat=None, lock_wait=None):
     # the jail root itself is judged like what it holds: uid 0 in the jail can chmod it
     check_jail_root(path, root_lstat, ancestors_only=True)
     result.exists = _jail_root(path, root_lstat)
-    store = StateStore(state_dir, path, check_mode=True, lstat=root_lstat,
-                       wait=LOCK_WAIT_SECONDS if lock_wait is None else lock_wait)
+    store = StateStore(state_dir, path, check_mode=True, lstat=root_lstat, wait=LOCK_WAIT_SECONDS)
     result.state['file'] = store.where
-    jail = Jail(path, host or Host())
+    jail = Jail(path, Host())
     try:
         managed = _open_state(store, jail if result.exists else None, result.state)
         if managed is not None:
