@@ -25,9 +25,10 @@ description:
     others than root, device nodes other than the character devices the module made (block
     devices always), every path the module did not make (RV(unmanaged)) and the health of the
     module's state (RV(state)).
-  - Read-only, in check mode or not. The state is read under a shared lock, waited for a few
-    seconds at most; while a M(serversec.confine.chroot_jail) run holds the lock, the state is
-    reported C(locked) and drift and unmanaged paths are not judged.
+  - Read-only, in check mode or not. The audit holds a shared lock on the jail's state while it
+    runs (a M(serversec.confine.chroot_jail) run on the same jail waits for it), and waits a few
+    seconds at most for it; while a M(serversec.confine.chroot_jail) run holds the lock, the state
+    is reported C(locked) and drift and unmanaged paths are not judged.
   - The jail is treated as hostile. It is walked through directory descriptors, symbolic links are
     never followed, FIFOs and device nodes are never opened, the walk is bounded (256 levels, one
     million entries; a warning names where it stopped), and which host files to compare with

@@ -377,3 +377,10 @@ def test_host_source_unreadable_is_stale(lab, monkeypatch):
         {'path': str(lab.conf), 'reason': 'stale', 'detail': f'{lab.conf}: cannot read it on the host: Permission denied'},
         {'path': str(lab.tool), 'reason': 'stale', 'detail': f'{lab.tool}: cannot read it on the host: Permission denied'}],
         findings=['drift'])
+
+
+def test_a_walk_cut_short_is_said(lab, monkeypatch, module_warnings):
+    monkeypatch.setattr(engine, 'AUDIT_MAX_ENTRIES', 2)
+    result = lab.info()
+    assert not result.get('failed')
+    assert module_warnings == ['audit: stopped in /dev after 2 entries; the rest of the jail was not looked into']
