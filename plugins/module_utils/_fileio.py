@@ -30,14 +30,22 @@ COPY_CHUNK = 1 << 20
 ZEROS = memoryview(bytes(COPY_CHUNK))
 
 
-def sha256_fd(fd):
-    """SHA-256 of everything an open file holds, read from its start."""
+def sha256_fd(fd, limit=None):
+    """SHA-256 of everything an open file holds, read from its start.
+
+    With ``limit``, None once the file holds more than ``limit`` bytes: a file someone else
+    keeps growing is never read to its end.
+    """
     digest = hashlib.sha256()
     os.lseek(fd, 0, os.SEEK_SET)
+    read = 0
     while True:
         chunk = os.read(fd, COPY_CHUNK)
         if not chunk:
             break
+        read += len(chunk)
+        if limit is not None and read > limit:
+            return None
         digest.update(chunk)
     return digest.hexdigest()
 

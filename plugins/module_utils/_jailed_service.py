@@ -30,6 +30,7 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.audit import process_predates_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import (
     UnsafeSource,
     refuse_user_links,
@@ -333,11 +334,15 @@ class JailedService:
         if not self.systemctl or not self.analyze:
             raise ServiceError('this host runs systemd but systemctl or systemd-analyze is not installed')
 
+    def show(self, *properties):
+        """``{property: value}`` of the unit as systemd sees it now."""
+        _rc, out, _err = self.run(
+            [self.systemctl, 'show', f"--property={','.join(properties)}", self.name], check_rc=False)
+        return dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+
     def unit_state(self):
         """(ActiveState, SubState, UnitFileState) of the unit as systemd sees it now."""
-        _rc, out, _err = self.run(
-            [self.systemctl, 'show', '--property=ActiveState,SubState,UnitFileState', self.name], check_rc=False)
-        values = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+        values = self.show('ActiveState', 'SubState', 'UnitFileState')
         return values.get('ActiveState', ''), values.get('SubState', ''), values.get('UnitFileState', '')
 
     def prerequisite(self, message):
@@ -441,6 +446,9 @@ class JailedService:
         if not self.module.check_mode:
             for step in steps:
                 self.apply(step, text)
+        if not absent:
+            self.result['predates_jail'] = process_predates_jail(
+                self.show('MainPID', 'ExecMainStartTimestampMonotonic'), params['jail'], JAIL_STATE_DIR)
         if self.module._diff:
             self.result['diff'] = {'before': current or '', 'after': text or '',
                                    'before_header': unit_path, 'after_header': unit_path}

@@ -42,7 +42,9 @@ description:
     scored with C(systemd-analyze security --offline=true); the module checks itself that the
     program exists and is executable inside the jail, without running it.
   - The unit file is replaced atomically, C(systemctl daemon-reload) runs only when it changed,
-    and a running service is restarted only when its unit changed.
+    and a running service is restarted only when its unit changed. RV(predates_jail) tells whether
+    it runs copies its jail has since replaced; restart it then (O(state=restarted)), as the
+    C(serversec.confine.jailed_services) role does when the jail changed.
   - Build the jail first, for example with M(serversec.confine.chroot_jail).
 options:
   name:
@@ -382,6 +384,17 @@ verify_warnings:
   type: list
   elements: str
   sample: []
+predates_jail:
+  description:
+    - Whether the service's main process started before M(serversec.confine.chroot_jail) last
+      wrote a host file into its jail (the newest inode change time its state records), so the
+      daemon still runs the old copies until it is restarted. Read after this run's steps (in check
+      mode, of the process running now).
+    - V(null) when no main process runs or the jail has no state in chroot_jail's default
+      C(state_dir) (C(/var/lib/serversec-confine/jails)).
+  returned: when O(state) is not V(absent)
+  type: bool
+  sample: false
 ip_filter:
   description:
     - The filter compiled for O(tcpwrap_daemon) (keys C(daemon), C(ip_address_allow),

@@ -31,6 +31,7 @@ import stat
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
     Jail,
+    device_record,
     remove_created_dirs,
     reserve_descriptors,
 )
@@ -162,6 +163,8 @@ def kept_record(entry, record, facts):
     for key in ('source', 'target'):
         if key in entry:
             record[key] = entry[key]
+    if entry['type'] == 'device':
+        record.update(device_record(entry))
     record.update(facts)
     return record
 
@@ -178,17 +181,25 @@ def audit(jail, warnings, entries=None):
             return result
         entries = walk(jail.root, warnings)
     for rel, st in entries:
-        if stat.S_ISLNK(st.st_mode):
-            continue
-        if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
-            result['setuid'].append(rel)
-        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-            result['devices'].append(rel)
-        elif st.st_uid != 0 or st.st_mode & 0o022:
-            result['writable'].append(rel)
+        for kind in audit_kinds(st):
+            result[kind].append(rel)
     for values in result.values():
         values.sort()
     return result
+
+
+def audit_kinds(st):
+    """What ``audit()`` reports an entry with the lstat ``st`` as: setuid, writable, devices."""
+    kinds = []
+    if stat.S_ISLNK(st.st_mode):
+        return kinds
+    if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
+        kinds.append('setuid')
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        kinds.append('devices')
+    elif st.st_uid != 0 or st.st_mode & 0o022:
+        kinds.append('writable')
+    return kinds
 
 
 def walk(root, warnings):

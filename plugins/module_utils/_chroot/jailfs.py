@@ -40,6 +40,10 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     sha256_fd,
 )
 
+# Holds an entry without opening it (Linux); reopened for reading through /proc/self/fd.
+O_PATH = getattr(os, 'O_PATH', 0)
+PROC_FDS = '/proc/self/fd'
+
 # ".NAME.sjtmpXXXXXXXX": the only names the module writes before renaming into place. A run
 # killed in between leaves one; the next run recognises it by this pattern and removes it.
 TMP_NAME_RE = re.compile(r'\A\.(.{1,64})\.sjtmp[0-9a-f]{8}\Z', re.DOTALL)
@@ -142,6 +146,11 @@ def reserve_descriptors(directories, limits=resource):
     limits.setrlimit(limits.RLIMIT_NOFILE, (need, hard))
 
 
+def device_record(entry):
+    """What the state keeps of a planned device node, so an audit can tell it was swapped."""
+    return {'kind': entry['kind'], 'rdev': os.makedev(entry['major'], entry['minor'])}
+
+
 class Jail:
     """All access to the jail goes through directory fds opened O_NOFOLLOW."""
 
@@ -208,12 +217,22 @@ class Jail:
     def open_read(self, path):
         """A blocking read-only fd of the regular file ``path``; the caller closes it.
 
-        Opened non-blocking and checked before use: a FIFO or device the jail put there never
-        holds the run (and its lock), a symlink is never followed. Anything but a regular
-        file is a JailError; a missing one the OSError of open.
+        Where the kernel has O_PATH and /proc, the entry is first held without being opened
+        (O_PATH), and only a regular file is then opened, through that hold: a FIFO or device
+        node the jail swapped in is never opened. Elsewhere it is opened non-blocking and checked
+        before use, so such a node never holds the run (and its lock). A symlink is never
+        followed. Anything but a regular file is a JailError; a missing one the OSError of open.
         """
-        fd = os.open(posixpath.basename(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC,
-                     dir_fd=self.dir_fd(posixpath.dirname(path)))
+        name, parent = posixpath.basename(path), self.dir_fd(posixpath.dirname(path))
+        if O_PATH and os.path.isdir(PROC_FDS):
+            held = os.open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
+            try:
+                if not stat.S_ISREG(os.fstat(held).st_mode):
+                    raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
+                return os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | O_CLOEXEC)
+            finally:
+                os.close(held)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
@@ -294,6 +313,7 @@ class Jail:
                 record['target'] = entry['target']
             elif kind == 'device':
                 self._mknod(parent, tmp, entry)
+                record.update(device_record(entry))
             else:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=parent)
                 try:

@@ -191,16 +191,18 @@ class JailSpec:
         self.allow_block_devices = bool(allow_block_devices)
 
 
-def check_jail_root(path, lstat=os.lstat, what='jail path'):
+def check_jail_root(path, lstat=os.lstat, what='jail path', ancestors_only=False):
     """Refuse jails that OpenSSH's ChrootDirectory would refuse (also used for the state directory).
 
-    Returns the list of missing components that would have to be created.
+    Returns the list of missing components that would have to be created. With
+    ``ancestors_only`` the last component is not looked at.
     """
     if path == '/':
         raise JailError("refusing to use '/' as a jail")
     missing = []
     current = '/'
-    for name in [c for c in path.split('/') if c] + [None]:
+    names = [c for c in path.split('/') if c]
+    for name in (names if ancestors_only else names + [None]):
         try:
             st = lstat(current)
         except OSError as exc:

@@ -67,7 +67,8 @@ MAX_STATE_BYTES = 32 << 20
 LOCK_WAIT_SECONDS = 600
 RECORD_TYPES = ('dir', 'file', 'symlink', 'device', 'generated')
 RECORD_FIELDS = {'type': str, 'source': str, 'target': str, 'sha256': str,
-                 'size': int, 'mtime_ns': int, 'ctime_ns': int, 'ino': int}
+                 'size': int, 'mtime_ns': int, 'ctime_ns': int, 'ino': int, 'kind': str, 'rdev': int}
+DEVICE_KINDS = ('char', 'block')
 SHA256_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 
 
@@ -79,6 +80,10 @@ def state_name(jail_path):
     """``STEM.HASH`` of a jail: at most 59 characters, so temporaries keep the whole name."""
     stem = re.sub(r'[^A-Za-z0-9_.-]+', '_', jail_path.strip('/').replace('/', '-')).lstrip('.')[:34]
     return f"{stem or 'jail'}.{hashlib.sha256(jail_path.encode('utf-8', 'surrogateescape')).hexdigest()[:24]}"
+
+
+class StateLocked(JailError):
+    """Another run held the jail's lock longer than the caller would wait."""
 
 
 class JailState:
@@ -120,6 +125,8 @@ def _records(data, key, where, fields):
             raise JailError(f'{where}: entry {path} has a bad field \'source\'')
         if 'sha256' in record and not SHA256_RE.match(record['sha256']):
             raise JailError(f'{where}: entry {path} has a bad field \'sha256\'')
+        if 'kind' in record and record['kind'] not in DEVICE_KINDS:
+            raise JailError(f'{where}: entry {path} has a bad field \'kind\'')
     return table
 
 
@@ -244,9 +251,9 @@ def check_state_dir(state_dir, jail_path):
 
 
 @contextlib.contextmanager
-def locked_state(state_dir, jail_path, check_mode=False, lstat=os.lstat):
+def locked_state(state_dir, jail_path, check_mode=False, lstat=os.lstat, wait=None):
     """The ``StateStore`` of a jail, its lock held until the block ends."""
-    store = StateStore(state_dir, jail_path, check_mode, lstat)
+    store = StateStore(state_dir, jail_path, check_mode, lstat, wait)
     try:
         store.open()
         yield store
@@ -259,14 +266,16 @@ class StateStore:
 
     Outside check mode the directory is created (root-owned, 0700) and the lock taken
     exclusively, and temporaries a killed run left for this jail's state are removed. In
-    check mode nothing is created; a shared lock is taken when the lock file exists.
+    check mode nothing is created; a shared lock is taken when the lock file exists. Waiting
+    for the lock longer than ``wait`` seconds (default ``LOCK_WAIT_SECONDS``) raises ``StateLocked``.
     """
 
-    def __init__(self, state_dir, jail_path, check_mode=False, lstat=os.lstat):
+    def __init__(self, state_dir, jail_path, check_mode=False, lstat=os.lstat, wait=None):
         self.jail_path = jail_path
         self.state_dir = check_state_dir(state_dir, jail_path)
         self.check_mode = check_mode
         self.lstat = lstat
+        self.wait = LOCK_WAIT_SECONDS if wait is None else wait
         self.name = state_name(jail_path)
         self.where = f'{self.state_dir}/{self.name}.json'
         self.dir_fd = None
@@ -301,7 +310,7 @@ class StateStore:
 
     def _lock(self):
         lock_name = self.name + '.lock'
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        deadline = time.monotonic() + self.wait
         while True:
             try:
                 if self.check_mode:
@@ -329,8 +338,8 @@ class StateStore:
                     raise
             if time.monotonic() >= deadline:
                 os.close(fd)
-                raise JailError(f'{self.state_dir}/{lock_name}: another run on the jail {self.jail_path} still holds '
-                                f'the lock after {LOCK_WAIT_SECONDS} s')
+                raise StateLocked(f'{self.state_dir}/{lock_name}: another run on the jail {self.jail_path} still holds '
+                                  f'the lock after {self.wait} s')
             time.sleep(0.1)
         try:
             now = os.stat(lock_name, dir_fd=self.dir_fd, follow_symlinks=False)
@@ -341,7 +350,7 @@ class StateStore:
     # -- reading and writing --------------------------------------------
     def load(self, jail=None):
         """The jail's ``JailState``: from the host, else migrated from the legacy manifest of ``jail``."""
-        raw = self._read()
+        raw = self.read()
         if raw is not None:
             data = parse_state(raw, self.where)
             state = validate_state(data, self.where, self.jail_path)
@@ -351,7 +360,8 @@ class StateStore:
         legacy = read_legacy(jail) if jail is not None else None
         return legacy or JailState()
 
-    def _read(self):
+    def read(self):
+        """The state file's bytes, None when there is none; refused unless root-only."""
         if self.dir_fd is None:
             return None
         return read_root_file(
