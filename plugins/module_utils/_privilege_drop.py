@@ -85,7 +85,9 @@ def unit_processes(main_pid):
 
 
 def describe(identity):
-    return f'PID {identity.pid} uid {identity.uids[0]} gid {identity.gids[0]}'
+    """PID 812 uids 0 0 0 0 gids 0 0 0 0: real, effective, saved and file system ids."""
+    return (f"PID {identity.pid} uids {' '.join(map(str, identity.uids))} "
+            f"gids {' '.join(map(str, identity.gids))}")
 
 
 def judge(identities, account):
@@ -97,8 +99,8 @@ def judge(identities, account):
         if set(identity.uids) == {0} and set(identity.gids) == {0}:
             continue
         if set(identity.uids) != {account.uid} or set(identity.gids) != {account.gid}:
-            return (f'{describe(identity)} (uids {identity.uids}, gids {identity.gids}) runs neither as root nor '
-                    f'as {account.user}:{account.group} ({account.uid}:{account.gid})')
+            return (f'{describe(identity)} runs neither as root nor as {account.user}:{account.group} '
+                    f'({account.uid}:{account.gid})')
         extra = sorted(set(identity.groups) - {account.gid} - account.allowed_gids)
         if extra or 0 in identity.groups:
             return (f'{describe(identity)} holds the groups {", ".join(map(str, extra or [0]))} beyond '
@@ -123,7 +125,8 @@ def confirm_drop(main_pid, account):
         identities = [identity for identity in map(process_identity, unit_processes(pid)) if identity] if pid else []
         problem = judge(identities, account)
         if problem is None:
-            return [identity._asdict() for identity in identities]
+            return [{'pid': pid, 'uids': list(uids), 'gids': list(gids), 'groups': list(groups)}
+                    for pid, uids, gids, groups in identities]
         if time.monotonic() >= deadline:
             raise ServiceError(f'privilege_drop: {problem}')
         time.sleep(WORKER_POLL_SECONDS)
