@@ -21,7 +21,8 @@ description:
   - Writes a systemd service unit that starts O(command) inside the chroot jail O(jail)
     (C(RootDirectory=)) as the unprivileged O(user), and enables, starts, stops or removes it.
   - systemd resolves the user on the host before it enters the jail, so the daemon never runs
-    as root inside the jail. systemd also gives the daemon every host group whose member list
+    as root inside the jail, unless O(privilege_drop) says knowingly that it starts as root and
+    switches itself to an unprivileged user. systemd also gives the daemon every host group whose member list
     names the user (C(initgroups)), whatever C(SupplementaryGroups=) says; such a user is
     refused unless its groups are listed in O(allow_supplementary_groups).
   - "Hardening is on by default: C(NoNewPrivileges=yes), an empty C(CapabilityBoundingSet=)
@@ -95,7 +96,7 @@ options:
       - O(user), O(group), O(capabilities) and O(allow_capabilities) are refused with it, and
         O(max_exposure) is at most V(2.5) (its default in this mode).
       - After each start or restart, the module reads the identities of the unit's processes from
-        C(/proc/PID/status): every process must run either as root (the master) or as
+        C(/proc/PID/status). Every process must run either as root (the master) or as
         O(privilege_drop.user) and O(privilege_drop.group) in all of its real, effective, saved
         and file system ids, with no supplementary group beyond the accepted ones
         (O(allow_supplementary_groups)), and at least one as that user. Otherwise the module
