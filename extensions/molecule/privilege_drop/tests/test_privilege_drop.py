@@ -3,6 +3,7 @@ workers run as www-data, nothing outside the jail is reachable, and the page is 
 
 import json
 import re
+import shlex
 
 UNIT = "nginx-jailed.service"
 JAIL = "/srv/jails/nginx"
@@ -46,7 +47,7 @@ def http_get(host, path):
         "except urllib.error.HTTPError as e:\n"
         "    print(e.code)\n"
     )
-    out = host.check_output(f"python3 -c {json.dumps(script)}")
+    out = host.check_output(f"python3 -c {shlex.quote(script)}")
     status, _sep, body = out.partition("\n")
     return int(status), body
 
