@@ -398,7 +398,7 @@ EXAMPLES = r"""
     command: [/usr/sbin/nginx, -c, /etc/nginx/jailed.conf, -g, "daemon off;"]
     privilege_drop:
       user: www-data
-    read_write: [/run/nginx, /var/lib/nginx]
+    read_write: [/var/lib/nginx]
 
 - name: Remove the jailed web server
   serversec.confine.jailed_service:
