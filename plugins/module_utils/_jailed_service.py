@@ -8,9 +8,9 @@
 """Bringing a jailed service to the state a play asks for.
 
 ``plan_actions`` is the pure table of steps (install, enable, start...) from the wanted and
-the current state. The account checks live in _service_accounts and the checks of a daemon that
-drops root itself in _privilege_drop; the jail checks (the program, the working directory and the writable paths exist inside the
-jail) and the bind source checks read the host but never change it; every path is followed
+the current state. The account checks live in _service_accounts, those of a daemon that drops
+root itself in _privilege_drop. The jail checks (the program, the working directory and the
+writable paths exist inside the jail) and the bind source checks read the host but never change it; every path is followed
 with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
 that systemd resolves on the host is refused when a non-root user could swap it (the chroot
 engine's rule for sources), and so is a bind source inside a jail (_known_jails). ``JailedService`` runs systemctl and systemd-analyze for the
