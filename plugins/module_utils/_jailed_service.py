@@ -8,9 +8,9 @@
 """Bringing a jailed service to the state a play asks for.
 
 ``plan_actions`` is the pure table of steps (install, enable, start...) from the wanted and
-the current state. The account checks (no root, no supplementary groups but those accepted),
-the jail checks (the program, the working directory and the writable paths exist inside the
-jail) and the bind source checks read the host but never change it; every path is followed
+the current state. The account checks live in _service_accounts, those of a daemon that drops
+root itself in _privilege_drop. The jail checks (the program, the working directory and the
+writable paths exist inside the jail) and the bind source checks read the host but never change it; every path is followed
 with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
 that systemd resolves on the host is refused when a non-root user could swap it (the chroot
 engine's rule for sources), and so is a bind source inside a jail (_known_jails). ``JailedService`` runs systemctl and systemd-analyze for the
@@ -22,9 +22,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
-import grp
 import os
-import pwd
 import shutil
 import stat
 import tempfile
@@ -43,6 +41,8 @@ from ansible_collections.serversec.confine.plugins.module_utils._known_jails imp
     refuse_inside_jails,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
+from ansible_collections.serversec.confine.plugins.module_utils._privilege_drop import confirm_drop, exposure_limit
+from ansible_collections.serversec.confine.plugins.module_utils._service_accounts import drop_account, resolve_accounts
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import (
     parse_exposure,
     parse_verify,
@@ -87,56 +87,6 @@ def plan_actions(state, enabled, active, unit_changed, is_enabled):
     elif state == 'stopped' and running:
         steps.append('stop')
     return steps
-
-
-def resolve_accounts(user, group, allowed_groups):
-    """Name of the group the daemon runs as (`group`, or the user's primary group).
-
-    Refuses uid 0, gid 0, and supplementary groups not in `allowed_groups`.
-    """
-    try:
-        entry = pwd.getpwnam(user)
-    except KeyError:
-        raise PrerequisiteError(
-            f'user: {user} does not exist on this host; create it first (a system user without login shell or home)')
-    if entry.pw_uid == 0:
-        raise ServiceError(f'user: {user} has uid 0; a jailed daemon running as root can break out of its chroot')
-    if group is None:
-        gid = entry.pw_gid
-        try:
-            group = grp.getgrgid(gid).gr_name
-        except KeyError:
-            raise ServiceError(f'user: the primary group {gid} of {user} does not exist')
-    else:
-        try:
-            gid = grp.getgrnam(group).gr_gid
-        except KeyError:
-            raise PrerequisiteError(f'group: {group} does not exist on this host')
-    if gid == 0:
-        raise ServiceError(f'group: {group} has gid 0; a jailed daemon must not run with the root group')
-    check_supplementary_groups(user, gid, allowed_groups)
-    return group
-
-
-def check_supplementary_groups(user, gid, allowed_groups):
-    """systemd gives the daemon every host group that lists `user` (initgroups), whatever
-    SupplementaryGroups= says; refuse them unless accepted, and gid 0 always."""
-    unaccepted = []
-    # getgrouplist() is what initgroups() uses, so it sees the same NSS sources as systemd.
-    for member_gid in sorted(set(os.getgrouplist(user, gid)) - {gid}):
-        try:
-            name = grp.getgrgid(member_gid).gr_name
-        except KeyError:
-            name = str(member_gid)
-        if member_gid == 0:
-            raise ServiceError(f'user: {user} is a member of the group {name} (gid 0), which systemd would give the '
-                               'daemon; the root group is refused even in allow_supplementary_groups')
-        if name not in allowed_groups:
-            unaccepted.append(name)
-    if unaccepted:
-        raise ServiceError(
-            f"user: {user} is a member of the groups {', '.join(unaccepted)}, which systemd would give the daemon "
-            '(initgroups); remove the memberships or list them in allow_supplementary_groups')
 
 
 def walk_failure(message):
@@ -309,6 +259,7 @@ class JailedService:
         self.result = {}
         self.systemctl = None
         self.analyze = None
+        self.drop_to = None
 
     def run(self, args, check_rc=True):
         rc, out, err = self.module.run_command(args)
@@ -345,6 +296,11 @@ class JailedService:
         values = self.show('ActiveState', 'SubState', 'UnitFileState')
         return values.get('ActiveState', ''), values.get('SubState', ''), values.get('UnitFileState', '')
 
+    def main_pid(self):
+        """systemd's MainPID of the unit now (0 when it has none)."""
+        _rc, out, _err = self.run([self.systemctl, 'show', '--property=MainPID', '--value', self.name])
+        return int(out.strip() or 0)
+
     def prerequisite(self, message):
         """Missing prerequisites are fatal, but only a warning in check mode, because an
         earlier task of the play may create them."""
@@ -380,19 +336,24 @@ class JailedService:
     def candidate(self, spec):
         """The checked, rendered and scored unit text."""
         params = self.params
+        max_exposure = exposure_limit(params['max_exposure'], spec.drop_to)
+        # A daemon that drops root itself is held to the same account rules for its user.
+        account, prefix = (spec.drop_to, 'privilege_drop.') if spec.drop_to else (spec, '')
         try:
-            group = resolve_accounts(spec.user, spec.group, params['allow_supplementary_groups'])
+            group = resolve_accounts(account.user, account.group, params['allow_supplementary_groups'], prefix)
         except PrerequisiteError as exc:
             self.prerequisite(str(exc))
-            group = spec.group or spec.user
+            group = account.group or account.user
+        spec = spec._replace(drop_to=spec.drop_to._replace(group=group)) if spec.drop_to else spec._replace(
+            group=group)
         allow_user_writable = params['allow_user_writable_sources']
         for message in missing_in_jail(spec, allow_user_writable) + check_bind_sources(
                 spec, params['allow_sensitive_binds'], allow_user_writable):
             self.prerequisite(message)
-        text = render_unit(spec._replace(group=group, extra=spec.extra + self.ip_filter(spec)))
+        self.drop_to = spec.drop_to
+        text = render_unit(spec._replace(extra=spec.extra + self.ip_filter(spec)))
         exposure, rating, warnings = self.evaluate(text)
         self.result.update(unit=text, exposure=exposure, exposure_rating=rating, verify_warnings=warnings)
-        max_exposure = params['max_exposure']
         if max_exposure is not None and exposure > max_exposure:
             raise ServiceError(f'{self.name}: exposure {exposure} ({rating}) is higher than max_exposure '
                                f'{max_exposure}; the unit was not installed', unit=text, exposure=exposure)
@@ -416,6 +377,15 @@ class JailedService:
             raise ServiceError(f'{self.name} did not stay running (ActiveState={active}, SubState={sub})',
                                journal=self.journal_tail())
 
+    def confirm_dropped(self):
+        """The processes of a daemon that drops root itself must show the switch; else it is stopped."""
+        account = drop_account(self.drop_to.user, self.drop_to.group, self.params['allow_supplementary_groups'])
+        try:
+            self.result['processes'] = confirm_drop(self.main_pid, account)
+        except ServiceError as exc:
+            self.run([self.systemctl, 'stop', self.name])
+            raise ServiceError(f'{exc}; {self.name} was stopped', journal=self.journal_tail())
+
     def apply(self, step, text):
         unit_path = self.result['unit_path']
         if step == 'install':
@@ -428,6 +398,8 @@ class JailedService:
             self.run([self.systemctl, 'daemon-reload'])
         elif step in ('start', 'restart') and self.params['type'] != 'oneshot':
             self.confirm_running()
+            if self.drop_to:
+                self.confirm_dropped()
 
     def execute(self):
         params = self.params

@@ -118,3 +118,13 @@ FORBIDDEN_PROPERTIES = {
     'SecureBits': 'changes how capabilities are kept',
     'NoNewPrivileges': 'would let the daemon gain privileges',
 }
+
+# A daemon that starts as root in the jail and switches itself to an unprivileged user
+# (privilege_drop): its whole bounding set is what the switch and a low port need, plus
+# CAP_CHOWN only when asked (a master that hands its directories to the user).
+DROP_CAPABILITIES = ('CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID')
+DROP_CHOWN = 'CAP_CHOWN'
+# Never in that bounding set, whatever else changes: each lets uid 0 leave the chroot.
+DROP_NEVER = ('CAP_SYS_ADMIN', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE')
+# The highest systemd-analyze security exposure accepted for such a unit.
+DROP_MAX_EXPOSURE = 2.5

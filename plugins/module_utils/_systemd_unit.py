@@ -24,6 +24,9 @@ import re
 from ansible_collections.serversec.confine.plugins.module_utils._paths import check_abs_path
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_policy import (
     CAPABILITIES,
+    DROP_CAPABILITIES,
+    DROP_CHOWN,
+    DROP_NEVER,
     EXTRA_PROPERTIES,
     FORBIDDEN_PROPERTIES,
     MANAGED_PROPERTIES,
@@ -91,8 +94,10 @@ SENSITIVE_BIND_PATHS = (
 UnitSpec = collections.namedtuple('UnitSpec', (
     'description', 'jail', 'command', 'user', 'group', 'type', 'restart',
     'working_directory', 'environment', 'capabilities', 'bind', 'bind_read_only',
-    'read_write', 'exec_in_read_write', 'extra', 'memory_deny_write_execute', 'address_families',
+    'read_write', 'exec_in_read_write', 'extra', 'memory_deny_write_execute', 'address_families', 'drop_to',
 ))
+# privilege_drop: the daemon starts as root in the jail and switches itself to user:group.
+DropSpec = collections.namedtuple('DropSpec', ('user', 'group', 'chown'))
 
 
 def unit_name(name):
@@ -204,6 +209,33 @@ def validate_capabilities(capabilities, allowed):
     return sorted(set(capabilities))
 
 
+def validate_privilege_drop(params):
+    """The DropSpec of a daemon that starts as root and switches itself to an unprivileged user
+    (its group left to the caller when not given), or None. Such a daemon gets no other
+    account option and no capability but the fixed set (drop_capabilities)."""
+    drop = params.get('privilege_drop')
+    if drop is None:
+        return None
+    if params['user'] is not None:
+        raise ServiceError('user: not used with privilege_drop, where the daemon starts as root and switches itself '
+                           'to privilege_drop.user; give one or the other')
+    for field in ('group', 'capabilities', 'allow_capabilities'):
+        if params[field]:
+            raise ServiceError(f'{field}: not used with privilege_drop, whose bounding set is '
+                               f"{' '.join(DROP_CAPABILITIES)} (and {DROP_CHOWN} with privilege_drop.chown)")
+    group = drop.get('group')
+    return DropSpec(
+        user=validate_account('privilege_drop.user', drop.get('user')),
+        group=validate_account('privilege_drop.group', group) if group is not None else None,
+        chown=bool(drop.get('chown')),
+    )
+
+
+def drop_capabilities(drop_to):
+    """The whole bounding set of a daemon that drops root itself."""
+    return sorted(DROP_CAPABILITIES + ((DROP_CHOWN,) if drop_to.chown else ()))
+
+
 def validate_address_families(families):
     if not families:
         raise ServiceError('restrict_address_families: must list at least one family (use "none" to deny all)')
@@ -282,6 +314,7 @@ def validate_unit(params):
     if jail == '/':
         raise ServiceError('jail: "/" is not a jail')
     group = params['group']
+    drop_to = validate_privilege_drop(params)
     command = validate_command(params['command'])
     allow_sensitive = params['allow_sensitive_binds']
     bind = [bind_entry('bind', entry, allow_sensitive) for entry in params['bind']]
@@ -299,13 +332,14 @@ def validate_unit(params):
         description=free_text('description', description),
         jail=jail,
         command=command,
-        user=validate_account('user', params['user']),
+        user=None if drop_to else validate_account('user', params['user']),
         group=validate_account('group', group) if group is not None else None,
         type=params['type'],
         restart=params['restart'],
         working_directory=absolute_path('working_directory', params['working_directory']),
         environment=validate_environment(params['environment']),
-        capabilities=validate_capabilities(params['capabilities'], params['allow_capabilities']),
+        capabilities=(drop_capabilities(drop_to) if drop_to
+                      else validate_capabilities(params['capabilities'], params['allow_capabilities'])),
         bind=bind,
         bind_read_only=bind_read_only,
         read_write=read_write,
@@ -313,6 +347,7 @@ def validate_unit(params):
         extra=validate_extra_properties(params['extra_properties']),
         memory_deny_write_execute=params['memory_deny_write_execute'],
         address_families=validate_address_families(params['restrict_address_families']),
+        drop_to=drop_to,
     )
 
 
@@ -355,8 +390,12 @@ def render_binds(entries):
 
 
 def render_unit(spec):
-    """The unit text of a validated UnitSpec whose group is known."""
+    """The unit text of a validated UnitSpec whose group (or drop_to group) is known."""
     capabilities = ' '.join(spec.capabilities)
+    # A root daemon with any of these leaves the chroot; checked again here, where the line is written.
+    escapes = sorted(set(spec.capabilities) & set(DROP_NEVER))
+    if escapes:
+        raise ServiceError(f"capabilities: {' '.join(escapes)} would let the daemon leave its chroot")
     lines = [
         '# Managed by Ansible (serversec.confine.jailed_service); local edits are overwritten.',
         '[Unit]',
@@ -369,9 +408,13 @@ def render_unit(spec):
         f'Restart={spec.restart}',
         f'RootDirectory={escape_specifiers(spec.jail)}',
         f'WorkingDirectory={escape_specifiers(spec.working_directory)}',
-        f'User={spec.user}',
-        f'Group={spec.group}',
     ]
+    if spec.drop_to:
+        # No User=: systemd starts the daemon as root, inside the jail.
+        lines.append(f'# privilege_drop: starts as root in the jail and switches itself to '
+                     f'{spec.drop_to.user}:{spec.drop_to.group}')
+    else:
+        lines.extend([f'User={spec.user}', f'Group={spec.group}'])
     if spec.environment:
         lines.append(f'Environment={render_environment(spec.environment)}')
     if spec.bind_read_only:
@@ -386,7 +429,8 @@ def render_unit(spec):
     if no_exec and not spec.exec_in_read_write:
         lines.append(f"NoExecPaths={' '.join(escape_specifiers(path) for path in no_exec)}")
     lines.append(f'CapabilityBoundingSet={capabilities}')
-    lines.append(f'AmbientCapabilities={capabilities}')
+    # Root holds its bounding set already; nothing is made ambient for it to pass on.
+    lines.append(f"AmbientCapabilities={'' if spec.drop_to else capabilities}")
     extra = dict(spec.extra)
     for name, value in HARDENING:
         lines.extend(f'{name}={text}' for text in extra.pop(name, [value]))

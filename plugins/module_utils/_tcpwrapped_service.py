@@ -34,9 +34,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._jailed_service 
     missing_in_jail,
     plan_actions,
     read_unit,
-    resolve_accounts,
     write_unit,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._service_accounts import resolve_accounts
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze import parse_verify
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
     HARDENING,

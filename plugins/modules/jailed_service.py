@@ -21,7 +21,8 @@ description:
   - Writes a systemd service unit that starts O(command) inside the chroot jail O(jail)
     (C(RootDirectory=)) as the unprivileged O(user), and enables, starts, stops or removes it.
   - systemd resolves the user on the host before it enters the jail, so the daemon never runs
-    as root inside the jail. systemd also gives the daemon every host group whose member list
+    as root inside the jail, unless O(privilege_drop) says knowingly that it starts as root and
+    switches itself to an unprivileged user. systemd also gives the daemon every host group whose member list
     names the user (C(initgroups)), whatever C(SupplementaryGroups=) says; such a user is
     refused unless its groups are listed in O(allow_supplementary_groups).
   - "Hardening is on by default: C(NoNewPrivileges=yes), an empty C(CapabilityBoundingSet=)
@@ -74,13 +75,59 @@ options:
     description:
       - Host user the daemon runs as. It must exist on the host; C(root) and uid 0 are refused,
         because a process running as root can break out of a chroot jail.
-      - Required unless O(state=absent).
+      - Required unless O(state=absent) or O(privilege_drop) is given; not used with O(privilege_drop).
     type: str
   group:
     description:
       - Host group the daemon runs as. It must exist; C(root) and gid 0 are refused.
-      - Defaults to the primary group of O(user).
+      - Defaults to the primary group of O(user). Not used with O(privilege_drop).
     type: str
+  privilege_drop:
+    description:
+      - Opt-in mode for a daemon that starts as root inside the jail and switches itself to an
+        unprivileged user, as nginx's master process, vsftpd or C(named -u) do. The daemon's own
+        configuration must name the same user (for example nginx's C(user) directive), and the
+        jail's C(/etc/passwd) and C(/etc/group) must give it the host's uid and gid (the
+        O(serversec.confine.chroot_jail#module:users) option of M(serversec.confine.chroot_jail)
+        copies them).
+      - The unit has no C(User=), so systemd starts the daemon as root inside the jail. Its whole
+        capability bounding set is C(CAP_SETUID), C(CAP_SETGID) and C(CAP_NET_BIND_SERVICE), with
+        C(CAP_CHOWN) only when O(privilege_drop.chown=true); nothing is ambient.
+        C(CAP_SYS_CHROOT), C(CAP_SYS_ADMIN) and C(CAP_SYS_PTRACE), the ways out of a chroot for
+        uid 0, are never in it. C(NoNewPrivileges=yes) and every other hardening setting stay on.
+      - O(user), O(group), O(capabilities) and O(allow_capabilities) are refused with it, and
+        O(max_exposure) is at most V(2.5) (its default in this mode).
+      - After each start or restart, the module reads the identities of the unit's processes from
+        C(/proc/PID/status). Every process must run either as root (the master) or as
+        O(privilege_drop.user) and O(privilege_drop.group) in all of its real, effective, saved
+        and file system ids, with no supplementary group beyond the accepted ones
+        (O(allow_supplementary_groups)), and at least one as that user. Otherwise the module
+        stops the service and fails, naming the processes it found (it waits up to 5 seconds
+        for the workers).
+      - "What remains of root: the master can signal other processes of uid 0 on the host, and
+        (with C(CAP_SETUID)) become any uid; C(ProtectSystem=strict) keeps the jail read-only
+        except O(read_write). Prefer a daemon that runs as O(user) from the start where it can."
+    type: dict
+    suboptions:
+      user:
+        description:
+          - Host user the daemon switches to. It must exist on the host; C(root) and uid 0 are
+            refused, and its supplementary groups follow the rules of O(user) and
+            O(allow_supplementary_groups).
+        type: str
+        required: true
+      group:
+        description:
+          - Host group the daemon switches to; gid 0 is refused. Defaults to the primary group of
+            O(privilege_drop.user).
+        type: str
+      chown:
+        description:
+          - Add C(CAP_CHOWN) to the bounding set, for a master that hands files or directories
+            to the user (nginx does it for its temporary directories when they are not owned by
+            the user yet).
+        type: bool
+        default: false
   allow_supplementary_groups:
     description:
       - Host groups that O(user) is a member of and that the daemon may therefore hold.
@@ -287,6 +334,7 @@ options:
     description:
       - Fail, before anything is written, when the C(systemd-analyze security) exposure score
         of the unit is higher than this (0.0 is best, 10.0 worst).
+      - With O(privilege_drop) it defaults to V(2.5), and a higher value is refused.
     type: float
   tcpwrap_daemon:
     description:
@@ -345,6 +393,15 @@ EXAMPLES = r"""
     capabilities: [CAP_NET_BIND_SERVICE]
     read_write: [/var/log/rsync]
 
+- name: Run nginx jailed; its master starts as root and its workers run as www-data
+  serversec.confine.jailed_service:
+    name: nginx-jail
+    jail: /srv/jails/nginx
+    command: [/usr/sbin/nginx, -c, /etc/nginx/jailed.conf, -g, "daemon off;"]
+    privilege_drop:
+      user: www-data
+    read_write: [/var/lib/nginx]
+
 - name: Remove the jailed web server
   serversec.confine.jailed_service:
     name: web.service
@@ -395,6 +452,15 @@ predates_jail:
   returned: when O(state) is not V(absent)
   type: bool
   sample: false
+processes:
+  description:
+    - The unit's processes after a start or restart with O(privilege_drop), each with C(pid),
+      C(uids) and C(gids) (real, effective, saved, file system) and C(groups).
+  returned: when O(privilege_drop) is set and the service was started or restarted
+  type: list
+  elements: dict
+  sample: [{pid: 812, uids: [0, 0, 0, 0], gids: [0, 0, 0, 0], groups: []},
+           {pid: 813, uids: [33, 33, 33, 33], gids: [33, 33, 33, 33], groups: [33]}]
 ip_filter:
   description:
     - The filter compiled for O(tcpwrap_daemon) (keys C(daemon), C(ip_address_allow),
@@ -419,6 +485,11 @@ def main():
             'command': {'type': 'list', 'elements': 'str'},
             'user': {'type': 'str'},
             'group': {'type': 'str'},
+            'privilege_drop': {'type': 'dict', 'options': {
+                'user': {'type': 'str', 'required': True},
+                'group': {'type': 'str'},
+                'chown': {'type': 'bool', 'default': False},
+            }},
             'allow_supplementary_groups': {'type': 'list', 'elements': 'str', 'default': []},
             'description': {'type': 'str'},
             'state': {'type': 'str', 'default': 'started', 'choices': STATES},
@@ -447,7 +518,8 @@ def main():
             'max_exposure': {'type': 'float'},
             'tcpwrap_daemon': {'type': 'str'},
         },
-        required_if=[('state', state, ('jail', 'command', 'user')) for state in STATES if state != 'absent'],
+        required_if=[('state', state, ('jail', 'command')) for state in STATES if state != 'absent']
+        + [('state', state, ('user', 'privilege_drop'), True) for state in STATES if state != 'absent'],
         supports_check_mode=True,
     )
     service = JailedService(module)

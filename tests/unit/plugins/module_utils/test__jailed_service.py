@@ -12,18 +12,17 @@ import os
 import pwd
 
 import pytest
-from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
     check_bind_sources,
     check_program_in_jail,
     missing_in_jail,
     plan_actions,
-    resolve_accounts,
     stat_in_jail,
     walk_failure,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import known_jails
+from ansible_collections.serversec.confine.plugins.module_utils._service_accounts import resolve_accounts
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
     PrerequisiteError,
     ServiceError,
@@ -88,11 +87,11 @@ def accounts(monkeypatch):
                 return grp.struct_group((name, 'x', gid, []))
         raise KeyError(name)
 
-    monkeypatch.setattr(_jailed_service.pwd, 'getpwnam', getpwnam)
-    monkeypatch.setattr(_jailed_service.grp, 'getgrgid', getgrgid)
-    monkeypatch.setattr(_jailed_service.grp, 'getgrnam', getgrnam)
+    monkeypatch.setattr(pwd, 'getpwnam', getpwnam)
+    monkeypatch.setattr(grp, 'getgrgid', getgrgid)
+    monkeypatch.setattr(grp, 'getgrnam', getgrnam)
     # initgroups() semantics: the given group plus every group listing the user.
-    monkeypatch.setattr(_jailed_service.os, 'getgrouplist', lambda user, gid: [gid] + MEMBERS[user])
+    monkeypatch.setattr(os, 'getgrouplist', lambda user, gid: [gid] + MEMBERS[user])
 
 
 @pytest.mark.parametrize('user, group, allowed, expected', [

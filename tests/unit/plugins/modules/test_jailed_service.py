@@ -368,7 +368,9 @@ def test_check_mode_only_warns_about_missing_prerequisites(host, run, module_war
 
 def test_required_unless_absent(host, run):
     result = run({'name': 'web.service', 'unit_dir': host['unit_dir']})
-    assert result['msg'] == 'state is started but all of the following are missing: jail, command, user'
+    assert result['msg'] == 'state is started but all of the following are missing: jail, command'
+    result = run({'name': 'web.service', 'unit_dir': host['unit_dir'], 'jail': host['jail'], 'command': ['/x']})
+    assert result['msg'] == 'state is started but any of the following are missing: user, privilege_drop'
 
 
 def test_absent_stops_disables_and_removes(host, run):
