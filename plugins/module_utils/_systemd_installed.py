@@ -115,15 +115,14 @@ def parse_unit(text):
 
 
 def split_exec(value):
-    """(flags, words) of an ExecStart= value; None when it cannot be split."""
+    """(flags, words) of an ExecStart= value; words is empty when it cannot be split."""
     flags = ''
     while value and value[0] in EXEC_PREFIXES:
         flags, value = flags + value[0], value[1:]
     try:
-        words = shlex.split(value)
+        return flags, shlex.split(value)
     except ValueError:
-        return None
-    return (flags, words) if words else None
+        return flags, []
 
 
 class Unit:
@@ -162,10 +161,11 @@ class Unit:
     def exec_start(self):
         """(flags, program, argv0, args) of the first ExecStart= command, or None."""
         values = self.values('ExecStart')
-        parsed = split_exec(values[0]) if values else None
-        if parsed is None:
+        if not values:
             return None
-        flags, words = parsed
+        flags, words = split_exec(values[0])
+        if not words:
+            return None
         if '@' in flags:
             if len(words) < 2:
                 return None

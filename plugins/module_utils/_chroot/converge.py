@@ -287,8 +287,9 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
     # again at the end only if this run changed something.
     seen = {}
     walk_warnings = []
-    first_audit = None if missing_root else audit(jail, walk_warnings, _noting(walk(jail.root, walk_warnings),
-                                                                                  plan.entries, seen))
+    first_audit = None
+    if not missing_root:
+        first_audit = audit(jail, walk_warnings, _noting(walk(jail.root, walk_warnings), plan.entries, seen))
     todo = []
     new_managed = {}
     sizes = {}

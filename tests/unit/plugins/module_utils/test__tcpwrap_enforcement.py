@@ -317,8 +317,8 @@ def test_parse_unit_joins_continuations_and_keeps_comments():
     ('/usr/sbin/sshd -D', ('', ['/usr/sbin/sshd', '-D'])),
     ('@/usr/sbin/tcpd /usr/local/sbin/in.telnetd -E "a b"', ('@', ['/usr/sbin/tcpd', '/usr/local/sbin/in.telnetd', '-E', 'a b'])),
     ('-!/usr/bin/x', ('-!', ['/usr/bin/x'])),
-    ('/bin/"unterminated', None),
-    ('@', None),
+    ('/bin/"unterminated', ('', [])),
+    ('@', ('@', [])),
 ])
 def test_split_exec(value, expected):
     assert split_exec(value) == expected
