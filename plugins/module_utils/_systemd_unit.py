@@ -223,6 +223,10 @@ def validate_privilege_drop(params):
         if params[field]:
             raise ServiceError(f'{field}: not used with privilege_drop, whose bounding set is '
                                f"{' '.join(DROP_CAPABILITIES)} (and {DROP_CHOWN} with privilege_drop.chown)")
+    if params['type'] == 'oneshot':
+        # apply() confirms a start only for a daemon that stays: the check would never run
+        raise ServiceError('type: oneshot is not used with privilege_drop: the switch to privilege_drop.user is '
+                           'checked on the running processes after the start, and a oneshot daemon has exited by then')
     group = drop.get('group')
     return DropSpec(
         user=validate_account('privilege_drop.user', drop.get('user')),

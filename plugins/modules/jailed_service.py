@@ -95,8 +95,8 @@ options:
         C(CAP_CHOWN) only when O(privilege_drop.chown=true); nothing is ambient.
         C(CAP_SYS_CHROOT), C(CAP_SYS_ADMIN) and C(CAP_SYS_PTRACE), the ways out of a chroot for
         uid 0, are never in it. C(NoNewPrivileges=yes) and every other hardening setting stay on.
-      - O(user), O(group), O(capabilities) and O(allow_capabilities) are refused with it, and
-        O(max_exposure) is at most V(2.5) (its default in this mode).
+      - O(user), O(group), O(capabilities), O(allow_capabilities) and O(type=oneshot) are refused
+        with it, and O(max_exposure) is at most V(2.5) (its default in this mode).
       - After each start or restart, the module reads the identities of the unit's processes from
         C(/proc/PID/status). Every process must run either as root (the master) or as
         O(privilege_drop.user) and O(privilege_drop.group) in all of its real, effective, saved

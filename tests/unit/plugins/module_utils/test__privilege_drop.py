@@ -102,6 +102,9 @@ DROP_CAPS = 'CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID (and CAP_CHOWN with priv
      "privilege_drop.group: 'root' is refused: a jailed daemon running as root can break out of its chroot"),
     ({'privilege_drop': {'user': 'www-data', 'group': '0'}},
      "privilege_drop.group: '0' is refused: a jailed daemon running as root can break out of its chroot"),
+    # the switch is checked on the processes after the start, when a oneshot one has exited
+    ({'type': 'oneshot'}, 'type: oneshot is not used with privilege_drop: the switch to privilege_drop.user is '
+                          'checked on the running processes after the start, and a oneshot daemon has exited by then'),
     ({'extra_properties': {'User': 'www-data'}},
      'extra_properties: User is set by the module; use the user parameter instead'),
     ({'extra_properties': {'NoNewPrivileges': False}},
