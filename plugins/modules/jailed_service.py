@@ -101,7 +101,8 @@ options:
         C(/proc/PID/status). Every process must run either as root (the master) or as
         O(privilege_drop.user) and O(privilege_drop.group) in all of its real, effective, saved
         and file system ids, with no supplementary group beyond the accepted ones
-        (O(allow_supplementary_groups)), and at least one as that user. Otherwise the module
+        (O(allow_supplementary_groups)) and without C(CAP_SETUID) or C(CAP_SETGID) in its permitted
+        set (kept across the switch, they make it root again), and at least one as that user. Otherwise the module
         stops the service and fails, naming the processes it found (it waits up to 5 seconds
         for the workers).
       - "What remains of root: the master can signal other processes of uid 0 on the host, and

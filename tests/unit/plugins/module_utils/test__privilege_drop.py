@@ -199,7 +199,7 @@ def test_processes_are_those_of_the_main_process_cgroup(proc):
     proc(200, status(1000, 1000), cgroup='0::/user.slice/session-1.scope\n')
     assert unit_processes(101) == [101, 100, 5]
     assert unit_processes(999) == []
-    assert process_identity(101) == (101, (33, 33, 33, 33), (33, 33, 33, 33), (33,))
+    assert process_identity(101) == (101, (33, 33, 33, 33), (33, 33, 33, 33), (33,), 0)
     assert process_identity(999) is None
 
 
@@ -244,6 +244,23 @@ def test_judge_accepts_a_switch_to_the_account(identities):
 ])
 def test_judge_refusals(identities, message):
     assert judge(identities, WWW) == message
+
+
+def test_a_worker_that_can_become_root_again_has_not_dropped(proc):
+    # PR_SET_KEEPCAPS before setuid() leaves CAP_SETUID/CAP_SETGID permitted: the worker's ids
+    # are the account's, but one setuid(0) makes it root again
+    proc(100, status(0, 0))
+    proc(101, status(33, 33, '33').replace('CapEff:', 'CapPrm:\t00000000000000c0\nCapEff:'))
+    with pytest.raises(ServiceError) as excinfo:
+        confirm_drop(lambda: 100, WWW)
+    assert str(excinfo.value) == ('privilege_drop: PID 101 uids 33 33 33 33 gids 33 33 33 33 keeps CAP_SETGID CAP_SETUID '
+                                  'in its permitted set, with which it can become root again')
+
+
+def test_a_worker_may_keep_the_low_port_capability(proc):
+    proc(100, status(0, 0))
+    proc(101, status(33, 33, '33').replace('CapEff:', 'CapPrm:\t0000000000000400\nCapEff:'))
+    assert [entry['pid'] for entry in confirm_drop(lambda: 100, WWW)] == [100, 101]
 
 
 def test_root_group_is_refused_even_when_accepted():
