@@ -94,7 +94,9 @@ options:
         capability bounding set is C(CAP_SETUID), C(CAP_SETGID) and C(CAP_NET_BIND_SERVICE), with
         C(CAP_CHOWN) only when O(privilege_drop.chown=true); nothing is ambient.
         C(CAP_SYS_CHROOT), C(CAP_SYS_ADMIN) and C(CAP_SYS_PTRACE), the ways out of a chroot for
-        uid 0, are never in it. C(NoNewPrivileges=yes) and every other hardening setting stay on.
+        uid 0, are never in it. C(NoNewPrivileges=yes) and every other hardening setting stay on, and
+        C(process_vm_readv)/C(process_vm_writev) are denied (with C(CAP_SETUID) the master could
+        become another user and write into that user's processes outside the jail).
       - O(user), O(group), O(capabilities), O(allow_capabilities) and O(type=oneshot) are refused
         with it, and O(max_exposure) is at most V(2.5) (its default in this mode).
       - After each start or restart, the module reads the identities of the unit's processes from

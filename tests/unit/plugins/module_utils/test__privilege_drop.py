@@ -56,7 +56,9 @@ DROP_UNIT = DEFAULT_UNIT.replace(
     'ExecStart=/usr/sbin/lighttpd -D -f /etc/lighttpd/lighttpd.conf', 'ExecStart=/usr/sbin/nginx -g "daemon off;"').replace(
     'User=web\nGroup=web\n',
     '# privilege_drop: starts as root in the jail and switches itself to www-data:www-data\n').replace(
-    'CapabilityBoundingSet=\n', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID\n')
+    'CapabilityBoundingSet=\n', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID\n').replace(
+    'SystemCallFilter=@system-service\n',
+    'SystemCallFilter=@system-service\nSystemCallFilter=~process_vm_readv process_vm_writev\n')
 
 
 def test_drop_unit_starts_as_root_with_three_capabilities():
@@ -65,6 +67,16 @@ def test_drop_unit_starts_as_root_with_three_capabilities():
     assert not [line for line in lines if line.startswith(('User=', 'Group=', 'DynamicUser='))]
     assert 'AmbientCapabilities=' in lines
     assert 'NoNewPrivileges=yes' in lines
+
+
+def test_a_master_that_can_become_any_user_cannot_write_into_that_users_processes():
+    # CAP_SETUID makes the master any uid; @system-service allows process_vm_writev (in @ipc), which
+    # writes into the memory of a process of the same uid outside the jail wherever Yama does not
+    # restrict it: denied after the allow-list, for this unit only
+    lines = service_lines(render())
+    assert lines.index('SystemCallFilter=~process_vm_readv process_vm_writev') == \
+        lines.index('SystemCallFilter=@system-service') + 1
+    assert 'SystemCallFilter=~process_vm_readv process_vm_writev' not in service_lines(DEFAULT_UNIT)
 
 
 def test_chown_adds_cap_chown_only():
