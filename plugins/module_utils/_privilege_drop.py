@@ -32,9 +32,12 @@ PROC_DIR = '/proc'
 WORKER_WAIT_SECONDS = 5.0
 WORKER_POLL_SECONDS = 0.25
 
-# One process of the unit: its four uids and gids (real, effective, saved, file system) and
-# its supplementary groups.
-Identity = collections.namedtuple('Identity', ('pid', 'uids', 'gids', 'groups'))
+# One process of the unit: its four uids and gids (real, effective, saved, file system), its
+# supplementary groups and its permitted capabilities (CapPrm, a bit mask).
+Identity = collections.namedtuple('Identity', ('pid', 'uids', 'gids', 'groups', 'permitted'), defaults=(0,))
+# Permitted capabilities with which a process that switched can take root's ids again (setuid(0),
+# setgid(0)): kept across the switch with PR_SET_KEEPCAPS, they undo it.
+REGAIN_ROOT = {7: 'CAP_SETUID', 6: 'CAP_SETGID'}
 
 
 def exposure_limit(max_exposure, drop_to):
@@ -69,7 +72,7 @@ def process_identity(pid):
         # The first occurrence only: the kernel writes each of these once, after Name:.
         fields.setdefault(key, value.split())
     return Identity(pid, tuple(int(v) for v in fields['Uid']), tuple(int(v) for v in fields['Gid']),
-                    tuple(int(v) for v in fields.get('Groups', [])))
+                    tuple(int(v) for v in fields.get('Groups', [])), int(fields.get('CapPrm', ['0'])[0], 16))
 
 
 def unit_processes(main_pid):
@@ -101,6 +104,10 @@ def judge(identities, account):
         if set(identity.uids) != {account.uid} or set(identity.gids) != {account.gid}:
             return (f'{describe(identity)} runs neither as root nor as {account.user}:{account.group} '
                     f'({account.uid}:{account.gid})')
+        regain = sorted(name for bit, name in REGAIN_ROOT.items() if identity.permitted >> bit & 1)
+        if regain:
+            return (f"{describe(identity)} keeps {' '.join(regain)} in its permitted set, with which it can become "
+                    'root again')
         extra = sorted(set(identity.groups) - {account.gid} - account.allowed_gids)
         if extra or 0 in identity.groups:
             return (f'{describe(identity)} holds the groups {", ".join(map(str, extra or [0]))} beyond '
@@ -125,8 +132,8 @@ def confirm_drop(main_pid, account):
         identities = [identity for identity in map(process_identity, unit_processes(pid)) if identity] if pid else []
         problem = judge(identities, account)
         if problem is None:
-            return [{'pid': pid, 'uids': list(uids), 'gids': list(gids), 'groups': list(groups)}
-                    for pid, uids, gids, groups in identities]
+            return [{'pid': found.pid, 'uids': list(found.uids), 'gids': list(found.gids), 'groups': list(found.groups)}
+                    for found in identities]
         if time.monotonic() >= deadline:
             raise ServiceError(f'privilege_drop: {problem}')
         time.sleep(WORKER_POLL_SECONDS)

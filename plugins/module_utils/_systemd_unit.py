@@ -91,6 +91,9 @@ SENSITIVE_BIND_PATHS = (
     '/var/run/dockershim.sock', '/run/k3s/containerd/containerd.sock',
 )
 
+# Denied to a privilege_drop unit after its @system-service allow-list (in @ipc there).
+DROP_DENIED_SYSCALLS = 'process_vm_readv process_vm_writev'
+
 UnitSpec = collections.namedtuple('UnitSpec', (
     'description', 'jail', 'command', 'user', 'group', 'type', 'restart',
     'working_directory', 'environment', 'capabilities', 'bind', 'bind_read_only',
@@ -223,6 +226,10 @@ def validate_privilege_drop(params):
         if params[field]:
             raise ServiceError(f'{field}: not used with privilege_drop, whose bounding set is '
                                f"{' '.join(DROP_CAPABILITIES)} (and {DROP_CHOWN} with privilege_drop.chown)")
+    if params['type'] == 'oneshot':
+        # apply() confirms a start only for a daemon that stays: the check would never run
+        raise ServiceError('type: oneshot is not used with privilege_drop: the switch to privilege_drop.user is '
+                           'checked on the running processes after the start, and a oneshot daemon has exited by then')
     group = drop.get('group')
     return DropSpec(
         user=validate_account('privilege_drop.user', drop.get('user')),
@@ -434,6 +441,10 @@ def render_unit(spec):
     extra = dict(spec.extra)
     for name, value in HARDENING:
         lines.extend(f'{name}={text}' for text in extra.pop(name, [value]))
+        if name == 'SystemCallFilter' and spec.drop_to:
+            # the master can become any uid (CAP_SETUID); @system-service lets it write into the
+            # memory of that uid's processes outside the jail where Yama does not stop it
+            lines.append(f'SystemCallFilter=~{DROP_DENIED_SYSCALLS}')
     lines.append(f"MemoryDenyWriteExecute={'yes' if spec.memory_deny_write_execute else 'no'}")
     lines.append(f'RestrictAddressFamilies={spec.address_families}')
     for name, values in spec.extra:

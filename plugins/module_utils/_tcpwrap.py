@@ -270,17 +270,21 @@ def place(path, line):
 def unreadable_table(path, exc):
     """(kind, problem) of a table that read_if_exists() could not read (exc), as libwrap sees it.
 
-    fopen() succeeds on a directory and fgets() then reads nothing, so a directory reads as
-    empty ('unread'). Anything else (a symlink loop, a path through a file, no permission, a
+    fopen() succeeds on a directory and on /dev/null and fgets() then reads nothing, so either
+    reads as empty ('unread'). Anything else (a symlink loop, a path through a file, no permission, a
     FIFO or a device, which are not opened) is libwrap's "cannot open" error ('broken').
     """
     try:
-        directory = stat.S_ISDIR(os.stat(path).st_mode)
+        st = os.stat(path)
     except OSError:
-        directory = False
-    if directory:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
         return 'unread', ('is a directory: libwrap opens it, reads no rule and goes on as if the file were empty '
                           '(a hosts.deny that is a directory denies nothing: the policy fails open)')
+    # a table linked to /dev/null (never opened here): libwrap reads it as an empty file
+    if st is not None and stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3):
+        return 'unread', ('is /dev/null: libwrap opens it, reads no rule and goes on as if the file were empty '
+                          '(a hosts.deny that is /dev/null denies nothing: the policy fails open)')
     cause = os.strerror(exc.errno) if getattr(exc, 'errno', None) else 'a FIFO, socket or device'
     return 'broken', (f'cannot be read as a table ({cause}): libwrap fails closed when this is hosts.deny and goes '
                       'on to hosts.deny when it is hosts.allow')

@@ -32,11 +32,15 @@ import stat
 import struct
 
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ElfError, read_exec_info_fd
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_installed import InstalledUnits, UnitReadError, open_under
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, fold
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import AddressSet, compile_policy
 
 HOST_ROOT = '/'
+# A binary is held with O_PATH, then opened again through /proc only once it is a regular file.
+O_PATH = os.O_PATH
+PROC_FDS = '/proc/self/fd'
 # The drop-in tcpwrap_filter writes, and the header line that names its daemon.
 FILTER_DROPIN = 'serversec-tcpwrap-filter.conf'
 FILTER_HEADER_RE = re.compile(r'^# The TCP wrappers policy of .* for daemon "(.+)",$')
@@ -152,13 +156,19 @@ class Enforcement:
 
     def _needed(self, path):
         """((device, inode), DT_NEEDED names) of the binary at path, or None when there is none."""
-        fd = open_under(self.root, path, f'binary {path}')
-        if fd is None:
+        # Held, not opened, until it is known to be a regular file: a user who can write where a
+        # program lives may link it to a device whose open has effects (/dev/watchdog arms it).
+        held = open_under(self.root, path, f'binary {path}', O_PATH)
+        if held is None:
             return None
         try:
-            info = os.fstat(fd)
+            info = os.fstat(held)
             if not stat.S_ISREG(info.st_mode):
                 raise ElfError('not a regular file')
+            fd = os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
+        finally:
+            os.close(held)
+        try:
             exec_info = read_exec_info_fd(fd)
         finally:
             os.close(fd)

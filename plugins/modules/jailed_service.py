@@ -94,14 +94,17 @@ options:
         capability bounding set is C(CAP_SETUID), C(CAP_SETGID) and C(CAP_NET_BIND_SERVICE), with
         C(CAP_CHOWN) only when O(privilege_drop.chown=true); nothing is ambient.
         C(CAP_SYS_CHROOT), C(CAP_SYS_ADMIN) and C(CAP_SYS_PTRACE), the ways out of a chroot for
-        uid 0, are never in it. C(NoNewPrivileges=yes) and every other hardening setting stay on.
-      - O(user), O(group), O(capabilities) and O(allow_capabilities) are refused with it, and
-        O(max_exposure) is at most V(2.5) (its default in this mode).
+        uid 0, are never in it. C(NoNewPrivileges=yes) and every other hardening setting stay on, and
+        C(process_vm_readv)/C(process_vm_writev) are denied (with C(CAP_SETUID) the master could
+        become another user and write into that user's processes outside the jail).
+      - O(user), O(group), O(capabilities), O(allow_capabilities) and O(type=oneshot) are refused
+        with it, and O(max_exposure) is at most V(2.5) (its default in this mode).
       - After each start or restart, the module reads the identities of the unit's processes from
         C(/proc/PID/status). Every process must run either as root (the master) or as
         O(privilege_drop.user) and O(privilege_drop.group) in all of its real, effective, saved
         and file system ids, with no supplementary group beyond the accepted ones
-        (O(allow_supplementary_groups)), and at least one as that user. Otherwise the module
+        (O(allow_supplementary_groups)) and without C(CAP_SETUID) or C(CAP_SETGID) in its permitted
+        set (kept across the switch, they make it root again), and at least one as that user. Otherwise the module
         stops the service and fails, naming the processes it found (it waits up to 5 seconds
         for the workers).
       - "What remains of root: the master can signal other processes of uid 0 on the host, and

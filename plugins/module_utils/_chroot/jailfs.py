@@ -220,7 +220,8 @@ class Jail:
         Where the kernel has O_PATH and /proc, the entry is first held without being opened
         (O_PATH), and only a regular file is then opened, through that hold: a FIFO or device
         node the jail swapped in is never opened. Elsewhere it is opened non-blocking and checked
-        before use, so such a node never holds the run (and its lock). A symlink is never
+        before use, so such a node never holds the run (and its lock). Either open is non-blocking,
+        so a lease on the file fails it (EWOULDBLOCK) instead of waiting. A symlink is never
         followed. Anything but a regular file is a JailError; a missing one the OSError of open.
         """
         name, parent = posixpath.basename(path), self.dir_fd(posixpath.dirname(path))
@@ -229,13 +230,15 @@ class Jail:
             try:
                 if not stat.S_ISREG(os.fstat(held).st_mode):
                     raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
-                return os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | O_CLOEXEC)
+                # non-blocking: a lease uid 0 in the jail put on its own copy fails the open at once
+                fd = os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
             finally:
                 os.close(held)
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
+        else:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         return fd
 
@@ -251,7 +254,8 @@ class Jail:
         try:
             fd = self.open_read(path)
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOENT):  # swapped for a link, or gone, since the lstat
+            # swapped for a link, gone since the lstat, or under a lease the jail holds
+            if exc.errno in (errno.ELOOP, errno.ENOENT, errno.EWOULDBLOCK):
                 return None
             raise
         except JailError:

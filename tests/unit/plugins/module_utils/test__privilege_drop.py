@@ -56,7 +56,9 @@ DROP_UNIT = DEFAULT_UNIT.replace(
     'ExecStart=/usr/sbin/lighttpd -D -f /etc/lighttpd/lighttpd.conf', 'ExecStart=/usr/sbin/nginx -g "daemon off;"').replace(
     'User=web\nGroup=web\n',
     '# privilege_drop: starts as root in the jail and switches itself to www-data:www-data\n').replace(
-    'CapabilityBoundingSet=\n', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID\n')
+    'CapabilityBoundingSet=\n', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID\n').replace(
+    'SystemCallFilter=@system-service\n',
+    'SystemCallFilter=@system-service\nSystemCallFilter=~process_vm_readv process_vm_writev\n')
 
 
 def test_drop_unit_starts_as_root_with_three_capabilities():
@@ -65,6 +67,16 @@ def test_drop_unit_starts_as_root_with_three_capabilities():
     assert not [line for line in lines if line.startswith(('User=', 'Group=', 'DynamicUser='))]
     assert 'AmbientCapabilities=' in lines
     assert 'NoNewPrivileges=yes' in lines
+
+
+def test_a_master_that_can_become_any_user_cannot_write_into_that_users_processes():
+    # CAP_SETUID makes the master any uid; @system-service allows process_vm_writev (in @ipc), which
+    # writes into the memory of a process of the same uid outside the jail wherever Yama does not
+    # restrict it: denied after the allow-list, for this unit only
+    lines = service_lines(render())
+    assert lines.index('SystemCallFilter=~process_vm_readv process_vm_writev') == \
+        lines.index('SystemCallFilter=@system-service') + 1
+    assert 'SystemCallFilter=~process_vm_readv process_vm_writev' not in service_lines(DEFAULT_UNIT)
 
 
 def test_chown_adds_cap_chown_only():
@@ -102,6 +114,9 @@ DROP_CAPS = 'CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID (and CAP_CHOWN with priv
      "privilege_drop.group: 'root' is refused: a jailed daemon running as root can break out of its chroot"),
     ({'privilege_drop': {'user': 'www-data', 'group': '0'}},
      "privilege_drop.group: '0' is refused: a jailed daemon running as root can break out of its chroot"),
+    # the switch is checked on the processes after the start, when a oneshot one has exited
+    ({'type': 'oneshot'}, 'type: oneshot is not used with privilege_drop: the switch to privilege_drop.user is '
+                          'checked on the running processes after the start, and a oneshot daemon has exited by then'),
     ({'extra_properties': {'User': 'www-data'}},
      'extra_properties: User is set by the module; use the user parameter instead'),
     ({'extra_properties': {'NoNewPrivileges': False}},
@@ -196,7 +211,7 @@ def test_processes_are_those_of_the_main_process_cgroup(proc):
     proc(200, status(1000, 1000), cgroup='0::/user.slice/session-1.scope\n')
     assert unit_processes(101) == [101, 100, 5]
     assert unit_processes(999) == []
-    assert process_identity(101) == (101, (33, 33, 33, 33), (33, 33, 33, 33), (33,))
+    assert process_identity(101) == (101, (33, 33, 33, 33), (33, 33, 33, 33), (33,), 0)
     assert process_identity(999) is None
 
 
@@ -241,6 +256,23 @@ def test_judge_accepts_a_switch_to_the_account(identities):
 ])
 def test_judge_refusals(identities, message):
     assert judge(identities, WWW) == message
+
+
+def test_a_worker_that_can_become_root_again_has_not_dropped(proc):
+    # PR_SET_KEEPCAPS before setuid() leaves CAP_SETUID/CAP_SETGID permitted: the worker's ids
+    # are the account's, but one setuid(0) makes it root again
+    proc(100, status(0, 0))
+    proc(101, status(33, 33, '33').replace('CapEff:', 'CapPrm:\t00000000000000c0\nCapEff:'))
+    with pytest.raises(ServiceError) as excinfo:
+        confirm_drop(lambda: 100, WWW)
+    assert str(excinfo.value) == ('privilege_drop: PID 101 uids 33 33 33 33 gids 33 33 33 33 keeps CAP_SETGID CAP_SETUID '
+                                  'in its permitted set, with which it can become root again')
+
+
+def test_a_worker_may_keep_the_low_port_capability(proc):
+    proc(100, status(0, 0))
+    proc(101, status(33, 33, '33').replace('CapEff:', 'CapPrm:\t0000000000000400\nCapEff:'))
+    assert [entry['pid'] for entry in confirm_drop(lambda: 100, WWW)] == [100, 101]
 
 
 def test_root_group_is_refused_even_when_accepted():

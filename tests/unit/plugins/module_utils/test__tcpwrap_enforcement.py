@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 import struct
 
 import pytest
@@ -189,6 +190,28 @@ def test_a_fifo_named_like_a_daemon_does_not_hang_the_report(root):
     (root.path / 'usr/sbin').mkdir(parents=True)
     os.mkfifo(str(root.path / 'usr/sbin/sshd'))
     assert root.report('sshd')['notes'] == ['cannot read /usr/sbin/sshd (not a regular file)']
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to make a device node')
+def test_a_device_a_link_leads_to_is_never_opened(root, monkeypatch):
+    """A user who can write where a daemon's program lives links it to a device: opening
+    /dev/watchdog arms it (the host reboots), so the node is only held, never opened."""
+    (root.path / 'dev').mkdir()
+    os.mknod(str(root.path / 'dev/watchdog'), 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    root.link('usr/local/sbin/sshd', '/dev/watchdog')
+    opened = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        if not flags & getattr(os, 'O_PATH', 0):
+            opened.append(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', spy)
+    report = root.report('sshd')
+    monkeypatch.undo()
+    assert 'watchdog' not in opened
+    assert report['notes'] == ['cannot read /usr/local/sbin/sshd (not a regular file)']
 
 
 # ---------------------------------------------------------------- tcpd

@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import stat
 
 import pytest
@@ -384,3 +385,28 @@ def test_a_walk_cut_short_is_said(lab, monkeypatch, module_warnings):
     result = lab.info()
     assert not result.get('failed')
     assert module_warnings == ['audit: stopped in /dev after 2 entries; the rest of the jail was not looked into']
+
+
+def test_a_lease_on_a_jail_copy_never_holds_the_audit(lab):
+    # uid 0 in the jail owns the copies, so it may put a write lease on one (no CAP_LEASE
+    # needed); a blocking open then waits for the lease-break time (45 s) per file, lock held
+    class Held(BaseException):
+        pass
+
+    def too_slow(*_args):
+        raise Held('the audit waited on a lease held in the jail')
+
+    holder = os.open(str(lab.at(lab.conf)), os.O_RDONLY)
+    old_io = signal.signal(signal.SIGIO, signal.SIG_IGN)
+    old_alarm = signal.signal(signal.SIGALRM, too_slow)
+    try:
+        fcntl.fcntl(holder, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+        signal.alarm(5)
+        result = lab.info()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old_alarm)
+        signal.signal(signal.SIGIO, old_io)
+        os.close(holder)
+    lab.expect(result, drift=[{'path': str(lab.conf), 'reason': 'tampered', 'detail': 'content'}],
+               findings=['drift'])

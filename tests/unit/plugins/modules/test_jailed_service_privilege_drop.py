@@ -60,7 +60,9 @@ def drop_params(host, **overrides):
 
 DROP_UNIT = EXPECTED_UNIT.replace(
     'User=web\nGroup=web\n', '# privilege_drop: starts as root in the jail and switches itself to web:web\n').replace(
-    'CapabilityBoundingSet=\n', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID\n')
+    'CapabilityBoundingSet=\n', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETGID CAP_SETUID\n').replace(
+    'SystemCallFilter=@system-service\n',
+    'SystemCallFilter=@system-service\nSystemCallFilter=~process_vm_readv process_vm_writev\n')
 
 
 def test_master_root_and_worker_as_the_user_is_accepted(host, run, proc):

@@ -74,6 +74,10 @@ def test_tcpwrap_rule_does_not_look_for_a_program_named_like_a_port(tmp_path, ru
 DIRECTORY = ('is a directory: libwrap opens it, reads no rule and goes on as if the file were empty (a hosts.deny '
              'that is a directory denies nothing: the policy fails open)')
 
+# A table linked to /dev/null (a common way to empty one): libwrap reads it, finds nothing.
+DEV_NULL = ('is /dev/null: libwrap opens it, reads no rule and goes on as if the file were empty (a hosts.deny '
+            'that is /dev/null denies nothing: the policy fails open)')
+
 
 def _cannot_read(cause):
     return (f'cannot be read as a table ({cause}): libwrap fails closed when this is hosts.deny and goes on to '
@@ -86,6 +90,8 @@ def _make(tmp_path, name, kind):
         path.mkdir()
     elif kind == 'loop':
         path.symlink_to(name)
+    elif kind == 'dev null':
+        path.symlink_to('/dev/null')
     elif kind == 'through a file':
         (tmp_path / 'file').write_bytes(b'')
         path = tmp_path / 'file' / name
@@ -98,6 +104,10 @@ def _make(tmp_path, name, kind):
      ('granted', 'no rule matched: access granted'), ('deny', 'error', DIRECTORY)),
     ('directory', None, None, b'ALL : ALL\n',
      ('denied', 'matched {deny_path} line 1'), ('allow', 'error', DIRECTORY)),
+    (None, 'dev null', b'', None,
+     ('granted', 'no rule matched: access granted'), ('deny', 'error', DEV_NULL)),
+    ('dev null', None, None, b'ALL : ALL\n',
+     ('denied', 'matched {deny_path} line 1'), ('allow', 'error', DEV_NULL)),
     (None, 'loop', b'', None,
      ('denied', 'denied by libwrap: ' + _cannot_read('Too many levels of symbolic links') + ' ({deny_path})'),
      ('deny', 'error', _cannot_read('Too many levels of symbolic links'))),
