@@ -139,13 +139,15 @@ def compare(jail, path, entry, record, st=None):
             return 'update', 'content', facts
         return 'ok', None, facts
     # the host file as the plan saw it through its descriptor, never looked up by path again
-    facts.update(size=entry['size'], mtime_ns=entry['mtime_ns'])
+    facts.update(size=entry['size'], mtime_ns=entry['mtime_ns'], source_ctime_ns=entry['ctime_ns'])
     if st.st_size != entry['size']:
         return 'update', 'size', facts
     facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
-    # Same size and mtime as the host file, and the jail copy untouched since we wrote
-    # or last verified it (ctime cannot be set back, unlike mtime): no need to read it.
+    # Same size and mtime as the host file, neither the host file nor the jail copy changed
+    # since we wrote or last verified it (ctime cannot be set back, unlike mtime, which
+    # `cp -p` or `touch -r` keep): no need to read either.
     if st.st_mtime_ns == entry['mtime_ns'] and record and record.get('sha256') \
+            and record.get('source_ctime_ns') == entry['ctime_ns'] \
             and record.get('ctime_ns') == st.st_ctime_ns and record.get('ino') == st.st_ino:
         facts['sha256'] = record['sha256']
         return 'ok', None, facts

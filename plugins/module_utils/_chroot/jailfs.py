@@ -373,7 +373,8 @@ class Jail:
             after = os.fstat(src.fd)
             if copied != src.st.st_size or after.st_ctime_ns != src.st.st_ctime_ns:
                 raise JailError(f"{entry['source']} changed on the host while it was copied; nothing was copied")
-            return {'sha256': sha256, 'size': copied, 'mtime_ns': src.st.st_mtime_ns}
+            return {'sha256': sha256, 'size': copied, 'mtime_ns': src.st.st_mtime_ns,
+                    'source_ctime_ns': src.st.st_ctime_ns}
 
     def remove(self, path, record):
         """Remove an object the state says we created. Returns True if gone.

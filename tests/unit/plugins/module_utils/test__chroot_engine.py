@@ -321,8 +321,8 @@ def test_compare_reports_facts_and_leaves_the_plan_alone(fedora):
     st = os.lstat(fedora['jail'] + '/usr/lib64/libc.so.6')
     host_st = os.lstat(fedora['root'] + '/usr/lib64/libc.so.6')
     assert found['/usr/lib64/libc.so.6'] == ('ok', None, {
-        'size': len(content), 'mtime_ns': host_st.st_mtime_ns, 'ctime_ns': st.st_ctime_ns, 'ino': st.st_ino,
-        'sha256': hashlib.sha256(content).hexdigest()})
+        'size': len(content), 'mtime_ns': host_st.st_mtime_ns, 'source_ctime_ns': host_st.st_ctime_ns,
+        'ctime_ns': st.st_ctime_ns, 'ino': st.st_ino, 'sha256': hashlib.sha256(content).hexdigest()})
     assert found['/lib64'] == ('ok', None, {})
     os.chmod(fedora['jail'] + '/usr/lib64/libc.so.6', 0o700)
     jail = Jail(fedora['jail'], fedora['host'])

@@ -272,6 +272,20 @@ def test_link_in_a_tree_that_becomes_a_file_while_read_fails_cleanly(env, monkey
     assert not os.path.exists(env.jail)
 
 
+def test_host_file_rewritten_with_its_size_and_mtime_kept_is_copied_again(env):
+    # `cp -p` or `touch -r` keep the mtime; the host file's ctime still says it changed
+    env.run(files=['/etc/app.conf'])
+    source = env.root + '/etc/app.conf'
+    before = os.stat(source)
+    with open(source, 'wb') as handle:
+        handle.write(b'CONF\n')
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(source).st_size == before.st_size
+    assert env.run(files=['/etc/app.conf']).changed
+    assert env.jail_files()['/etc/app.conf'] == b'CONF\n'
+    assert not env.run(files=['/etc/app.conf']).changed
+
+
 def test_trusted_loader_must_be_root_only_whatever_the_play_accepts(env):
     os.chown(env.root + '/usr/lib64', USER, USER)
     with pytest.raises(JailError) as exc:
