@@ -47,6 +47,7 @@ TARGETS = {
     'plugins/module_utils/_chroot/state.py': STATE_TESTS,
     'plugins/module_utils/_tcpwrap.py': TCPWRAP_TESTS,
     'plugins/module_utils/_tcpwrap_match.py': TCPWRAP_TESTS,
+    'plugins/module_utils/_tcpwrap_options.py': TCPWRAP_TESTS,
     'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
 }
 
