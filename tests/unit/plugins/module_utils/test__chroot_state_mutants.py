@@ -334,3 +334,17 @@ def test_drop_that_cannot_remove_is_an_error(state_dir, monkeypatch):
         opened.close()
     assert str(exc.value) == (f'{state_dir}/{NAME}.json: cannot remove: '
                               f"[Errno 1] Operation not permitted: '{NAME}.json'")
+
+
+def test_state_that_cannot_be_written_is_a_jail_error(state_dir, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(state, 'replace_at', full)
+    opened = store(state_dir)
+    opened.open()
+    try:
+        with pytest.raises(JailError) as exc:
+            opened.save(state.JailState())
+    finally:
+        opened.close()
+    assert str(exc.value) == f'{state_dir}/{NAME}.json: cannot write the state: [Errno 28] No space left on device'
