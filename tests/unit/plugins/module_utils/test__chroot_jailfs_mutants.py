@@ -108,6 +108,25 @@ def test_device_node_is_made_of_its_kind_with_its_mode_whatever_the_umask(jail, 
     assert (os.major(st.st_rdev), os.minor(st.st_rdev), stat.S_IMODE(st.st_mode)) == (7, 3, mode)
 
 
+@needs_root
+def test_device_node_swapped_for_a_link_before_its_chown_leaves_the_target_alone(jail, tmp_path, monkeypatch):
+    """uid 0 in the jail replaces the new node by a symlink to a host file before the chown."""
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'')
+    real_mknod = os.mknod
+
+    def mknod_then_swap(name, mode, device, *, dir_fd):
+        real_mknod(name, mode, device, dir_fd=dir_fd)
+        os.unlink(name, dir_fd=dir_fd)
+        os.symlink(str(victim), name, dir_fd=dir_fd)
+    monkeypatch.setattr(jailfs.os, 'mknod', mknod_then_swap)
+    jail.write('/dev', directory())
+    jail.write('/dev/null', {'type': 'device', 'kind': 'char', 'major': 1, 'minor': 3, 'mode': 0o666,
+                             'uid': 1000, 'gid': 1000})
+    st = os.stat(str(victim))
+    assert (st.st_uid, st.st_gid) == (0, 0)
+
+
 def test_directory_in_the_way_of_a_file_must_be_empty(jail):
     with pytest.raises(JailError) as exc:
         jail.write('/etc', generated('x'))
@@ -340,6 +359,18 @@ def test_directory_where_the_state_recorded_a_file_is_kept(jail):
     os.mkdir(jail.root + '/etc/conf')
     assert jail.remove('/etc/conf', {'type': 'file'}) is False
     assert os.path.isdir(jail.root + '/etc/conf')
+
+
+def test_file_where_the_state_recorded_a_directory_is_kept(jail):
+    assert jail.remove('/etc/motd', {'type': 'dir'}) is False
+    assert os.listdir(jail.root + '/etc') == ['motd']
+
+
+def test_leftovers_are_looked_for_past_a_directory_swapped_for_a_link(jail, tmp_path):
+    os.symlink(str(tmp_path), jail.root + '/a')
+    os.mkdir(jail.root + '/b')
+    open(jail.root + '/b/.y.sjtmp0123abcd', 'wb').close()
+    assert jail.leftovers(['/a/x', '/b/y']) == ['/b/.y.sjtmp0123abcd']
 
 
 def test_directory_still_holding_entries_is_kept(jail):
