@@ -147,6 +147,35 @@ def test_temporary_name_taken_by_a_planted_link_is_never_followed(jail, tmp_path
     assert victim.read_bytes() == b'host data\n'
 
 
+def test_record_of_a_copied_file_never_describes_what_a_link_swapped_in_points_to(jail, tmp_path, monkeypatch):
+    """uid 0 in the jail replaces the file just renamed into place by a symlink to a host file."""
+    (tmp_path / 'source').write_bytes(b'data\n')
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'')
+    real_rename = os.rename
+
+    def rename_then_swap(src, dst, *, src_dir_fd, dst_dir_fd):
+        real_rename(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+        os.unlink(dst, dir_fd=dst_dir_fd)
+        os.symlink(str(victim), dst, dir_fd=dst_dir_fd)
+
+    class Planned:
+        def __init__(self):
+            self.fd = os.open(str(tmp_path / 'source'), os.O_RDONLY)
+            self.st = os.fstat(self.fd)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            os.close(self.fd)
+
+    jail.host.open_planned = lambda entry: Planned()
+    monkeypatch.setattr(jailfs.os, 'rename', rename_then_swap)
+    record = jail.write('/etc/data', {'type': 'file', 'source': '/srv/data', 'uid': 0, 'gid': 0, 'mode': 0o644})
+    assert record['ino'] == os.lstat(jail.root + '/etc/data').st_ino != os.stat(str(victim)).st_ino
+
+
 def test_failed_write_that_made_no_temporary_is_a_jail_error(jail):
     target = 'x' * 5000
     with pytest.raises(JailError) as exc:
@@ -371,6 +400,12 @@ def test_leftovers_are_looked_for_past_a_directory_swapped_for_a_link(jail, tmp_
     os.mkdir(jail.root + '/b')
     open(jail.root + '/b/.y.sjtmp0123abcd', 'wb').close()
     assert jail.leftovers(['/a/x', '/b/y']) == ['/b/.y.sjtmp0123abcd']
+
+
+def test_leftovers_of_a_long_name_are_found(jail):
+    leftover = '.' + 'n' * 64 + '.sjtmp0123abcd'
+    open(jail.root + '/etc/' + leftover, 'wb').close()
+    assert jail.leftovers(['/etc/' + 'n' * 100]) == ['/etc/' + leftover]
 
 
 def test_directory_still_holding_entries_is_kept(jail):
