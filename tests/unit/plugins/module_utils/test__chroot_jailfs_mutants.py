@@ -408,6 +408,24 @@ def test_leftovers_of_a_long_name_are_found(jail):
     assert jail.leftovers(['/etc/' + 'n' * 100]) == ['/etc/' + leftover]
 
 
+def test_leftover_named_link_to_a_directory_is_a_leftover(jail, tmp_path):
+    os.symlink(str(tmp_path), jail.root + '/etc/.x.sjtmp01234567')
+    assert jail.leftovers(['/etc/x']) == ['/etc/.x.sjtmp01234567']
+
+
+def test_jail_root_that_cannot_be_opened_is_an_error_not_missing(jail, monkeypatch):
+    real_open = os.open
+
+    def refusing(path, flags, mode=0o777, *, dir_fd=None):
+        if path == jail.root:
+            raise OSError(errno.EPERM, 'Operation not permitted', path)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+    monkeypatch.setattr(jailfs.os, 'open', refusing)
+    with pytest.raises(JailError) as exc:
+        jail.dir_fd('/')
+    assert str(exc.value) == f'{jail.root}: cannot open the jail root: [Errno 1] Operation not permitted: {jail.root!r}'
+
+
 def test_directory_still_holding_entries_is_kept(jail):
     assert jail.remove('/etc', {'type': 'dir'}) is False
     assert sorted(os.listdir(jail.root + '/etc')) == ['motd']
