@@ -37,8 +37,8 @@ from pathlib import Path
 # are left out with a note; a file none of whose tests exist is skipped).
 UT = 'tests/unit/plugins/module_utils/'
 JAILFS_TESTS = [UT + 'test__chroot_engine.py', UT + 'test__chroot_sources.py', UT + 'test__chroot_state.py',
-                UT + 'test__chroot_descriptors.py']
-STATE_TESTS = [UT + 'test__chroot_state.py', UT + 'test__chroot_mutants.py']
+                UT + 'test__chroot_descriptors.py', UT + 'test__chroot_jailfs_mutants.py']
+STATE_TESTS = [UT + 'test__chroot_state.py', UT + 'test__chroot_mutants.py', UT + 'test__chroot_state_mutants.py']
 TCPWRAP_TESTS = [UT + 'test__tcpwrap.py', UT + 'test__tcpwrap_match.py', UT + 'test__tcpwrap_matcher_mutants.py',
                  UT + 'test__tcpwrap_rules.py', UT + 'test__tcpwrap_index.py',
                  'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py']
@@ -47,6 +47,7 @@ TARGETS = {
     'plugins/module_utils/_chroot/state.py': STATE_TESTS,
     'plugins/module_utils/_tcpwrap.py': TCPWRAP_TESTS,
     'plugins/module_utils/_tcpwrap_match.py': TCPWRAP_TESTS,
+    'plugins/module_utils/_tcpwrap_options.py': TCPWRAP_TESTS,
     'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
 }
 

@@ -118,6 +118,9 @@ def unit_name(name):
         raise ServiceError(
             f'name: {name!r} is not a valid unit name (allowed: letters, digits, ":", "_", ".", "\\", "-" '
             'and one "@")')
+    if name.startswith('-'):
+        # systemctl takes "-H..." or "-M..." for a host or container to act on, not for a unit
+        raise ServiceError(f'name: {name!r} starts with "-", which systemctl would read as an option')
     return name
 
 

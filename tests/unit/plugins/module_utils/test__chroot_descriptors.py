@@ -56,6 +56,8 @@ class FakeLimits:
 
 @pytest.mark.parametrize('directories, soft, hard, raised_to', [
     (100, 1024, 4096, None),
+    (960, 1024, 4096, None),    # exactly the soft limit: enough
+    (4032, 1024, 4096, (4096, 4096)),  # exactly the hard limit: still possible
     (2000, 1024, 4096, (2064, 4096)),
     (2000, 1024, resource.RLIM_INFINITY, (2064, resource.RLIM_INFINITY)),
     (5000, resource.RLIM_INFINITY, resource.RLIM_INFINITY, None),

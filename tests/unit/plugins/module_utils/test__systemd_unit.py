@@ -270,6 +270,8 @@ def test_quote_exec_word(word, expected):
     ('getty@tty1', 'getty@tty1.service'),
     ('a-b_c:d.e.service', 'a-b_c:d.e.service'),
     ('x\\x2dy.service', 'x\\x2dy.service'),
+    ('.a', '.a.service'),
+    ('x' * 247, 'x' * 247 + '.service'),  # 255 characters, systemd's longest
 ])
 def test_unit_name_appends_service_as_systemctl_does(name, expected):
     assert unit_name(name) == expected
@@ -287,6 +289,10 @@ NAME_CHARS = '(allowed: letters, digits, ":", "_", ".", "\\", "-" and one "@")'
     ('../../etc/cron.d/x', f"name: '../../etc/cron.d/x.service' is not a valid unit name {NAME_CHARS}"),
     ('.service', f"name: '.service' is not a valid unit name {NAME_CHARS}"),
     ('x' * 250, f"name: '{'x' * 250}.service' is longer than 255 characters"),
+    ('x' * 248, f"name: '{'x' * 248}.service' is longer than 255 characters"),
+    # "systemctl start -Hhost.service" would act on the host "host.service" over SSH
+    ('-Hexample.org', 'name: \'-Hexample.org.service\' starts with "-", which systemctl would read as an option'),
+    ('-web.service', 'name: \'-web.service\' starts with "-", which systemctl would read as an option'),
 ])
 def test_unit_name_refused(name, message):
     with pytest.raises(ServiceError) as excinfo:
@@ -324,6 +330,7 @@ INVALID = [
     ({'command': ['/bin/x', 'a\x00b']}, "command[1]: the control character '\\x00' cannot be passed (only tab and newline can)"),
     ({'command': ['/bin/x', 'a\rb']}, "command[1]: the control character '\\r' cannot be passed (only tab and newline can)"),
     ({'command': ['/bin/x\n']}, "command[0]: '/bin/x\\n' contains a control character"),
+    ({'command': ['/bin/x\t', '-D']}, "command[0]: '/bin/x\\t' contains a control character"),
     ({'working_directory': 'var/www'}, "working_directory 'var/www' is not an absolute path"),
     ({'capabilities': ['NET_BIND_SERVICE']},
      "capabilities: 'NET_BIND_SERVICE' must be a capability name such as CAP_NET_BIND_SERVICE"),
@@ -333,6 +340,8 @@ INVALID = [
     ({'restrict_address_families': ['inet']},
      "restrict_address_families: 'inet' must be an address family such as AF_INET, or \"none\" alone"),
     ({'restrict_address_families': ['AF_INET', 'none']},
+     "restrict_address_families: 'none' must be an address family such as AF_INET, or \"none\" alone"),
+    ({'restrict_address_families': ['none', 'AF_INET']},
      "restrict_address_families: 'none' must be an address family such as AF_INET, or \"none\" alone"),
     ({'bind': ['relative']}, "bind 'relative' is not an absolute path"),
     ({'bind': ['/a:/b:/c']}, "bind: '/a:/b:/c' must be SOURCE or SOURCE:DESTINATION"),

@@ -161,6 +161,7 @@ def test_pattern_edges(pattern, daemon, access):
     ('ALL [x : deny', '10.1.2.3', 'granted'),         # an open bracket swallows the ":" ...
     ('ALL ] : deny', '10.1.2.3', 'granted'),          # ... and so does a stray closing one
     ('.2.3.4', '::ffff:1.2.3.4', 'granted'),
+    ('[2001:db8::1', '2001:db8::', 'denied'),        # an unclosed bracket is no IPv6 pattern
 ])
 def test_client_forms(pattern, address, access):
     assert verdict(f'sshd : {pattern}', address).access == access
@@ -168,6 +169,11 @@ def test_client_forms(pattern, address, access):
 
 def test_known_takes_any_host_name():
     assert verdict('sshd : KNOWN', hostname='www.example.com').access == 'granted'
+
+
+def test_known_takes_any_address_but_unknown():
+    # libwrap only asks that the address is not "unknown", whatever string it is
+    assert verdict('sshd : KNOWN', address='zz', hostname='www.example.com').access == 'granted'
 
 
 @pytest.mark.parametrize('user, access', [('b', 'granted'), ('c', 'denied')])
