@@ -102,7 +102,7 @@ def test_device_node_is_made_of_its_kind_with_its_mode_whatever_the_umask(jail, 
                                           'uid': 0, 'gid': 0})
     finally:
         os.umask(umask)
-    assert record == {'type': 'device'}
+    assert record == {'type': 'device', 'kind': kind, 'rdev': 7 * 256 + 3}
     st = os.lstat(jail.root + '/dev/node')
     assert is_kind(st.st_mode)
     assert (os.major(st.st_rdev), os.minor(st.st_rdev), stat.S_IMODE(st.st_mode)) == (7, 3, mode)
