@@ -436,6 +436,13 @@ def test_device_record_removes_what_is_at_its_path(jail):
     assert os.listdir(jail.root + '/etc') == []
 
 
+@pytest.mark.parametrize('recorded', ['device', 'file', 'symlink', 'generated'])
+def test_an_empty_directory_where_another_type_was_recorded_is_kept(jail, recorded):
+    os.mkdir(jail.root + '/etc/empty')
+    assert jail.remove('/etc/empty', {'type': recorded}) is False
+    assert os.path.isdir(jail.root + '/etc/empty')
+
+
 def test_unlink_of_something_missing_or_a_directory_is_quiet(jail):
     jail.unlink('/etc/missing')
     jail.unlink('/etc')
