@@ -26,6 +26,10 @@ import tempfile
 O_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 O_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
 O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+# Holds an entry without opening it (Linux), so that a FIFO or a device node (whose open can
+# block, or act: /dev/watchdog arms) is looked at but never opened; reopened through /proc.
+O_PATH = getattr(os, 'O_PATH', 0)
+PROC_FDS = '/proc/self/fd'
 COPY_CHUNK = 1 << 20
 ZEROS = memoryview(bytes(COPY_CHUNK))
 
@@ -48,6 +52,16 @@ def sha256_fd(fd, limit=None):
             return None
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def open_held_regular(held):
+    """``(fstat, fd)`` of what the O_PATH descriptor ``held`` holds: ``fd`` reads it (opened
+    non-blocking, so a lease on the file fails the open at once) when it is a regular file, and
+    is None otherwise, nothing having been opened. The caller closes ``held`` and ``fd``."""
+    st = os.fstat(held)
+    if not stat.S_ISREG(st.st_mode):
+        return st, None
+    return st, os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
 
 
 def read_fd(fd):

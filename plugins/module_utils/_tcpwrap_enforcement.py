@@ -28,19 +28,15 @@ __metaclass__ = type  # noqa: UP001
 import os
 import posixpath
 import re
-import stat
 import struct
 
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ElfError, read_exec_info_fd
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_PATH, open_held_regular
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_installed import InstalledUnits, UnitReadError, open_under
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError, fold
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import AddressSet, compile_policy
 
 HOST_ROOT = '/'
-# A binary is held with O_PATH, then opened again through /proc only once it is a regular file.
-O_PATH = os.O_PATH
-PROC_FDS = '/proc/self/fd'
 # The drop-in tcpwrap_filter writes, and the header line that names its daemon.
 FILTER_DROPIN = 'serversec-tcpwrap-filter.conf'
 FILTER_HEADER_RE = re.compile(r'^# The TCP wrappers policy of .* for daemon "(.+)",$')
@@ -162,12 +158,11 @@ class Enforcement:
         if held is None:
             return None
         try:
-            info = os.fstat(held)
-            if not stat.S_ISREG(info.st_mode):
-                raise ElfError('not a regular file')
-            fd = os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
+            info, fd = open_held_regular(held)
         finally:
             os.close(held)
+        if fd is None:
+            raise ElfError('not a regular file')
         try:
             exec_info = read_exec_info_fd(fd)
         finally:

@@ -35,14 +35,14 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC,
     O_DIRECTORY,
     O_NOFOLLOW,
+    O_PATH,
+    PROC_FDS,
     copy_fd,
+    open_held_regular,
     read_fd,
     sha256_fd,
 )
 
-# Holds an entry without opening it (Linux); reopened for reading through /proc/self/fd.
-O_PATH = getattr(os, 'O_PATH', 0)
-PROC_FDS = '/proc/self/fd'
 
 # ".NAME.sjtmpXXXXXXXX": the only names the module writes before renaming into place. A run
 # killed in between leaves one; the next run recognises it by this pattern and removes it.
@@ -228,12 +228,12 @@ class Jail:
         if O_PATH and os.path.isdir(PROC_FDS):
             held = os.open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
             try:
-                if not stat.S_ISREG(os.fstat(held).st_mode):
-                    raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
                 # non-blocking: a lease uid 0 in the jail put on its own copy fails the open at once
-                fd = os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
+                _st, fd = open_held_regular(held)
             finally:
                 os.close(held)
+            if fd is None:
+                raise JailError(f'{self.root}{path}: not a regular file; refusing to read it')
         else:
             fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC, dir_fd=parent)
             if not stat.S_ISREG(os.fstat(fd).st_mode):
