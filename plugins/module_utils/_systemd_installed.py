@@ -23,9 +23,10 @@ __metaclass__ = type  # noqa: UP001
 import os
 import posixpath
 import shlex
-import stat
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, read_fd
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, open_held_regular, read_fd,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, PathWalk
 
 # Highest precedence first, as systemd reads them.
@@ -63,13 +64,20 @@ def open_under(root, path, what, flags=os.O_RDONLY):
 
 def read_regular(root, path, what, limit=MAX_UNIT_BYTES):
     """Bytes of the regular file at path under root; None when absent or not a regular file (a mask)."""
-    fd = open_under(root, path, what)
+    # Held, not opened, until it is known to be a regular file: whoever can write a unit
+    # directory could put a device there whose open has effects (/dev/watchdog arms it).
+    held = open_under(root, path, what, O_PATH)
+    if held is None:
+        return None
+    try:
+        info, fd = open_held_regular(held)
+    except OSError as exc:
+        raise UnitReadError(f'{what}: cannot open {path} ({exc})') from None
+    finally:
+        os.close(held)
     if fd is None:
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
         if info.st_size > limit:
             raise UnitReadError(f'{what}: {path} is larger than {limit} bytes')
         return read_fd(fd)

@@ -323,6 +323,27 @@ def test_a_filter_on_the_service_an_accepting_socket_starts_filters_nothing(root
         'the connections telnet.socket passes in; set it on the socket unit']
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to make a device node')
+def test_a_device_in_place_of_a_unit_file_is_never_opened(root, monkeypatch):
+    """Whoever can write a unit directory puts a device where a unit file is looked for: the
+    node is held and seen not to be a unit, never opened (a watchdog's open arms it)."""
+    (root.path / UNITS).mkdir(parents=True)
+    os.mknod(str(root.path / UNITS / 'ssh.service'), 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    opened = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        if not flags & getattr(os, 'O_PATH', 0):
+            opened.append(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', spy)
+    units = InstalledUnits(str(root.path)).units()
+    monkeypatch.undo()
+    assert 'ssh.service' not in opened
+    assert 'ssh.service' not in units
+
+
 def test_a_unit_in_etc_hides_the_vendor_unit_of_that_name(root):
     root.put(f'{VENDOR_UNITS}/ssh.service', SSH_UNIT + 'IPAddressDeny=any\n')
     root.put(f'{UNITS}/ssh.service', SSH_UNIT)
