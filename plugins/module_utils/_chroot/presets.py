@@ -127,6 +127,8 @@ PRESETS = {
             + ('/usr/libexec/git-core/git-remote-http', '/usr/libexec/git-core/git-remote-https'),
         },
         'files': ('/usr/share/git-core/templates', '/etc/gitconfig'),
+        # git opens /dev/null at start; jailkit's section has no device, and git fails there
+        'devices': ('null',),
     },
     'perl': {
         'binaries': _usr_bin('perl'),
@@ -136,6 +138,8 @@ PRESETS = {
                     for name in ('perl', 'perl5', 'perl-base')),
             'redhat': ('/usr/share/perl5', '/usr/lib64/perl5'),
         },
+        # perl -e reads its script from /dev/null; jailkit's section has none
+        'devices': ('null',),
     },
     # jailkit has no python section: the standard library of each Python 3 a host may hold
     'python': {
