@@ -9,7 +9,7 @@ import os
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import sensitive_reason
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner, sensitive_reason
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.presets import (
     FAMILIES,
     LIST_KEYS,
@@ -24,6 +24,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec imp
     DEVICE_NAME_RE,
     PROFILES,
     JailError,
+    JailSpec,
     abs_path,
 )
 
@@ -253,3 +254,25 @@ def test_merge_uses_the_family_given(fake_host):
     lists, skipped = apply_presets({'presets': ['sftp'], 'preset_family': 'redhat'}, Host(str(fake_host)))
     assert lists['binaries'] == ['/usr/libexec/openssh/sftp-server']
     assert skipped == ['/dev/urandom', '/dev/null']
+
+
+def test_os_release_that_is_not_a_regular_file_is_refused(fake_host):
+    os.mkdir(str(fake_host) + '/etc', 0o755)
+    os.mkfifo(str(fake_host) + '/etc/os-release')
+    with pytest.raises(JailError) as excinfo:
+        preset_family('auto', Host(str(fake_host)))
+    assert str(excinfo.value) == 'preset_family auto: /etc/os-release is not a regular file'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give a directory to another user')
+def test_a_preset_path_under_a_users_directory_is_still_refused(fake_host, monkeypatch):
+    write(fake_host, '/srv/data/u/app.conf', b'swappable\n')
+    os.chown(str(fake_host) + '/srv/data/u', 1001, 1001)
+    monkeypatch.setitem(PRESETS, 'logbasics', {'files': ('/srv/data/u/app.conf',)})
+    host = Host(str(fake_host))
+    lists, skipped = apply_presets({'presets': ['logbasics'], 'preset_family': 'debian'}, host)
+    assert (lists['files'], skipped) == (['/srv/data/u/app.conf'], [])
+    with pytest.raises(JailError) as excinfo:
+        Planner(JailSpec('/jail', **lists), host=host).run()
+    assert str(excinfo.value) == ('file /srv/data/u/app.conf: /srv/data/u is owned by uid 1001 (a non-root user could '
+                                  'swap what it holds); set allow_user_writable_sources to accept it')
