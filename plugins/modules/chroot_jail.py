@@ -158,6 +158,52 @@ options:
     elements: str
     choices: [nss, dns, terminfo, timezone, locale]
     default: []
+  presets:
+    description:
+      - Bundles named after jailkit's C(jk_init) sections, merged into O(binaries), O(files),
+        O(devices), O(profiles), O(users) and O(groups) before the plan is made. They are plain
+        data (C(plugins/module_utils/_chroot/presets.py)), the host paths the packages install
+        on each distribution family, so every refusal of the module (setuid bits stripped, host
+        secrets, special files, sources under user-writable directories) applies to them as to
+        the paths a playbook lists.
+      - A path or device a preset names that this host lacks (a package not installed, another
+        Python version) is left out and reported in RV(presets_skipped); what the playbook lists
+        itself must still exist.
+      - V(basicshell) C(/bin/sh), bash and jailkit's coreutils (ls, cat, cp, grep, sed, tar, gzip,
+        ...) plus C(id), C(/etc/profile), C(/etc/bash.bashrc) (C(/etc/bashrc)), C(/etc/motd),
+        C(/etc/issue), C(/dev/null), C(root) in passwd/group; includes V(uidbasics).
+        V(editors) vi, vim, nano, joe with their configuration and runtime files; profile
+        C(terminfo). V(netutils) wget, curl, lynx, ftp, host, rsync, smbclient and the CA bundle;
+        includes V(netbasics), V(ssh), V(sftp), V(scp). V(ssh) the client, C(/etc/ssh/ssh_config)
+        (never the host keys), C(/dev/urandom), C(/dev/tty), C(/dev/null). V(sftp) C(sftp-server)
+        (C(/usr/lib/openssh) or C(/usr/libexec/openssh)), C(/dev/urandom), C(/dev/null).
+        V(scp) scp, C(/dev/urandom), C(/dev/null). V(rsync) rsync. V(ssh), V(sftp), V(scp),
+        V(rsync) include V(netbasics) and V(uidbasics). V(git) git, git-shell, the
+        upload/receive-pack commands, C(git-remote-http(s)), basename, uname, a pager,
+        the templates; includes V(editors). V(perl) perl and its module directories. V(python)
+        C(python3) and the standard library of each Python 3 the host holds (jailkit has no such
+        section). V(uidbasics) profile C(nss). V(netbasics) profile C(dns). V(logbasics) profile
+        C(timezone).
+      - Left out of jailkit's sections on purpose, because they are unsafe or do nothing in a
+        jail, setuid programs (jailkit's C(ping) section), the log socket its C(jk_socketd)
+        daemon serves (V(logbasics)), C(libnss_mdns) (needs the host's avahi socket), C(libnsl)
+        and C(/etc/ld.so.conf) (read by C(ldconfig) only). Libraries that Perl and Python
+        extension modules load are not followed (list them in O(binaries) when needed). README
+        compares each preset with C(jk_init) on Debian.
+    type: list
+    elements: str
+    choices: [basicshell, editors, netutils, ssh, sftp, scp, rsync, git, perl, python, uidbasics, netbasics, logbasics]
+    default: []
+  preset_family:
+    description:
+      - Which distribution family's paths O(presets) take. V(auto) reads C(ID) and C(ID_LIKE) of
+        C(/etc/os-release) (or C(/usr/lib/os-release)), opened as every source is, V(debian) for
+        Debian, Ubuntu and their derivatives, V(redhat) for Fedora, RHEL, CentOS, Rocky,
+        AlmaLinux and Oracle Linux. Another distribution fails the run unless a family is given.
+      - Not read when O(presets) is empty.
+    type: str
+    choices: [auto, debian, redhat]
+    default: auto
   allow_setuid:
     description:
       - Keep setuid/setgid bits on copied files. By default they are stripped and a warning names
@@ -270,6 +316,17 @@ EXAMPLES = r'''
     profiles: [nss, dns, timezone]
   register: web_jail
 
+- name: An SFTP and rsync jail from presets, as jailkit's jk_init -j /srv/jails/files sftp rsync
+  serversec.confine.chroot_jail:
+    path: /srv/jails/files
+    presets: [sftp, rsync]
+    users: [alice]
+  register: files_jail
+
+- name: Show what the presets named that this host lacks
+  ansible.builtin.debug:
+    var: files_jail.presets_skipped
+
 - name: Show stale copies replaced after a host upgrade
   ansible.builtin.debug:
     var: web_jail.updated
@@ -324,6 +381,14 @@ audit:
       elements: str
       sample: [/dev/null, /dev/urandom]
   sample: {setuid: [], writable: [/var/log/lighttpd], devices: [/dev/null]}
+presets_skipped:
+  description:
+    - Host paths (and C(/dev/NAME) devices) that O(presets) name but this host lacks, left out of
+      the jail; empty with O(state=absent) or without presets.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/bin/joe, /etc/joe, /usr/lib/python3.12]
 files:
   description: Number of regular files the module manages in the jail (with I(state=present)).
   returned: always
@@ -341,6 +406,11 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import (  # noqa: E402
     converge,
     remove_jail,
+)
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.presets import (  # noqa: E402
+    FAMILIES,
+    PRESET_NAMES,
+    apply_presets,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (  # noqa: E402
     PROFILES,
@@ -366,6 +436,8 @@ def main():
             users=dict(type='list', elements='str', default=[]),
             groups=dict(type='list', elements='str', default=[]),
             profiles=dict(type='list', elements='str', default=[], choices=sorted(PROFILES)),
+            presets=dict(type='list', elements='str', default=[], choices=list(PRESET_NAMES)),
+            preset_family=dict(type='str', choices=['auto'] + list(FAMILIES), default='auto'),
             allow_setuid=dict(type='bool', default=False),
             prune=dict(type='bool', default=True),
             allow_user_writable_sources=dict(type='bool', default=False),
@@ -377,17 +449,17 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    presets_skipped = []
     try:
         if params['state'] == 'absent':
             result = remove_jail(params['path'], params['state_dir'], check_mode=module.check_mode)
         else:
+            # YAML reads an unquoted `null` as None (ansible-core 2.19 turns it into '')
+            devices = ['null' if device in (None, '') else device for device in params['devices']]
+            # binaries, files, devices, profiles, users, groups with the presets merged in
+            lists, presets_skipped = apply_presets(dict(params, devices=devices))
             spec = JailSpec(
-                params['path'], binaries=params['binaries'], files=params['files'],
-                directories=params['directories'],
-                # YAML reads an unquoted `null` as None (ansible-core 2.19 turns it into '')
-                devices=['null' if device in (None, '') else device for device in params['devices']],
-                users=params['users'],
-                groups=params['groups'], profiles=params['profiles'],
+                params['path'], directories=params['directories'], **lists,
                 allow_setuid=params['allow_setuid'], prune=params['prune'],
                 allow_user_writable_sources=params['allow_user_writable_sources'],
                 allow_sensitive_files=params['allow_sensitive_files'],
@@ -402,6 +474,7 @@ def main():
     for warning in result.warnings:
         module.warn(warning)
     output = result.as_dict()
+    output['presets_skipped'] = presets_skipped
     if module._diff:
         output['diff'] = {
             'before_header': params['path'] + ' (jail)',
