@@ -219,7 +219,7 @@ def main():
                 mode=dict(type='str', default='0750'),
             )),
             authorized_keys_file=dict(type='str', default='/etc/ssh/authorized_keys/%u'),
-            authorized_keys=dict(type='dict'),
+            authorized_keys=dict(type='dict', no_log=False),  # public keys, no secret
             allow_lockout=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
