@@ -249,6 +249,10 @@ def write_unit(module, path, text):
     module.set_mode_if_different(path, UNIT_MODE, False)
 
 
+# What process_predates_jail reads of the unit's main process.
+MAIN_PROCESS = ('MainPID', 'ExecMainStartTimestampMonotonic')
+
+
 class JailedService:
     """Brings one jailed service to the state the play asks, through systemctl."""
 
@@ -413,14 +417,17 @@ class JailedService:
         current = read_unit(unit_path)
         text = None if absent else self.candidate(spec)
         unit_changed = current is not None if absent else current != text
-        active, _sub, file_state = self.unit_state()
-        steps = plan_actions(params['state'], params['enabled'], active, unit_changed, file_state == 'enabled')
+        # One systemctl call tells the state and, when nothing is to be done, the main process.
+        shown = self.show('ActiveState', 'UnitFileState', *MAIN_PROCESS)
+        steps = plan_actions(params['state'], params['enabled'], shown.get('ActiveState', ''), unit_changed,
+                             shown.get('UnitFileState', '') == 'enabled')
         if not self.module.check_mode:
             for step in steps:
                 self.apply(step, text)
+            if steps:
+                shown = self.show(*MAIN_PROCESS)
         if not absent:
-            self.result['predates_jail'] = process_predates_jail(
-                self.show('MainPID', 'ExecMainStartTimestampMonotonic'), params['jail'], JAIL_STATE_DIR)
+            self.result['predates_jail'] = process_predates_jail(shown, params['jail'], JAIL_STATE_DIR)
         if self.module._diff:
             self.result['diff'] = {'before': current or '', 'after': text or '',
                                    'before_header': unit_path, 'after_header': unit_path}

@@ -67,11 +67,19 @@ def _abs(path, what):
     return path
 
 
+def keys_text(user, keys):
+    """The text of ``user``'s authorized keys file: one key a line, as the role wrote it before."""
+    for key in keys:
+        if not isinstance(key, str) or any(c in key for c in '\n\r\0'):
+            raise SshJailError(f'authorized_keys {user}: {key!r} is not one line (each key is one line of the file)')
+    return '\n'.join(keys) + '\n'
+
+
 class SshJailSpec:
     """Validated module options."""
 
     def __init__(self, name, jail, users=None, groups=None, mode='sftp', writable=None,
-                 authorized_keys_file='/etc/ssh/authorized_keys/%u', state='present'):
+                 authorized_keys_file='/etc/ssh/authorized_keys/%u', state='present', authorized_keys=None):
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise SshJailError(f'name {name!r}: use letters, digits, "_", "." and "-" (it names a file)')
         self.name = name
@@ -92,6 +100,28 @@ class SshJailSpec:
                                '(it is read before the chroot), e.g. /etc/ssh/authorized_keys/%u')
         self.authorized_keys_file = keys
         self.writable = [self._writable(item) for item in writable or []]
+        self.keys_files = self._keys_files(authorized_keys)
+
+    def _keys_files(self, authorized_keys):
+        """``{host path: text}`` of the keys files asked for (``%u`` of the file replaced)."""
+        if authorized_keys is None:
+            return {}
+        if self.state != 'present':
+            raise SshJailError('authorized_keys: give it only with state=present')
+        template = self.authorized_keys_file
+        if template.count('%u') != 1 or '%' in template.replace('%u', '') or posixpath.dirname(template) == '/':
+            raise SshJailError(f'authorized_keys: authorized_keys_file {template!r} must name one file per user, '
+                               'with %u once and no other % token, in a directory below /')
+        if '%u' in posixpath.dirname(template):
+            raise SshJailError(f'authorized_keys: authorized_keys_file {template!r}: %u must be in the file name')
+        files = {}
+        for user, keys in authorized_keys.items():
+            if user not in self.users:
+                raise SshJailError(f'authorized_keys: {user!r} is not in users (only the jailed users\' keys are written)')
+            if not isinstance(keys, list):
+                raise SshJailError(f'authorized_keys {user}: give a list of keys')
+            files[template.replace('%u', user)] = keys_text(user, keys)
+        return files
 
     @staticmethod
     def _account(value, what):

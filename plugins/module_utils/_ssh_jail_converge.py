@@ -44,6 +44,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import
     connected_users,
     render_block,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_keys import install_keys
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_mounts import (
     UNIT_DIR,
     desired_units,
@@ -222,6 +223,9 @@ class SshJail:
                                'before': before or '', 'after': after or ''})
         if spec.state == 'present':
             self._check_shells()
+            keys_changes, keys_diffs = install_keys(spec.keys_files, self.check_mode)
+            self.changes += keys_changes
+            self.diffs += keys_diffs
             self.changes += planned if self.check_mode else self._directories(owners, devlog_source, dry_run=False)
             self._mounts(desired_units(spec, devlog_source))
         reloaded = self._config(config, before, after)

@@ -85,6 +85,17 @@ options:
     description: C(AuthorizedKeysFile) for the matched users, a host path read before the chroot.
     type: str
     default: /etc/ssh/authorized_keys/%u
+  authorized_keys:
+    description:
+      - The public keys that may log in as each jailed user, one key a list item, written to
+        O(authorized_keys_file) with C(%u) replaced by the user's name (which must then name one file per user,
+        with C(%u) in the file name and no other token). Each file is root-owned C(0644) and holds exactly the
+        keys given, so a jailed user can read but never change who logs in as them; its directory is made
+        root-owned C(0755), every directory above it must be root-owned and not group- or world-writable, and
+        no symlink is followed on the way.
+      - Only for users in O(users), and only with O(state=present). Users left out keep their file as it is.
+      - When omitted, no keys file is written (manage them yourself).
+    type: dict
   allow_lockout:
     description: Jail even the account Ansible is connected as.
     type: bool
@@ -128,6 +139,9 @@ EXAMPLES = r'''
     writable:
       - path: /upload
         mode: '0750'
+    # written to /etc/ssh/authorized_keys/ann, root-owned
+    authorized_keys:
+      ann: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ann@laptop']
 
 - name: Shell users of the group jailed share one jail
   serversec.confine.ssh_jail:
@@ -205,6 +219,7 @@ def main():
                 mode=dict(type='str', default='0750'),
             )),
             authorized_keys_file=dict(type='str', default='/etc/ssh/authorized_keys/%u'),
+            authorized_keys=dict(type='dict', no_log=False),  # public keys, no secret
             allow_lockout=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
@@ -215,7 +230,8 @@ def main():
     try:
         spec = SshJailSpec(params['name'], params['jail'], users=params['users'], groups=params['groups'],
                            mode=params['mode'], writable=params['writable'],
-                           authorized_keys_file=params['authorized_keys_file'], state=params['state'])
+                           authorized_keys_file=params['authorized_keys_file'], state=params['state'],
+                           authorized_keys=params['authorized_keys'])
         job = SshJail(spec, System(module),
                       lambda: module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin', '/usr/local/sbin']),
                       check_mode=module.check_mode,

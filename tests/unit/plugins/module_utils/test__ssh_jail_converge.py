@@ -6,6 +6,7 @@ removal. systemctl and sshd are stood in for by FakeSystem; files are real, unde
 
 import os
 import re
+import shutil
 import stat
 import tempfile
 
@@ -238,3 +239,28 @@ def test_shell_user_without_shell_in_the_jail_is_warned(host):
     assert work.warnings == [f'user nobody: login shell /usr/sbin/nologin is not in the jail {host}/jails/ann, '
                              'so the login will fail (add it to the jail with chroot_jail)']
     assert job(host, FakeSystem(), check_mode=True, writable=[]).warnings == []
+
+
+def test_authorized_keys_written_by_the_same_run(host):
+    """The keys files come with the block (the role has no step of its own for them), and only
+    what changed is reported again."""
+    keys_base = tempfile.mkdtemp(dir='/root')  # the walk from / refuses /tmp, which everyone can write
+    try:
+        os.chmod(keys_base, 0o755)
+        template = f'{keys_base}/keys/%u'
+        result = job(host, FakeSystem(), authorized_keys={'nobody': ['ssh-ed25519 AAAA nobody@laptop']},
+                     authorized_keys_file=template).execute()
+        path = f'{keys_base}/keys/nobody'
+        assert result['changes'][:2] == [f'create {keys_base}/keys', f'write {path}']
+        with open(path) as handle:
+            assert handle.read() == 'ssh-ed25519 AAAA nobody@laptop\n'
+        assert f'AuthorizedKeysFile {template}' in (host / 'etc' / 'sshd_config.d' / 'sftp-ann.conf').read_text()
+        system = FakeSystem()
+        system.mounted = {unit: True for unit in os.listdir(str(host / 'etc' / 'units'))}
+        system.units = {unit: re.search(r'^Where=(.*)$', (host / 'etc' / 'units' / unit).read_text(), re.M).group(1)
+                        for unit in system.mounted}
+        result = job(host, system, authorized_keys={'nobody': ['ssh-ed25519 BBBB nobody@desk']},
+                     authorized_keys_file=template).execute()
+        assert result['changes'] == [f'write {path}']
+    finally:
+        shutil.rmtree(keys_base)

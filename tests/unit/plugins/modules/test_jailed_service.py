@@ -35,6 +35,7 @@ class FakeSystemd:
         self.sub = 'dead'
         self.file_state = ''
         self.calls = []
+        self.shows = []
         self.verify = (0, '', '')
         self.security = (0, SECURITY_OK, '')
         self.dies_after_start = False
@@ -50,6 +51,7 @@ class FakeSystemd:
             return 0, 'web.service: Failed with result exit-code.\n', ''
         verb = args[1]
         if verb == 'show':
+            self.shows.append(args[2])
             return 0, f'ActiveState={self.active}\nSubState={self.sub}\nUnitFileState={self.file_state}\n', ''
         self.calls.append(verb)
         if verb in ('start', 'restart'):
@@ -154,9 +156,12 @@ def test_name_without_suffix_gets_service_appended(host, run):
 def test_second_run_changes_nothing(host, run):
     run(params(host))
     host['systemd'].calls.clear()
+    host['systemd'].shows.clear()
     result = run(params(host))
     assert result['changed'] is False
     assert host['systemd'].calls == []
+    # One systemctl call reads the state and the main process (predates_jail), not one each.
+    assert host['systemd'].shows == ['--property=ActiveState,UnitFileState,MainPID,ExecMainStartTimestampMonotonic']
 
 
 def test_changed_unit_restarts_running_service(host, run):

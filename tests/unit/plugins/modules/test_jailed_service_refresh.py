@@ -43,7 +43,8 @@ def refreshed(host, run_module, monkeypatch, tmp_path):
 
     def run_command(args, **kwargs):
         if args[1] == 'show' and 'MainPID' in args[2]:
-            return 0, f'MainPID={systemd.main[0]}\nExecMainStartTimestampMonotonic={systemd.main[1]}\n', ''
+            _rc, state, _err = plain(args, **kwargs)
+            return 0, f'{state}MainPID={systemd.main[0]}\nExecMainStartTimestampMonotonic={systemd.main[1]}\n', ''
         return plain(args, **kwargs)
 
     monkeypatch.setattr(systemd, 'run_command', run_command)

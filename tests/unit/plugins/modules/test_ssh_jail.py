@@ -16,6 +16,8 @@ from ansible_collections.serversec.confine.plugins.modules import ssh_jail
     ({'name': 'x', 'groups': ['root']}, 'groups: root has gid 0; the root group is never jailed'),
     ({'name': 'x', 'users': ['ann'], 'writable': [{'path': '/up', 'mode': '0777'}]},
      'writable /up: mode 0777 must not be world-writable, setuid, setgid or sticky'),
+    ({'name': 'x', 'users': ['ann'], 'authorized_keys': {'ann': ['ssh-ed25519 AAAA a', 'ssh-rsa BBBB b\nssh-rsa CCCC c']}},
+     "authorized_keys ann: 'ssh-rsa BBBB b\\nssh-rsa CCCC c' is not one line (each key is one line of the file)"),
 ])
 def test_bad_input_fails(run_module, tmp_path, args, message):
     result = run_module(ssh_jail, dict(args, jail=str(tmp_path / 'jail')))
