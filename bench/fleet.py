@@ -7,6 +7,8 @@ For each N it starts N Debian 12 stand-in hosts running sshd (scripts/fleet_host
   2. times no-change runs, alternating in every round, over SSH and over `docker exec`:
      - "today": the playbook, its policy and config (no ansible.cfg) of BEFORE_REF;
      - "now": the playbook and ansible.cfg of this checkout (its fact cache filled by step 1);
+     - "same scope": now's playbook without the SSH logins (ssh_jails_list empty), which "today"
+       did not jail: the same work as today's run, for a like-for-like ratio;
      - baselines: plays of as many `ansible.builtin.ping` tasks (with become) as today's and
        now's runs make module runs per host: what the same number of trivial modules costs;
      and checks that every no-change run reports changed=0 on every host;
@@ -30,6 +32,8 @@ import fleet_hosts  # noqa: E402
 
 # The playbook and policy before issue 13 (the "today" of the goal).
 BEFORE_REF = "4fbba65"
+# Extra variables of the "same scope" side: no SSH logins jailed, as in BEFORE_REF's playbook.
+SAME_SCOPE = {"ssh_jails_list": []}
 WORK = ROOT / ".build" / "bench"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # -vvv lines of a connection operation: "<host> EXEC ..." (docker), "<host> SSH: EXEC ...", "<host> PUT ...".
@@ -56,8 +60,10 @@ def ping_play(count):
     return path
 
 
-def run(playbook, inventory, config, verbose=False):
+def run(playbook, inventory, config, verbose=False, extra=None):
     command = ["ansible-playbook", "-i", str(inventory), str(playbook)] + (["-vvv"] if verbose else [])
+    if extra:
+        command += ["-e", json.dumps(extra)]
     # now's ansible.cfg caches facts: in a directory of this benchmark's, emptied for every N.
     env = fleet_hosts.ansible_env(config, fact_cache=WORK / "facts")
     started = time.monotonic()
@@ -98,8 +104,10 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
                                      ("now", ROOT / "playbooks" / "inventory" / "group_vars")):
                 inventories[transport, side] = fleet_hosts.write_inventory(
                     WORK / ("inv-%d-%s-%s" % (count, transport, side)), names, transport, key, group_vars)
-        sides = {"today": (before_playbooks / "secure_server.yml", before_config),
-                 "now": (ROOT / "playbooks" / "secure_server.yml", now_config)}
+            inventories[transport, "same"] = inventories[transport, "now"]
+        sides = {"today": (before_playbooks / "secure_server.yml", before_config, None),
+                 "now": (ROOT / "playbooks" / "secure_server.yml", now_config, None),
+                 "same": (ROOT / "playbooks" / "secure_server.yml", now_config, SAME_SCOPE)}
 
         first, result = run(sides["now"][0], inventories["ssh", "now"], now_config)
         (WORK / ("fleet-%d-first.log" % count)).write_text(result.stdout + result.stderr)
@@ -113,8 +121,8 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
         if light:  # only now, over SSH
             sides = {"now": sides["now"]}
         for transport in transports:
-            for side, (playbook, config) in sides.items():
-                _seconds, result = run(playbook, inventories[transport, side], config, verbose=True)
+            for side, (playbook, config, extra) in sides.items():
+                _seconds, result = run(playbook, inventories[transport, side], config, verbose=True, extra=extra)
                 (WORK / ("fleet-%d-%s-%s-vvv.log" % (count, transport, side))).write_text(result.stdout)
                 runs, trips = operations(result.stdout)
                 counts[transport, side] = (median(list(runs.values())), median(list(trips.values())))
@@ -122,16 +130,16 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
 
         variants = []
         for transport in transports:
-            for side, (playbook, config) in sides.items():
-                variants.append((transport, side, playbook, config, True))
-                variants.append((transport, "ping-" + side, pings[side], config, False))
-        times = {(transport, label): [] for transport, label, _p, _c, _x in variants}
+            for side, (playbook, config, extra) in sides.items():
+                variants.append((transport, side, playbook, config, True, extra))
+                variants.append((transport, "ping-" + side, pings[side], config, False, None))
+        times = {(transport, label): [] for transport, label, _p, _c, _x, _e in variants}
         for round_index in range(rounds):
             # Rotate the order every round, so that no variant always runs first or last.
             shift = round_index % len(variants)
-            for transport, label, playbook, config, clean in variants[shift:] + variants[:shift]:
+            for transport, label, playbook, config, clean, extra in variants[shift:] + variants[:shift]:
                 inventory = inventories[transport, label.replace("ping-", "")]
-                seconds, result = run(playbook, inventory, config)
+                seconds, result = run(playbook, inventory, config, extra=extra)
                 times[transport, label].append(seconds)
                 hosts = recap(result.stdout)
                 dirty = sorted(h for h, (changed, unreachable, failed) in hosts.items()
@@ -155,20 +163,24 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
 
 def print_tables(results):
     print("\nNo-change run of secure_server.yml, wall clock, median of the alternating rounds "
-          "(today = %s playbook, no ansible.cfg; now = this checkout):\n" % BEFORE_REF)
-    print("| transport | N | rounds | today (s) | now (s) | now / today | pings x today's runs (s) | "
-          "pings x now's runs (s) | module runs / host, today -> now | round trips / host, today -> now |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+          "(today = %s playbook, no ansible.cfg; now = this checkout; same scope = now without the "
+          "SSH logins today's playbook did not jail):\n" % BEFORE_REF)
+    print("| transport | N | rounds | today (s) | now (s) | now / today | same scope (s) | same scope / today | "
+          "pings x today's runs (s) | pings x now's runs (s) | pings x same scope's runs (s) | "
+          "module runs / host, today -> now -> same scope | round trips / host, today -> now -> same scope |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for transport in ("ssh", "docker"):
         for count, r in results.items():
             if (transport, "today") not in r["times"]:
                 continue
-            t = r["times"]
-            today, now = t[transport, "today"], t[transport, "now"]
-            (runs_today, trips_today), (runs_now, trips_now) = r["counts"][transport, "today"], r["counts"][transport, "now"]
-            print("| %s | %d | %d | %.1f | %.1f | %.0f%% | %.1f (%d) | %.1f (%d) | %g -> %g | %g -> %g |"
-                  % (transport, count, r["rounds"], today, now, 100 * now / today, t[transport, "ping-today"], r["pings"]["today"],
-                     t[transport, "ping-now"], r["pings"]["now"], runs_today, runs_now, trips_today, trips_now))
+            t, c, p = r["times"], r["counts"], r["pings"]
+            today, now, same = t[transport, "today"], t[transport, "now"], t[transport, "same"]
+            print("| %s | %d | %d | %.1f | %.1f | %.0f%% | %.1f | %.0f%% | %.1f (%d) | %.1f (%d) | %.1f (%d) | %g -> %g -> %g | %g -> %g -> %g |"
+                  % (transport, count, r["rounds"], today, now, 100 * now / today, same, 100 * same / today,
+                     t[transport, "ping-today"], p["today"], t[transport, "ping-now"], p["now"],
+                     t[transport, "ping-same"], p["same"],
+                     c[transport, "today"][0], c[transport, "now"][0], c[transport, "same"][0],
+                     c[transport, "today"][1], c[transport, "now"][1], c[transport, "same"][1]))
     print("\nFirst run over SSH (now), and the lockout-guard check over SSH:\n")
     print("| N | first run (s) | per host (s) | no-change over SSH (s) | per host (s) | lockout refused, connection kept |")
     print("| ---: | ---: | ---: | ---: | ---: | --- |")
