@@ -168,8 +168,8 @@ INVALID_OS_RELEASES = [
     (b'NAME=nothing\n', "preset_family auto: /etc/os-release names nothing known, no family the presets know; "
                         "set preset_family to one of debian, redhat"),
     # what is echoed back is only plain words
-    (b'ID="$(reboot)\x1b[2J"\nID_LIKE="solus x"\n', "preset_family auto: /etc/os-release names solus x, no family the presets know; "
-                                   "set preset_family to one of debian, redhat"),
+    (b'ID="$(reboot)\x1b[2J"\nID_LIKE="solus x"\n',
+     "preset_family auto: /etc/os-release names solus x, no family the presets know; set preset_family to one of debian, redhat"),
 ]
 
 

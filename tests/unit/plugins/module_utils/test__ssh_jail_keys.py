@@ -21,9 +21,9 @@ KEY_B = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB ann@desk'
 
 
 def spec(**kwargs):
-    args = dict(name='sftp-ann', jail='/srv/jails/ann', users=['ann', 'bob'])
+    args = dict(users=['ann', 'bob'])
     args.update(kwargs)
-    return SshJailSpec(args.pop('name'), args.pop('jail'), **args)
+    return SshJailSpec('sftp-ann', '/srv/jails/ann', **args)
 
 
 @pytest.mark.parametrize('kwargs, files', [
