@@ -373,6 +373,7 @@ def main():
             allow_special_files=dict(type='bool', default=False),
             allow_block_devices=dict(type='bool', default=False),
             state_dir=dict(type='path', default='/var/lib/serversec-confine/jails'),
+            base=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -393,7 +394,7 @@ def main():
                 allow_sensitive_files=params['allow_sensitive_files'],
                 allow_special_files=params['allow_special_files'],
                 allow_block_devices=params['allow_block_devices'])
-            result = converge(spec, params['state_dir'], check_mode=module.check_mode)
+            result = converge(spec, params['state_dir'], check_mode=module.check_mode, base=params['base'])
     except JailError as exc:
         module.fail_json(msg=str(exc), path=params['path'])
     except OSError as exc:

@@ -28,6 +28,7 @@ import os
 import posixpath
 import stat
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.base import shared_base
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
     Jail,
@@ -73,10 +74,14 @@ class JailResult:
         self.audit = {'setuid': [], 'writable': [], 'devices': []}
         self.files = 0
         self.size = 0
+        self.base = None  # what a jail built on a base took from it (base.Base.report)
 
     def as_dict(self):
-        return {'changed': self.changed, 'added': self.added, 'updated': self.updated,
-                'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+        result = {'changed': self.changed, 'added': self.added, 'updated': self.updated,
+                  'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+        if self.base is not None:
+            result['base'] = self.base
+        return result
 
     def diff(self):
         lines = []
@@ -255,18 +260,20 @@ def walk(root, warnings):
                             f'(more than {AUDIT_MAX_DEPTH} levels deep){more}')
 
 
-def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
-    """Make the jail match ``spec``, its state kept in ``state_dir``. All validation happens before any write."""
+def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None, base=None):
+    """Make the jail match ``spec``, its state kept in ``state_dir``, its files linked from the jail
+    ``base`` where it holds them (see base.py). All validation happens before any write."""
     host = host or Host()
     root_lstat = root_lstat or jail_root_lstat
     result = JailResult()
     check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
-    with locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
+    with shared_base(base, state_dir, spec.path, host, root_lstat) as shared, \
+            locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
         # again under the lock: a run that held it may have created the jail meanwhile
         missing_root = check_jail_root(spec.path, root_lstat)
         jail = Jail(spec.path, host)
         try:
-            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result)
+            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result, shared)
         finally:
             jail.close()
     result.added.sort()
@@ -275,7 +282,7 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     return result
 
 
-def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result):
+def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result, shared):
     host = jail.host
     state = store.load(jail if not missing_root else None)
     managed = state.managed
@@ -301,6 +308,9 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
             status, facts = 'add', {}
         else:
             status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path))
+            if status == 'ok' and shared and entry['type'] == 'file' \
+                    and shared.relinks(jail, path, entry, seen.get(path) or jail.lstat(path)):
+                status = 'update'  # a sound copy the base now holds too: shared from now on
         if 'size' in facts:
             sizes[path] = facts['size']
         if status == 'ok':
@@ -328,14 +338,14 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
         if pending or created != state.created:
             # the intent first: a run killed from here on leaves nothing the state does not name
-            store.save(JailState(managed, created, deps.used), pending)
+            store.save(JailState(managed, created, deps.used, shared and shared.path), pending)
         if missing_root:
             jail.make_root(missing_root)
         for path in leftovers:
             jail.unlink(path)
             result.removed.append(path)
         for path, entry in todo:
-            new_managed[path] = jail.write(path, entry)
+            new_managed[path] = (shared and shared.write(jail, path, entry)) or jail.write(path, entry)
         for path in stale:
             if jail.lstat(path) is None:
                 continue
@@ -344,7 +354,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
             else:
                 new_managed[path] = managed[path]
         new_managed.pop('/', None)
-        store.save(JailState(new_managed, created, deps.used))
+        store.save(JailState(new_managed, created, deps.used, shared and shared.path))
         if legacy:
             jail.unlink(LEGACY_PATH)
             result.removed.append(LEGACY_PATH)
@@ -356,6 +366,8 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         elif entry['type'] == 'generated':
             result.files += 1
             result.size += len(entry['content'].encode('utf-8'))
+    if shared:
+        result.base = shared.report()
     if first_audit is not None and (check_mode or not (todo or result.removed)):
         result.audit = first_audit
         result.warnings.extend(walk_warnings)

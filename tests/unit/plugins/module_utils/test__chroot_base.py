@@ -1,0 +1,283 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A shared base jail (issue 14 §3), on the fake Fedora host of test__chroot_engine: files
+hard-linked from the base, refreshed with it, drift repaired with a new inode, and nothing the
+base's jailed processes did ever linked into another jail."""
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import base as base_room
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import (  # noqa: F401
+    fake_read_info,
+    fedora,
+    safe_tmp_lstat,
+    write,
+)
+
+LIBC = '/usr/lib64/libc.so.6'
+BASH = '/usr/bin/bash'
+FILES = [BASH, '/usr/lib64/ld-linux-x86-64.so.2', LIBC, '/usr/lib64/libtinfo.so.6.4']
+
+
+@pytest.fixture
+def env(fedora):  # noqa: F811
+    srv = os.path.dirname(fedora['jail'])
+    fedora.update(base=srv + '/base', a=srv + '/a', b=srv + '/b')
+    return fedora
+
+
+def build(env, name, base=None, check_mode=False, **options):
+    options.setdefault('binaries', [BASH])
+    return converge(JailSpec(env[name], **options), env['state_dir'], check_mode=check_mode, host=env['host'],
+                    runner=env['runner'], read_info=fake_read_info, root_lstat=safe_tmp_lstat,
+                    base=base and env[base])
+
+
+def ino(env, name, path):
+    return os.lstat(env[name] + path).st_ino
+
+
+def content(env, name, path):
+    with open(env[name] + path, 'rb') as handle:
+        return handle.read()
+
+
+def upgrade(env, path, data):
+    """A package upgrade: a new file renamed over the host's."""
+    write(env['root'], path + '.new', data, 0o755)
+    os.rename(env['root'] + path + '.new', env['root'] + path)
+
+
+@pytest.fixture
+def shared(env):
+    """The base and the jails a and b built on it."""
+    build(env, 'base')
+    for name in ('a', 'b'):
+        result = build(env, name, base='base')
+        assert result.base == {'path': env['base'], 'linked': sorted(FILES)}
+    return env
+
+
+# --------------------------------------------------------------------------
+# the option
+
+@pytest.mark.parametrize('jail, base, message', [
+    ('/srv/jails/a', '/srv/jails/a', 'base /srv/jails/a is the jail itself; name another jail managed by chroot_jail'),
+    ('/srv/jails/a', '/srv/jails/a/', 'base /srv/jails/a is the jail itself; name another jail managed by chroot_jail'),
+    ('/srv/jails/a', '/srv/jails/a/base', 'base /srv/jails/a/base is inside the jail /srv/jails/a; '
+     'a jailed process could change it'),
+    ('/srv/jails/a', '/srv/jails', 'base /srv/jails contains the jail /srv/jails/a; the base must be a jail of its own'),
+    ('/srv/jails/a', '/', "base '/' is the host's root, not a jail; name a jail managed by chroot_jail"),
+    ('/srv/jails/a', 'base', "base 'base' is not an absolute path"),
+    ('/srv/jails/a', '/srv/jails/a/../b', "base '/srv/jails/a/../b' contains a '..' component"),
+])
+def test_invalid_bases_are_refused(jail, base, message):
+    with pytest.raises(JailError) as excinfo:
+        base_room.check_base(jail, base)
+    assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize('jail, base', [('/srv/jails/a', '/srv/jails/base'), ('/srv/jails/a', '/srv/jails/ab'),
+                                        ('/srv/a', '/srv/jails/base/')])
+def test_valid_bases(jail, base):
+    assert base_room.check_base(jail, base) == base.rstrip('/')
+
+
+def test_a_base_without_state_is_refused_naming_it(env):
+    os.mkdir(env['base'])
+    with pytest.raises(JailError) as excinfo:
+        build(env, 'a', base='base')
+    assert str(excinfo.value) == (f"base {env['base']}: no state in {env['state_dir']}; build the base with its own "
+                                  'chroot_jail task (same state_dir) before the jails that use it')
+    assert not os.path.exists(env['a'])
+
+
+def test_a_base_with_a_base_is_refused(shared):
+    with pytest.raises(JailError) as excinfo:
+        build(shared, 'b', base='a')
+    assert str(excinfo.value) == (f"base {shared['a']} itself uses the base {shared['base']}; "
+                                  'a base must not have a base of its own')
+
+
+# --------------------------------------------------------------------------
+# sharing
+
+def test_jails_share_the_base_inodes_and_a_rerun_changes_nothing(shared):
+    for path in FILES:
+        assert ino(shared, 'a', path) == ino(shared, 'b', path) == ino(shared, 'base', path)
+    assert os.lstat(shared['base'] + LIBC).st_nlink == 3
+    for name, base in (('base', None), ('a', 'base'), ('b', 'base')):
+        again = build(shared, name, base=base)
+        assert (again.changed, again.added, again.updated, again.removed) == (False, [], [], [])
+    assert again.base == {'path': shared['base'], 'linked': []}
+
+
+def test_check_mode_links_nothing(env):
+    build(env, 'base')
+    checked = build(env, 'a', base='base', check_mode=True)
+    assert checked.changed and BASH in checked.added and checked.base['linked'] == []
+    assert not os.path.exists(env['a'])
+    assert os.lstat(env['base'] + BASH).st_nlink == 1
+
+
+def test_a_base_refresh_updates_every_jail_and_each_reports_it(shared):
+    upgrade(shared, LIBC, b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 libc 2.40-2')
+    old = ino(shared, 'a', LIBC)
+    assert build(shared, 'base').updated == [LIBC]
+    for name in ('a', 'b'):
+        result = build(shared, name, base='base')
+        assert (result.updated, result.base['linked']) == ([LIBC], [LIBC])
+        assert ino(shared, name, LIBC) == ino(shared, 'base', LIBC) != old
+        assert content(shared, name, LIBC).endswith(b'2.40-2')
+
+
+def test_a_jail_refreshed_before_its_base_copies_then_shares_once_the_base_has_it(shared):
+    # same size as the old libc: only the source's identity tells the base holds the old one
+    upgrade(shared, LIBC, b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 libC')
+    early = build(shared, 'a', base='base')
+    assert (early.updated, early.base['linked']) == ([LIBC], [])  # the base still holds the old libc
+    assert ino(shared, 'a', LIBC) != ino(shared, 'base', LIBC)
+    assert content(shared, 'a', LIBC).endswith(b'libC')
+    build(shared, 'base')
+    later = build(shared, 'a', base='base')
+    assert (later.updated, later.base['linked']) == ([LIBC], [LIBC])
+    assert ino(shared, 'a', LIBC) == ino(shared, 'base', LIBC)
+
+
+def test_absent_jail_leaves_the_base_alone(shared):
+    before = {path: (ino(shared, 'base', path), content(shared, 'base', path)) for path in FILES}
+    gone = remove_jail(shared['a'], shared['state_dir'], root_lstat=safe_tmp_lstat)
+    assert gone.changed and not os.path.exists(shared['a'])
+    assert {path: (ino(shared, 'base', path), content(shared, 'base', path)) for path in FILES} == before
+    assert os.lstat(shared['base'] + LIBC).st_nlink == 2
+    assert build(shared, 'base').changed is False
+
+
+# --------------------------------------------------------------------------
+# drift, and what a jailed process can do to a shared inode
+
+def test_a_write_through_a_shared_link_is_caught_everywhere_and_repaired_with_new_inodes(shared):
+    shared_ino = ino(shared, 'a', LIBC)
+    with open(shared['a'] + LIBC, 'ab') as handle:  # uid 0 in jail a writes its copy: the shared inode
+        handle.write(b' evil')
+    repaired = build(shared, 'a', base='base')
+    assert (repaired.updated, repaired.base['linked']) == ([LIBC], [])  # the base is tampered too: copied
+    assert ino(shared, 'a', LIBC) != shared_ino and not content(shared, 'a', LIBC).endswith(b' evil')
+    # the jail's repair never wrote into the shared inode: the base and b still hold it, as it was left
+    assert ino(shared, 'base', LIBC) == ino(shared, 'b', LIBC) == shared_ino
+    assert content(shared, 'base', LIBC).endswith(b' evil')
+    assert build(shared, 'base').updated == [LIBC]
+    assert ino(shared, 'base', LIBC) != shared_ino and not content(shared, 'base', LIBC).endswith(b' evil')
+    fixed = build(shared, 'b', base='base')
+    assert (fixed.updated, fixed.base['linked']) == ([LIBC], [LIBC])
+    assert ino(shared, 'b', LIBC) == ino(shared, 'base', LIBC)
+    assert build(shared, 'a', base='base').base['linked'] == [LIBC]  # a shares the sound base again
+    for name, base in (('base', None), ('a', 'base'), ('b', 'base')):
+        assert build(shared, name, base=base).changed is False
+
+
+def test_a_replaced_copy_in_one_jail_is_relinked_and_nothing_else_moves(shared):
+    before = (ino(shared, 'base', LIBC), ino(shared, 'b', LIBC))
+    os.unlink(shared['a'] + LIBC)
+    write(shared['a'], LIBC, b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 trojan', 0o755)
+    repaired = build(shared, 'a', base='base')
+    assert (repaired.updated, repaired.base['linked']) == ([LIBC], [LIBC])
+    assert (ino(shared, 'base', LIBC), ino(shared, 'b', LIBC)) == before == (ino(shared, 'a', LIBC),) * 2
+
+
+def test_a_file_a_base_process_swapped_in_is_never_linked(shared):
+    """uid 0 in the base puts its own inode, with the right content, where the base's copy was:
+    it could keep writing it, so it is not the inode the base's run verified, and is not shared."""
+    path = shared['base'] + LIBC
+    data = content(shared, 'base', LIBC)
+    os.unlink(path)
+    write(shared['base'], LIBC, data, 0o755)
+    os.unlink(shared['b'] + LIBC)
+    result = build(shared, 'b', base='base')
+    assert (result.added, result.base['linked']) == ([LIBC], [])
+    assert ino(shared, 'b', LIBC) != os.lstat(path).st_ino
+
+
+def test_a_symlink_planted_in_the_base_is_not_followed(shared, tmp_path):
+    secret = tmp_path / 'host-secret'
+    secret.write_bytes(b'host secret')
+    os.unlink(shared['base'] + LIBC)
+    os.symlink(str(secret), shared['base'] + LIBC)
+    os.unlink(shared['b'] + LIBC)
+    result = build(shared, 'b', base='base')
+    assert (result.added, result.base['linked']) == ([LIBC], [])
+    st = os.lstat(shared['b'] + LIBC)
+    assert stat.S_ISREG(st.st_mode) and st.st_ino != secret.stat().st_ino
+    assert content(shared, 'b', LIBC) == content(shared, 'a', LIBC)
+
+
+def test_a_base_copy_written_in_place_is_never_linked(shared):
+    """Same size, content changed by a process in the base: the change time tells, the checksum
+    refuses it, and a new jail gets a copy of the host file."""
+    path = shared['base'] + LIBC
+    size = os.lstat(path).st_size
+    with open(path, 'r+b') as handle:
+        handle.write(b'X')
+    assert os.lstat(path).st_size == size
+    os.unlink(shared['b'] + LIBC)
+    result = build(shared, 'b', base='base')
+    assert (result.added, result.base['linked']) == ([LIBC], [])
+    assert content(shared, 'b', LIBC).startswith(b'FAKEELF')
+
+
+def test_setuid_of_the_base_is_never_shared_with_a_jail_that_strips_it(env):
+    build(env, 'base', binaries=['/usr/bin/su'], allow_setuid=True)
+    assert stat.S_IMODE(os.lstat(env['base'] + '/usr/bin/su').st_mode) == 0o4755
+    result = build(env, 'a', base='base', binaries=['/usr/bin/su'])
+    assert result.base['linked'] == []
+    assert stat.S_IMODE(os.lstat(env['a'] + '/usr/bin/su').st_mode) == 0o755
+    assert stat.S_IMODE(os.lstat(env['base'] + '/usr/bin/su').st_mode) == 0o4755
+
+
+def test_a_jail_takes_from_the_base_only_what_the_base_holds(env):
+    build(env, 'base', binaries=['/usr/bin/busybox'])
+    result = build(env, 'a', base='base', binaries=[BASH, '/usr/bin/busybox'])
+    assert result.base['linked'] == ['/usr/bin/busybox']
+    assert ino(env, 'a', '/usr/bin/busybox') == ino(env, 'base', '/usr/bin/busybox')
+    assert os.lstat(env['a'] + BASH).st_nlink == 1
+
+
+def test_another_file_system_is_copied(shared, monkeypatch):
+    real_fstat = os.fstat
+
+    def other_device(fd):
+        st = real_fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return os.stat_result(tuple(st)[:2] + (st.st_dev + 1,) + tuple(st)[3:])
+        return st
+
+    os.unlink(shared['b'] + LIBC)
+    monkeypatch.setattr(base_room.os, 'fstat', other_device)
+    result = build(shared, 'b', base='base')
+    assert (result.added, result.base['linked']) == ([LIBC], [])
+    assert os.lstat(shared['b'] + LIBC).st_nlink == 1
+
+
+def test_the_checked_descriptor_is_linked_never_the_name_again(shared, monkeypatch):
+    """uid 0 in the base renames another file over the entry once the module holds it open: the
+    inode that was checked is linked, never what the name leads to by then."""
+    original = content(shared, 'base', LIBC)
+    opened = base_room.Base._open
+
+    def swapped_after_open(self, path):
+        fd = opened(self, path)
+        write(self.jail.root, path + '.evil', b'FAKEELF evil', 0o755)
+        os.rename(self.jail.root + path + '.evil', self.jail.root + path)
+        return fd
+
+    os.unlink(shared['b'] + LIBC)
+    monkeypatch.setattr(base_room.Base, '_open', swapped_after_open)
+    result = build(shared, 'b', base='base')
+    assert result.base['linked'] == [LIBC]
+    assert content(shared, 'b', LIBC) == original and ino(shared, 'b', LIBC) == ino(shared, 'a', LIBC)
