@@ -224,6 +224,39 @@ options:
         created in a jail.
     type: path
     default: /var/lib/serversec-confine/jails
+  base:
+    description:
+      - Path of another jail managed by this module (its state must be in O(state_dir)), kept as
+        a clean shared copy of the programs and libraries of many jails, as the chroot guides
+        advise. The base is built and refreshed by its own C(chroot_jail) task, which must run
+        before the jails that use it; give it the union of what those jails need. A jail never
+        writes into its base; it only reads it, under a shared lock on the base's state.
+      - Each regular file the jail needs is hard-linked from the base when the base holds it for
+        the very same host file (same source, size, modification and change time), as the
+        inode the base's own run wrote or verified, with the owner and mode this jail wants and
+        the checksum the base's state records. The base is a jail too, so its entry is reached
+        through descriptors without following links, hashed unless its change time and inode
+        are the recorded ones, and the descriptor that was checked is what gets linked.
+        Anything else is copied from the host as without a base; so is everything on another
+        file system than the base (hard links cannot cross them).
+      - After a host upgrade, run the base's task first: each jail then replaces its stale copy
+        with a link to the base's new file and lists it in RV(updated) and RV(base.linked). A
+        jail refreshed before its base gets a copy, and shares the base's file again on a later
+        run once the base holds it.
+      - Drift is judged per jail against the host, as without a base. A drifted entry is always
+        replaced by a new inode (relinked from a sound base, else copied); the module never
+        writes into a shared inode, and a jail's run never changes the base.
+      - Hard-linked copies share one inode. A root process in one jail that writes such a file
+        changes it for the base and every jail sharing it until their next run, which each
+        detects and repairs (the base's own run included). Jailed services started by
+        M(serversec.confine.jailed_service) run unprivileged and see the jail read-only
+        (C(ProtectSystem=strict); only their writable directories are not). For any other root
+        process in a jail, mount the jail read-only, or leave O(base) unset so that each jail
+        keeps copies of its own.
+      - Refused, naming it, when it is the jail, lies inside it or contains it, has no state in
+        O(state_dir), or itself uses a base (no chains). O(state=absent) of a jail removes only
+        the jail's links; the base keeps its files.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -278,6 +311,18 @@ EXAMPLES = r'''
   serversec.confine.chroot_jail:
     path: /srv/jails/web
     state: absent
+
+- name: A clean base holding what the jails below need (run it first)
+  serversec.confine.chroot_jail:
+    path: /srv/jails/base
+    binaries: [/bin/bash, /bin/ls, /usr/bin/rsync]
+
+- name: Jails whose programs and libraries are hard-linked from the base
+  serversec.confine.chroot_jail:
+    path: "/srv/jails/{{ item }}"
+    base: /srv/jails/base
+    binaries: [/bin/bash, /usr/bin/rsync]
+  loop: [alice, bob]
 '''
 
 RETURN = r'''
@@ -334,6 +379,23 @@ size:
   returned: always
   type: int
   sample: 9437184
+base:
+  description: What the jail took from its O(base).
+  returned: when O(base) is set and O(state=present)
+  type: dict
+  contains:
+    path:
+      description: The base jail.
+      type: str
+      sample: /srv/jails/base
+    linked:
+      description:
+        - Jail paths this run hard-linked from the base (empty in check mode). Paths in
+          RV(added) or RV(updated) but not here were copied from the host.
+      type: list
+      elements: str
+      sample: [/usr/lib/x86_64-linux-gnu/libc.so.6]
+  sample: {path: /srv/jails/base, linked: [/usr/bin/rsync]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
