@@ -66,7 +66,7 @@ def shared_base(base, state_dir, jail_path, host, root_lstat):
     # shared, never created: the base's own run is the only writer of the base and its state
     with locked_state(state_dir, base, check_mode=True, lstat=root_lstat) as store:
         state = store.load()
-        if not state.managed or store.saved is None:
+        if store.saved is None:
             raise JailError(f'base {base}: no state in {store.state_dir}; build the base with its own '
                             'chroot_jail task (same state_dir) before the jails that use it')
         if store.saved.get('base'):
@@ -161,8 +161,8 @@ class Base:
             try:
                 os.link(f'{PROC_FDS}/{fd}', tmp, dst_dir_fd=parent, follow_symlinks=True)
             except OSError as exc:
-                if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOENT):
-                    return None
+                if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOENT):
+                    return None  # another mount, a link limit, or the base's entry just removed: copied
                 raise JailError(f'{jail.root}{path}: cannot link from the base {self.path}: {exc}')
             try:
                 os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
