@@ -239,7 +239,7 @@ options:
         are the recorded ones, and the descriptor that was checked is what gets linked.
         Anything else is copied from the host as without a base; so is everything on another
         file system than the base (hard links cannot cross them).
-      - After a host upgrade, run the base's task first: each jail then replaces its stale copy
+      - After a host upgrade, run the base's task first; each jail then replaces its stale copy
         with a link to the base's new file and lists it in RV(updated) and RV(base.linked). A
         jail refreshed before its base gets a copy, and shares the base's file again on a later
         run once the base holds it.
