@@ -82,7 +82,7 @@ def test_the_base_refresh_updated_both_jails_and_each_reported_it(host, library)
     report = json.loads(evidence(host, "shared.json"))
     assert report["paths"] == [BASE, *SHARED]
     assert report["updated"] == [[library], [library], [library]]
-    assert report["base"] == [None] + [{"path": BASE, "linked": [library]}] * 2
+    assert report["base"] == [{"path": BASE, "linked": [library]}] * 2  # the jails after the base
 
 
 def test_a_tampered_copy_is_repaired_and_the_base_and_the_other_jail_keep_theirs(host, library):
