@@ -281,3 +281,14 @@ def test_the_checked_descriptor_is_linked_never_the_name_again(shared, monkeypat
     result = build(shared, 'b', base='base')
     assert result.base['linked'] == [LIBC]
     assert content(shared, 'b', LIBC) == original and ino(shared, 'b', LIBC) == ino(shared, 'a', LIBC)
+
+
+def test_a_base_directory_swapped_for_a_link_to_the_host_is_not_entered(shared):
+    """uid 0 in the base (with a way out) points its lib directory at the host's: the host's own
+    libc must never become an inode the jails share."""
+    os.rename(shared['base'] + '/usr/lib64', shared['base'] + '/usr/lib64.old')
+    os.symlink(shared['root'] + '/usr/lib64', shared['base'] + '/usr/lib64')
+    os.unlink(shared['b'] + LIBC)
+    result = build(shared, 'b', base='base')
+    assert (result.added, result.base['linked']) == ([LIBC], [])
+    assert os.lstat(shared['root'] + LIBC).st_nlink == 1
