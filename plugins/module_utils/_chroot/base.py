@@ -17,7 +17,9 @@ too, so a process in it may have changed its files: its entry is reached through
 and the very descriptor that was checked is linked (``linkat`` of ``/proc/self/fd/N``), never a
 name looked up again. Anything else (not in the base, another file system, no ``/proc``) is
 copied from the host as without a base. A hard link is never written to: a jail's entry whose
-content drifted is replaced by a new inode (relinked from a sound base, or copied).
+content, mode or extended attributes drifted is replaced by a new inode (relinked from a sound
+base, or copied); an entry with an extended attribute other than its SELinux label is never
+linked. A jail's record of a linked entry names the base, so a run without ``base`` copies it.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -31,6 +33,7 @@ import os
 import posixpath
 import stat
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import added_xattrs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, tmp_name
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
     JailError,
@@ -105,10 +108,19 @@ class Base:
             return None
         return st
 
+    def holds(self, path, st):
+        """True when ``st`` is the base's entry at ``path`` and the inode the base's state recorded."""
+        base_st = self.jail.lstat(path)
+        record = self.records.get(path) or {}
+        return base_st is not None and (st.st_dev, st.st_ino) == (base_st.st_dev, base_st.st_ino) \
+            and record.get('ino') == st.st_ino
+
     @contextlib.contextmanager
-    def verified(self, path, entry):
+    def verified(self, path, entry, content=True):
         """``(fd, fstat)`` of the base's entry for ``entry`` once checked to hold the recorded
-        content, or None; the descriptor stays open for the block (it is what gets linked)."""
+        content (left to the caller when ``content`` is false), or None; the descriptor stays
+        open for the block (it is what gets linked). An entry with an extended attribute other
+        than its SELinux label (a capability a process in the base set) is never sound."""
         fd = self._open(path) if self._candidate(path, entry) is not None else None
         if fd is None:
             yield None
@@ -118,7 +130,8 @@ class Base:
             record = self.records[path]
             sound = st.st_ino == record['ino'] and st.st_size == entry['size'] \
                 and (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (entry['uid'], entry['gid'], entry['mode']) \
-                and (st.st_ctime_ns == record.get('ctime_ns') or sha256_fd(fd) == record['sha256'])
+                and not added_xattrs(fd) \
+                and (not content or st.st_ctime_ns == record.get('ctime_ns') or sha256_fd(fd) == record['sha256'])
             yield (fd, st) if sound else None
         finally:
             os.close(fd)
@@ -141,7 +154,14 @@ class Base:
 
     def write(self, jail, path, entry):
         """Hard-link the base's verified entry at ``path`` in ``jail``; its state record, or
-        None when it must be copied instead (nothing was changed then)."""
+        None when it must be copied instead (the caller's copy then replaces whatever is there).
+
+        A process in the base (or in a jail sharing the entry) may write it between any two
+        steps, and the jail's root may rename a file of its own over the temporary name. So the
+        name is checked to be the linked inode after the rename, and the content is hashed after
+        the link, between two looks at its change time: the time recorded is one the checked
+        content had, and a later write moves it, so the next run hashes again.
+        """
         if entry['type'] != 'file' or not os.path.isdir(PROC_FDS):
             return None
         parent = jail.dir_fd(posixpath.dirname(path))
@@ -149,7 +169,7 @@ class Base:
             return None
         name = posixpath.basename(path)
         old = jail.lstat(path)
-        with self.verified(path, entry) as found:
+        with self.verified(path, entry, content=False) as found:
             if found is None:
                 return None
             fd, st = found
@@ -173,7 +193,13 @@ class Base:
                 except OSError:
                     pass
                 raise JailError(f'{jail.root}{path}: cannot link from the base {self.path}: {exc}')
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise JailError(f'{jail.root}{path}: changed while it was written; run again')
+            ctime_ns = os.fstat(fd).st_ctime_ns
+            if sha256_fd(fd) != self.records[path]['sha256'] or os.fstat(fd).st_ctime_ns != ctime_ns \
+                    or added_xattrs(fd):
+                return None  # written meanwhile in the base: the copy replaces the link at once
         self.linked.append(path)
         return {'type': 'file', 'source': entry['source'], 'sha256': self.records[path]['sha256'],
                 'size': entry['size'], 'mtime_ns': entry['mtime_ns'], 'source_ctime_ns': entry['ctime_ns'],
-                'ctime_ns': now.st_ctime_ns, 'ino': now.st_ino}
+                'ctime_ns': ctime_ns, 'ino': now.st_ino, 'base': self.path}

@@ -8,7 +8,7 @@
 """Make a jail match its spec, or remove it; compare and audit what is on disk.
 
 Flow: ``JailSpec`` -> ``Planner.run()`` (the ``Plan``, nothing written) -> ``compare()``
-each planned entry with the jail (a status and the facts it learned; the plan is never
+(compare.py) each planned entry with the jail (a status and the facts it learned; the plan is never
 changed) -> the intent (what is about to be made) saved in the host state -> ``Jail.write()``/
 ``Jail.remove()`` for what differs -> the state, built from the records written and the facts
 compared. The whole run holds the jail's lock (``state.StateStore``); temporaries a killed
@@ -29,10 +29,10 @@ import posixpath
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.base import shared_base
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare, kept_record
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
     Jail,
-    device_record,
     remove_created_dirs,
     reserve_descriptors,
 )
@@ -92,88 +92,6 @@ class JailResult:
 
 def _depth_key(path):
     return (path.count('/') if path != '/' else 0, path)
-
-
-def _owner_mode(st):
-    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
-
-
-def compare(jail, path, entry, record, st=None):
-    """Return ``(status, detail, facts)``: status in ok/add/update.
-
-    ``facts`` holds what was learned about a copied file (host size and mtime, the jail
-    copy's ctime, inode and checksum) for the state record. ``st`` is the lstat of ``path``
-    when a walk of the jail through descriptors already took it; else it is taken here.
-    """
-    facts = {}
-    if st is None:
-        st = jail.lstat(path)
-    if st is None:
-        return 'add', None, facts
-    kind = entry['type']
-    if kind == 'dir':
-        if not stat.S_ISDIR(st.st_mode):
-            return 'update', 'not a directory', facts
-        # an existing directory we did not create: only insist on safety
-        if entry.get('implicit') and (path == '/' or record is None) \
-                and st.st_uid == 0 and not st.st_mode & 0o022:
-            return 'ok', None, facts
-        if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
-            return 'update', 'owner/mode', facts
-        return 'ok', None, facts
-    if kind == 'symlink':
-        if not stat.S_ISLNK(st.st_mode):
-            return 'update', 'not a symlink', facts
-        if jail.readlink(path) != entry['target']:
-            return 'update', 'target', facts
-        return 'ok', None, facts
-    if kind == 'device':
-        want = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
-        if stat.S_IFMT(st.st_mode) != want or st.st_rdev != os.makedev(entry['major'], entry['minor']):
-            return 'update', 'device numbers', facts
-        if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
-            return 'update', 'owner/mode', facts
-        return 'ok', None, facts
-    if not stat.S_ISREG(st.st_mode):
-        return 'update', 'not a regular file', facts
-    if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
-        return 'update', 'owner/mode', facts
-    if kind == 'generated':
-        data = entry['content'].encode('utf-8')
-        if st.st_size != len(data) or jail.read(path) != data:
-            return 'update', 'content', facts
-        return 'ok', None, facts
-    # the host file as the plan saw it through its descriptor, never looked up by path again
-    facts.update(size=entry['size'], mtime_ns=entry['mtime_ns'], source_ctime_ns=entry['ctime_ns'])
-    if st.st_size != entry['size']:
-        return 'update', 'size', facts
-    facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
-    # Same size and mtime as the host file, neither the host file nor the jail copy changed
-    # since we wrote or last verified it (ctime cannot be set back, unlike mtime, which
-    # `cp -p` or `touch -r` keep): no need to read either.
-    if st.st_mtime_ns == entry['mtime_ns'] and record and record.get('sha256') \
-            and record.get('source_ctime_ns') == entry['ctime_ns'] \
-            and record.get('ctime_ns') == st.st_ctime_ns and record.get('ino') == st.st_ino:
-        facts['sha256'] = record['sha256']
-        return 'ok', None, facts
-    host_sum = jail.host.source_sha256(entry)
-    if jail.sha256(path) != host_sum:
-        return 'update', 'content', facts
-    facts['sha256'] = host_sum
-    return 'ok', None, facts
-
-
-def kept_record(entry, record, facts):
-    """The state record of an entry found as planned: the old one refreshed with ``facts``."""
-    record = dict(record or {})
-    record['type'] = entry['type']
-    for key in ('source', 'target'):
-        if key in entry:
-            record[key] = entry[key]
-    if entry['type'] == 'device':
-        record.update(device_record(entry))
-    record.update(facts)
-    return record
 
 
 def audit(jail, warnings, entries=None):
@@ -307,7 +225,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         if missing_root:
             status, facts = 'add', {}
         else:
-            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path))
+            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path), shared)
             if status == 'ok' and shared and entry['type'] == 'file' \
                     and shared.relinks(jail, path, entry, seen.get(path) or jail.lstat(path)):
                 status = 'update'  # a sound copy the base now holds too: shared from now on

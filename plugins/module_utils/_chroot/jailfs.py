@@ -333,11 +333,16 @@ class Jail:
                     os.fchmod(fd, entry['mode'])
                     if kind == 'file':
                         os.utime(fd, ns=(record['mtime_ns'], record['mtime_ns']))
+                    written = os.fstat(fd)
                 finally:
                     os.close(fd)
             os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
-            if kind == 'file':
+            if kind in ('file', 'generated'):
+                # uid 0 in the jail may have renamed a file of its own over the temporary name
                 st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+                if (st.st_dev, st.st_ino) != (written.st_dev, written.st_ino):
+                    raise JailError(f'{self.root}{path}: changed while it was written; run again')
+            if kind == 'file':
                 record['ctime_ns'] = st.st_ctime_ns
                 record['ino'] = st.st_ino
         except (OSError, JailError) as exc:

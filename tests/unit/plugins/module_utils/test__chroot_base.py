@@ -7,10 +7,14 @@ base's jailed processes did ever linked into another jail."""
 
 import os
 import stat
+import struct
+from types import SimpleNamespace
 
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import base as base_room
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import foreign_link
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import (  # noqa: F401
@@ -23,6 +27,8 @@ from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test_
 LIBC = '/usr/lib64/libc.so.6'
 BASH = '/usr/bin/bash'
 FILES = [BASH, '/usr/lib64/ld-linux-x86-64.so.2', LIBC, '/usr/lib64/libtinfo.so.6.4']
+# `setcap cap_setuid+ep`: VFS_CAP_REVISION_2 with the effective flag, permitted = CAP_SETUID (7)
+CAP_SETUID = ('security.capability', struct.pack('<IIIII', 0x02000001, 1 << 7, 0, 0, 0))
 
 
 @pytest.fixture
@@ -292,3 +298,160 @@ def test_a_base_directory_swapped_for_a_link_to_the_host_is_not_entered(shared):
     result = build(shared, 'b', base='base')
     assert (result.added, result.base['linked']) == ([LIBC], [])
     assert os.lstat(shared['root'] + LIBC).st_nlink == 1
+
+
+# --------------------------------------------------------------------------
+# extended attributes and shared inodes: what no checksum sees
+
+def xattrs(env, name, path):
+    return [attr for attr in os.listxattr(env[name] + path) if attr != 'security.selinux']
+
+
+def test_a_capability_set_through_a_shared_link_is_removed_everywhere_with_new_inodes(shared):
+    """uid 0 in jail a runs `setcap cap_setuid+ep` on its bash: the base's and b's inode too. Every
+    run sees it, writes a new inode (never strips the shared one) and links nothing that has it."""
+    tainted = ino(shared, 'a', BASH)
+    os.setxattr(shared['a'] + BASH, *CAP_SETUID)
+    assert build(shared, 'base').updated == [BASH]
+    fixed = build(shared, 'b', base='base')
+    assert (fixed.updated, fixed.base['linked']) == ([BASH], [BASH])
+    repaired = build(shared, 'a', base='base')
+    assert (repaired.updated, repaired.base['linked']) == ([BASH], [BASH])
+    for name in ('base', 'a', 'b'):
+        assert xattrs(shared, name, BASH) == [] and ino(shared, name, BASH) != tainted
+    assert ino(shared, 'a', BASH) == ino(shared, 'b', BASH) == ino(shared, 'base', BASH)
+
+
+def test_a_base_entry_with_a_capability_is_copied_not_linked(shared):
+    os.setxattr(shared['base'] + BASH, *CAP_SETUID)  # uid 0 in the base
+    os.unlink(shared['b'] + BASH)
+    result = build(shared, 'b', base='base')
+    assert (result.added, result.base['linked']) == ([BASH], [])
+    assert xattrs(shared, 'b', BASH) == [] and os.lstat(shared['b'] + BASH).st_nlink == 1
+
+
+def test_a_base_entry_with_a_capability_is_never_verified(shared):
+    os.setxattr(shared['base'] + BASH, *CAP_SETUID)
+    with base_room.shared_base(shared['base'], shared['state_dir'], shared['a'], shared['host'],
+                               safe_tmp_lstat) as base:
+        record = base.records[BASH]  # the host file as the base's run copied it
+        entry = {'type': 'file', 'source': record['source'], 'size': record['size'], 'mtime_ns': record['mtime_ns'],
+                 'ctime_ns': record['source_ctime_ns'], 'uid': 0, 'gid': 0, 'mode': 0o755}
+        with base.verified(BASH, entry, content=False) as found:
+            assert found is None
+        os.removexattr(shared['base'] + BASH, CAP_SETUID[0])
+        with base.verified(BASH, entry, content=False) as found:
+            assert found is not None
+
+
+@pytest.mark.parametrize('attr', [CAP_SETUID, ('user.note', b'x'), ('trusted.anything', b'x')])
+def test_an_attribute_added_to_a_jail_copy_is_drift(env, attr):
+    build(env, 'a')
+    before = ino(env, 'a', LIBC)
+    os.setxattr(env['a'] + LIBC, *attr)  # uid 0 in the jail
+    assert build(env, 'a', check_mode=True).updated == [LIBC]
+    assert build(env, 'a').updated == [LIBC]
+    assert xattrs(env, 'a', LIBC) == [] and ino(env, 'a', LIBC) != before
+    assert build(env, 'a').changed is False
+
+
+def test_unsetting_the_base_unshares(shared):
+    result = build(shared, 'a')
+    assert sorted(result.updated) == sorted(FILES)
+    for path in FILES:
+        assert ino(shared, 'a', path) != ino(shared, 'base', path)
+        assert os.lstat(shared['a'] + path).st_nlink == 1
+    assert ino(shared, 'b', LIBC) == ino(shared, 'base', LIBC)  # b still names the base
+    assert build(shared, 'a').changed is False
+    assert build(shared, 'base').changed is False  # the base's own inodes, linked by b: not drift
+
+
+def test_a_jail_copy_replaced_by_a_link_to_another_name_is_drift(env):
+    """uid 0 in a jail without a base puts a second name of its own file in place of a managed copy."""
+    build(env, 'a')
+    with open(env['a'] + LIBC, 'rb') as handle:
+        data = handle.read()
+    write(env['a'], '/tmp/libc', data, 0o755)
+    os.link(env['a'] + '/tmp/libc', env['a'] + LIBC + '.new')
+    os.rename(env['a'] + LIBC + '.new', env['a'] + LIBC)
+    assert build(env, 'a').updated == [LIBC]
+    assert os.lstat(env['a'] + LIBC).st_nlink == 1
+
+
+def lstat_of(ino, nlink=2):
+    return SimpleNamespace(st_ino=ino, st_nlink=nlink, st_dev=1)
+
+
+@pytest.mark.parametrize('st, record, base_holds, foreign', [
+    (lstat_of(5, nlink=1), None, None, False),
+    (lstat_of(5), {'ino': 5}, None, False),  # the base's own inode, linked by its jails
+    (lstat_of(5), {'ino': 5, 'base': '/srv/base'}, None, True),  # linked from a base no longer named
+    (lstat_of(5), {'ino': 6}, None, True),
+    (lstat_of(5), None, None, True),
+    (lstat_of(5), {'ino': 5}, True, False),
+    (lstat_of(5), {'ino': 5}, False, True),  # with a base, only the base's inode may be shared
+    (lstat_of(5, nlink=1), {'ino': 5}, False, False),
+])
+def test_foreign_link(st, record, base_holds, foreign):
+    shared = None if base_holds is None else SimpleNamespace(holds=lambda path, st: base_holds)
+    assert foreign_link(st, record, LIBC, shared) is foreign
+
+
+# --------------------------------------------------------------------------
+# races while linking and writing
+
+def test_a_base_write_between_the_check_and_the_link_is_never_recorded_as_sound(env, monkeypatch):
+    """uid 0 in the base writes its copy (same size, mtime restored) just before the link: the
+    jail gets a copy of the host file, not the written inode under the base's checksum."""
+    build(env, 'base')
+    real_link = os.link
+    path = env['base'] + LIBC
+
+    def written_first(*args, **kwargs):
+        st = os.lstat(path)
+        with open(path, 'r+b') as handle:
+            handle.write(b'X')
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return real_link(*args, **kwargs)
+
+    monkeypatch.setattr(base_room.os, 'link', written_first)
+    result = build(env, 'a', base='base')
+    monkeypatch.undo()
+    assert LIBC not in result.base['linked']
+    assert content(env, 'a', LIBC).startswith(b'FAKEELF') and ino(env, 'a', LIBC) != ino(env, 'base', LIBC)
+    assert LIBC in build(env, 'base').updated
+
+
+def swap_before_rename(monkeypatch, module):
+    """The jail's root renames a file of its own over the temporary name just before the rename."""
+    real_rename = os.rename
+
+    def swapped(src, dst, src_dir_fd=None, dst_dir_fd=None):
+        if not src.startswith('.libc.so.6.sjtmp'):  # the state's own writes
+            return real_rename(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+        fd = os.open('.evil', os.O_WRONLY | os.O_CREAT, 0o755, dir_fd=src_dir_fd)
+        os.write(fd, b'evil')
+        os.close(fd)
+        real_rename('.evil', src, src_dir_fd=src_dir_fd, dst_dir_fd=src_dir_fd)
+        return real_rename(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+
+    monkeypatch.setattr(module.os, 'rename', swapped)
+
+
+def test_a_file_renamed_over_the_link_fails_the_run(env, monkeypatch):
+    build(env, 'base')
+    build(env, 'a')
+    os.unlink(env['a'] + LIBC)
+    swap_before_rename(monkeypatch, base_room)
+    with pytest.raises(JailError) as excinfo:
+        build(env, 'a', base='base')
+    assert str(excinfo.value) == f"{env['a']}{LIBC}: changed while it was written; run again"
+
+
+def test_a_file_renamed_over_a_copy_fails_the_run(env, monkeypatch):
+    build(env, 'a')
+    os.unlink(env['a'] + LIBC)
+    swap_before_rename(monkeypatch, jailfs)
+    with pytest.raises(JailError) as excinfo:
+        build(env, 'a')
+    assert str(excinfo.value) == f"{env['a']}{LIBC}: changed while it was written; run again"
