@@ -159,8 +159,9 @@ def _jail_root(path, root_lstat):
 
 
 def last_copy_ns(path, state_dir):
-    """When chroot_jail last wrote a host file into the jail ``path``: the newest inode change
-    time its state records of a copy, in ns since the epoch; None when the state cannot tell."""
+    """When chroot_jail last wrote a host file into the jail ``path``: the newest change time its
+    state records of a copy as it was written (``written_ns``; the verified ``ctime_ns`` of records
+    from before it was kept), in ns since the epoch; None when the state cannot tell."""
     try:
         store = StateStore(state_dir, abs_path(path, 'jail path'), check_mode=True, lstat=converge.jail_root_lstat,
                            wait=LOCK_WAIT_SECONDS)
@@ -172,7 +173,8 @@ def last_copy_ns(path, state_dir):
             store.close()
     except JailError:
         return None
-    times = [record['ctime_ns'] for record in state.managed.values() if 'ctime_ns' in record] if state else []
+    times = [record.get('written_ns', record['ctime_ns']) for record in state.managed.values()
+             if 'ctime_ns' in record] if state else []
     return max(times) if times else None
 
 

@@ -263,7 +263,12 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
             jail.unlink(path)
             result.removed.append(path)
         for path, entry in todo:
-            new_managed[path] = (shared and shared.write(jail, path, entry)) or jail.write(path, entry)
+            record = (shared and shared.write(jail, path, entry)) or jail.write(path, entry)
+            if 'ctime_ns' in record:
+                # when the jail's content last changed (audit.last_copy_ns): kept as the change time
+                # moves without a write here (another jail linking the same inode)
+                record['written_ns'] = record['ctime_ns']
+            new_managed[path] = record
         for path in stale:
             if jail.lstat(path) is None:
                 continue

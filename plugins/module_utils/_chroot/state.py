@@ -69,7 +69,7 @@ LOCK_WAIT_SECONDS = 600
 RECORD_TYPES = ('dir', 'file', 'symlink', 'device', 'generated')
 RECORD_FIELDS = {'type': str, 'source': str, 'target': str, 'sha256': str,
                  'size': int, 'mtime_ns': int, 'ctime_ns': int, 'source_ctime_ns': int, 'ino': int, 'kind': str,
-                 'rdev': int, 'base': str}
+                 'rdev': int, 'base': str, 'written_ns': int}
 DEVICE_KINDS = ('char', 'block')
 SHA256_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 
