@@ -246,13 +246,19 @@ options:
       - Drift is judged per jail against the host, as without a base. A drifted entry is always
         replaced by a new inode (relinked from a sound base, else copied); the module never
         writes into a shared inode, and a jail's run never changes the base.
-      - Hard-linked copies share one inode. A root process in one jail that writes such a file
-        changes it for the base and every jail sharing it until their next run, which each
-        detects and repairs (the base's own run included). Jailed services started by
-        M(serversec.confine.jailed_service) run unprivileged and see the jail read-only
-        (C(ProtectSystem=strict); only their writable directories are not). For any other root
-        process in a jail, mount the jail read-only, or leave O(base) unset so that each jail
-        keeps copies of its own.
+      - Hard-linked copies share one inode. Until the next run of each jail, a root process in
+        one jail can change what the base and every jail sharing a file get - its content, its
+        mode (a setuid bit) or an extended attribute (a file capability such as C(cap_setuid+ep),
+        an ACL). Every jail's next run, the base's own included, detects each of these and
+        replaces the file with a new inode; an entry carrying an extended attribute other than its
+        SELinux label is never linked. The base's files are root-owned, so an unprivileged
+        process cannot change them, and services started by M(serversec.confine.jailed_service)
+        see their jail read-only (C(ProtectSystem=strict); only their writable directories are
+        not). Use O(base) only for jails whose processes never run as root; otherwise mount the
+        jails read-only, or leave O(base) unset.
+      - Leaving O(base) unset isolates a jail that had one: each file still shared (any managed
+        file with other names than the module made) is replaced by a copy of its own and listed
+        in RV(updated).
       - Refused, naming it, when it is the jail, lies inside it or contains it, has no state in
         O(state_dir), or itself uses a base (no chains). O(state=absent) of a jail removes only
         the jail's links; the base keeps its files.
@@ -333,7 +339,10 @@ added:
   elements: str
   sample: [/usr/bin/bash, /lib64, /usr/lib/x86_64-linux-gnu/libc.so.6]
 updated:
-  description: Jail paths replaced because the host file, symlink target, owner or mode changed.
+  description:
+    - Jail paths replaced because the host file, symlink target, owner or mode changed, a regular
+      file gained an extended attribute other than its SELinux label (a file capability, an ACL),
+      or has other names than the module made (such as a link to a base no longer named).
   returned: always
   type: list
   elements: str
