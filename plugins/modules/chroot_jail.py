@@ -256,7 +256,7 @@ options:
         see their jail read-only (C(ProtectSystem=strict); only their writable directories are
         not). Use O(base) only for jails whose processes never run as root; otherwise mount the
         jails read-only, or leave O(base) unset.
-      - Leaving O(base) unset isolates a jail that had one: each file still shared (any managed
+      - Leaving O(base) unset isolates a jail that had one; each file still shared (any managed
         file with other names than the module made) is replaced by a copy of its own and listed
         in RV(updated).
       - Refused, naming it, when it is the jail, lies inside it or contains it, has no state in
