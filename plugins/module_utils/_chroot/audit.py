@@ -39,7 +39,7 @@ import stat
 import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import jail_xattrs
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import jail_xattrs, xattrs_at
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
@@ -309,12 +309,12 @@ def _walk(jail, managed, result):
     root = jail.lstat('/')
     if root is not None and 'writable' in converge.audit_kinds(root):
         result.writable.append('/')
-    for rel, st in converge.walk(jail.root, result.warnings):
+    for rel, st, dir_fd in converge.walk(jail.root, result.warnings, dir_fds=True):
         name = shown(rel)
         kinds = converge.audit_kinds(st)
         if 'setuid' in kinds:
             result.setuid.append(name)
-        if stat.S_ISREG(st.st_mode) and FILE_CAPABILITY in jail_xattrs(jail, rel):
+        if stat.S_ISREG(st.st_mode) and FILE_CAPABILITY in xattrs_at(dir_fd, os.path.basename(rel)):
             result.capabilities.append(name)
         if 'writable' in kinds:
             result.writable.append(name)

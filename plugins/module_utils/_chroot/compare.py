@@ -24,7 +24,7 @@ import posixpath
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import device_record
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import PROC_FDS
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_NOFOLLOW, PROC_FDS
 
 # The one extended attribute a copy may carry: the label SELinux gives every file. Any other (a
 # file capability, a POSIX ACL) was added in the jail and grants what the module never copied.
@@ -43,20 +43,28 @@ def added_xattrs(target, follow_symlinks=True):
     return sorted(name for name in names if name not in LABEL_XATTRS)
 
 
+def xattrs_at(dir_fd, name):
+    """``added_xattrs()`` of the entry ``name`` of the directory ``dir_fd``, never followed: listed
+    by name below the descriptor where /proc has it (no open), else on a non-blocking open of a
+    regular file; none when the entry is gone, or is no longer a regular file without /proc."""
+    try:
+        if os.path.isdir(PROC_FDS):
+            return added_xattrs(f'{PROC_FDS}/{dir_fd}/{name}', follow_symlinks=False)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_NOFOLLOW | O_CLOEXEC, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return []
+        raise
+    try:
+        return added_xattrs(fd) if stat.S_ISREG(os.fstat(fd).st_mode) else []
+    finally:
+        os.close(fd)
+
+
 def jail_xattrs(jail, path):
-    """``added_xattrs()`` of the entry ``path`` of ``jail``, never followed: listed by name below its
-    parent's descriptor where /proc has it (no open), else through ``Jail.open_read``."""
-    name, parent = posixpath.basename(path), jail.dir_fd(posixpath.dirname(path))
-    if parent is None:
-        return []
-    if os.path.isdir(PROC_FDS):
-        try:
-            return added_xattrs(f'{PROC_FDS}/{parent}/{name}', follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                return []
-            raise
-    return jail._with_fd(path, added_xattrs) or []
+    """``xattrs_at()`` of the entry ``path`` of ``jail``."""
+    parent = jail.dir_fd(posixpath.dirname(path))
+    return [] if parent is None else xattrs_at(parent, posixpath.basename(path))
 
 
 def _owner_mode(st):

@@ -127,8 +127,9 @@ def audit_kinds(st):
     return kinds
 
 
-def walk(root, warnings):
-    """Yield ``(jail path, lstat)`` of everything below the jail directory ``root``, links never followed.
+def walk(root, warnings, dir_fds=False):
+    """Yield ``(jail path, lstat)`` of everything below the jail directory ``root``, links never followed
+    (``(jail path, lstat, descriptor of its directory)`` when ``dir_fds``; open only until the next).
 
     Iterative, through descriptors: each directory is opened O_NOFOLLOW relative to its parent's
     descriptor and listed through its own, so one the jail swaps for a symlink mid-walk is
@@ -154,7 +155,7 @@ def walk(root, warnings):
                         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
                     except OSError:  # gone since the listing
                         continue
-                    yield posixpath.join(path, name), st
+                    yield (posixpath.join(path, name), st, fd) if dir_fds else (posixpath.join(path, name), st)
                     if stat.S_ISDIR(st.st_mode):
                         subdirs.append(name)
                 subdirs = iter(subdirs)

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import audit
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import base as base_room
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import compare as compare_room
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import foreign_link
@@ -390,6 +391,24 @@ def test_a_jail_copy_replaced_by_a_link_to_another_name_is_drift(env):
     os.rename(env['a'] + LIBC + '.new', env['a'] + LIBC)
     assert build(env, 'a').updated == [LIBC]
     assert os.lstat(env['a'] + LIBC).st_nlink == 1
+
+
+@pytest.mark.parametrize('proc', [True, False])
+def test_xattrs_at_lists_only_what_was_added_and_never_follows(tmp_path, monkeypatch, proc):
+    if not proc:
+        monkeypatch.setattr(compare_room, 'PROC_FDS', str(tmp_path / 'no-proc'))
+    (tmp_path / 'file').write_bytes(b'x')
+    os.setxattr(str(tmp_path / 'file'), 'user.note', b'x')
+    (tmp_path / 'target').write_bytes(b'x')
+    os.setxattr(str(tmp_path / 'target'), 'user.target', b'x')
+    os.symlink(str(tmp_path / 'target'), str(tmp_path / 'link'))
+    os.mkfifo(str(tmp_path / 'fifo'))
+    fd = os.open(str(tmp_path), os.O_RDONLY)
+    try:
+        found = {name: compare_room.xattrs_at(fd, name) for name in ('file', 'link', 'fifo', 'gone')}
+    finally:
+        os.close(fd)
+    assert found == {'file': ['user.note'], 'link': [], 'fifo': [], 'gone': []}
 
 
 def lstat_of(ino, nlink=2):
