@@ -33,7 +33,6 @@ import os
 import posixpath
 import stat
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import added_xattrs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, tmp_name
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
     JailError,
@@ -41,7 +40,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec imp
     check_jail_root,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import locked_state
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import PROC_FDS, sha256_fd
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import PROC_FDS, added_xattrs, sha256_fd
 
 
 def check_base(jail_path, base):

@@ -24,24 +24,12 @@ import posixpath
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import device_record
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_NOFOLLOW, PROC_FDS
-
-# The one extended attribute a copy may carry: the label SELinux gives every file. Any other (a
-# file capability, a POSIX ACL) was added in the jail and grants what the module never copied.
-LABEL_XATTRS = ('security.selinux',)
-
-
-def added_xattrs(target, follow_symlinks=True):
-    """Names of the extended attributes of ``target`` (a descriptor or path) other than its SELinux
-    label, sorted; none where the file system has no extended attributes."""
-    try:
-        names = os.listxattr(target, follow_symlinks=follow_symlinks)
-    except OSError as exc:
-        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
-            return []
-        raise
-    return sorted(name for name in names if name not in LABEL_XATTRS)
-
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC,
+    O_NOFOLLOW,
+    PROC_FDS,
+    added_xattrs,
+)
 
 def xattrs_at(dir_fd, name):
     """``added_xattrs()`` of the entry ``name`` of the directory ``dir_fd``, never followed: listed

@@ -37,6 +37,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_NOFOLLOW,
     O_PATH,
     PROC_FDS,
+    added_xattrs,
     copy_fd,
     open_held_regular,
     read_fd,
@@ -331,6 +332,8 @@ class Jail:
                         record['source'] = entry['source']
                     os.fchown(fd, entry['uid'], entry['gid'])
                     os.fchmod(fd, entry['mode'])
+                    for attr in added_xattrs(fd):  # an ACL inherited from a default ACL the jail set
+                        os.removexattr(fd, attr)
                     if kind == 'file':
                         os.utime(fd, ns=(record['mtime_ns'], record['mtime_ns']))
                     written = os.fstat(fd)

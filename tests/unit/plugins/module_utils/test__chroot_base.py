@@ -370,6 +370,19 @@ def test_an_attribute_added_to_a_jail_copy_is_drift(env, attr):
     assert build(env, 'a').changed is False
 
 
+def test_a_default_acl_the_jail_set_is_never_inherited_by_a_copy(env):
+    """uid 0 in the jail gives a directory a default ACL: a new copy written there would inherit an
+    access ACL (read for uid 1000), be drift at once, and be rewritten on every run."""
+    build(env, 'a')
+    acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, perm, uid) for tag, perm, uid in (
+        (0x01, 7, 0xffffffff), (0x02, 4, 1000), (0x04, 5, 0xffffffff), (0x10, 5, 0xffffffff), (0x20, 5, 0xffffffff)))
+    os.setxattr(env['a'] + '/usr/lib64', 'system.posix_acl_default', acl)
+    os.setxattr(env['a'] + LIBC, 'user.note', b'x')
+    assert build(env, 'a').updated == [LIBC]
+    assert xattrs(env, 'a', LIBC) == []
+    assert build(env, 'a').changed is False
+
+
 def test_unsetting_the_base_unshares(shared):
     result = build(shared, 'a')
     assert sorted(result.updated) == sorted(FILES)
