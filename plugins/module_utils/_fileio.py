@@ -54,6 +54,23 @@ def sha256_fd(fd, limit=None):
     return digest.hexdigest()
 
 
+# The one extended attribute a copy may carry: the label SELinux gives every file. Any other (a
+# file capability, a POSIX ACL) grants what the module never copied.
+LABEL_XATTRS = ('security.selinux',)
+
+
+def added_xattrs(target, follow_symlinks=True):
+    """Names of the extended attributes of ``target`` (a descriptor or path) other than its SELinux
+    label, sorted; none where the file system has no extended attributes."""
+    try:
+        names = os.listxattr(target, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return []
+        raise
+    return sorted(name for name in names if name not in LABEL_XATTRS)
+
+
 def open_held_regular(held):
     """``(fstat, fd)`` of what the O_PATH descriptor ``held`` holds: ``fd`` reads it (opened
     non-blocking, so a lease on the file fails the open at once) when it is a regular file, and

@@ -270,6 +270,45 @@ options:
         created in a jail.
     type: path
     default: /var/lib/serversec-confine/jails
+  base:
+    description:
+      - Path of another jail managed by this module (its state must be in O(state_dir)), kept as
+        a clean shared copy of the programs and libraries of many jails, as the chroot guides
+        advise. The base is built and refreshed by its own C(chroot_jail) task, which must run
+        before the jails that use it; give it the union of what those jails need. A jail never
+        writes into its base; it only reads it, under a shared lock on the base's state.
+      - Each regular file the jail needs is hard-linked from the base when the base holds it for
+        the very same host file (same source, size, modification and change time), as the
+        inode the base's own run wrote or verified, with the owner and mode this jail wants and
+        the checksum the base's state records. The base is a jail too, so its entry is reached
+        through descriptors without following links, hashed unless its change time and inode
+        are the recorded ones, and the descriptor that was checked is what gets linked.
+        Anything else is copied from the host as without a base; so is everything on another
+        file system than the base (hard links cannot cross them).
+      - After a host upgrade, run the base's task first; each jail then replaces its stale copy
+        with a link to the base's new file and lists it in RV(updated) and RV(base.linked). A
+        jail refreshed before its base gets a copy, and shares the base's file again on a later
+        run once the base holds it.
+      - Drift is judged per jail against the host, as without a base. A drifted entry is always
+        replaced by a new inode (relinked from a sound base, else copied); the module never
+        writes into a shared inode, and a jail's run never changes the base.
+      - Hard-linked copies share one inode. Until the next run of each jail, a root process in
+        one jail can change what the base and every jail sharing a file get - its content, its
+        mode (a setuid bit) or an extended attribute (a file capability such as C(cap_setuid+ep),
+        an ACL). Every jail's next run, the base's own included, detects each of these and
+        replaces the file with a new inode; an entry carrying an extended attribute other than its
+        SELinux label is never linked. The base's files are root-owned, so an unprivileged
+        process cannot change them, and services started by M(serversec.confine.jailed_service)
+        see their jail read-only (C(ProtectSystem=strict); only their writable directories are
+        not). Use O(base) only for jails whose processes never run as root; otherwise mount the
+        jails read-only, or leave O(base) unset.
+      - Leaving O(base) unset isolates a jail that had one; each file still shared (any managed
+        file with other names than the module made) is replaced by a copy of its own and listed
+        in RV(updated).
+      - Refused, naming it, when it is the jail, lies inside it or contains it, has no state in
+        O(state_dir), or itself uses a base (no chains). O(state=absent) of a jail removes only
+        the jail's links; the base keeps its files.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -335,6 +374,18 @@ EXAMPLES = r'''
   serversec.confine.chroot_jail:
     path: /srv/jails/web
     state: absent
+
+- name: A clean base holding what the jails below need (run it first)
+  serversec.confine.chroot_jail:
+    path: /srv/jails/base
+    binaries: [/bin/bash, /bin/ls, /usr/bin/rsync]
+
+- name: Jails whose programs and libraries are hard-linked from the base
+  serversec.confine.chroot_jail:
+    path: "/srv/jails/{{ item }}"
+    base: /srv/jails/base
+    binaries: [/bin/bash, /usr/bin/rsync]
+  loop: [alice, bob]
 '''
 
 RETURN = r'''
@@ -345,7 +396,10 @@ added:
   elements: str
   sample: [/usr/bin/bash, /lib64, /usr/lib/x86_64-linux-gnu/libc.so.6]
 updated:
-  description: Jail paths replaced because the host file, symlink target, owner or mode changed.
+  description:
+    - Jail paths replaced because the host file, symlink target, owner or mode changed, a regular
+      file gained an extended attribute other than its SELinux label (a file capability, an ACL),
+      or has other names than the module made (such as a link to a base no longer named).
   returned: always
   type: list
   elements: str
@@ -399,6 +453,23 @@ size:
   returned: always
   type: int
   sample: 9437184
+base:
+  description: What the jail took from its O(base).
+  returned: when O(base) is set and O(state=present)
+  type: dict
+  contains:
+    path:
+      description: The base jail.
+      type: str
+      sample: /srv/jails/base
+    linked:
+      description:
+        - Jail paths this run hard-linked from the base (empty in check mode). Paths in
+          RV(added) or RV(updated) but not here were copied from the host.
+      type: list
+      elements: str
+      sample: [/usr/lib/x86_64-linux-gnu/libc.so.6]
+  sample: {path: /srv/jails/base, linked: [/usr/bin/rsync]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -445,6 +516,7 @@ def main():
             allow_special_files=dict(type='bool', default=False),
             allow_block_devices=dict(type='bool', default=False),
             state_dir=dict(type='path', default='/var/lib/serversec-confine/jails'),
+            base=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -465,7 +537,7 @@ def main():
                 allow_sensitive_files=params['allow_sensitive_files'],
                 allow_special_files=params['allow_special_files'],
                 allow_block_devices=params['allow_block_devices'])
-            result = converge(spec, params['state_dir'], check_mode=module.check_mode)
+            result = converge(spec, params['state_dir'], check_mode=module.check_mode, base=params['base'])
     except JailError as exc:
         module.fail_json(msg=str(exc), path=params['path'])
     except OSError as exc:

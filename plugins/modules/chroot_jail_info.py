@@ -21,7 +21,9 @@ description:
     does, for a nightly play or a Molecule verify step.
   - Reports the drift of every path the module made (RV(drift)) - C(missing) from the jail,
     C(tampered) (the jail copy is not what the module wrote, compared by SHA-256) or C(stale)
-    (the host source changed since it was copied) - setuid and setgid files, paths writable by
+    (the host source changed since it was copied; an extended attribute other than the SELinux
+    label, such as a file capability or an ACL, counts as C(tampered)) - setuid and setgid files,
+    files with file capabilities (RV(capabilities)), paths writable by
     others than root, device nodes other than the character devices the module made (block
     devices always), every path the module did not make (RV(unmanaged)) and the health of the
     module's state (RV(state)).
@@ -47,11 +49,11 @@ options:
   fail_on:
     description:
       - Kinds of finding that make the module fail; by default it never fails on a finding.
-      - C(drift), C(setuid), C(writable), C(devices), C(unmanaged) fail when that list is not
+      - C(drift), C(setuid), C(capabilities), C(writable), C(devices), C(unmanaged) fail when that list is not
         empty; C(state) when RV(state.health) is not C(ok).
     type: list
     elements: str
-    choices: [drift, setuid, writable, devices, unmanaged, state]
+    choices: [drift, setuid, capabilities, writable, devices, unmanaged, state]
     default: []
 attributes:
   check_mode:
@@ -67,7 +69,7 @@ attributes:
 notes:
   - Must run as root (the state and many jail files are readable by root only).
   - The jail's owners and modes are not compared with the play (the module does not know it);
-    what matters for confinement is reported in RV(setuid), RV(writable) and RV(devices).
+    what matters for confinement is reported in RV(setuid), RV(capabilities), RV(writable) and RV(devices).
 seealso:
   - module: serversec.confine.chroot_jail
   - name: jailkit's jk_check
@@ -106,7 +108,7 @@ drift:
       description: C(missing), C(tampered) (the jail copy changed) or C(stale) (the host source changed).
       type: str
     detail:
-      description: What differs (C(content), C(size), C(target), C(device numbers), C(not a directory), ...).
+      description: What differs (C(content), C(size), C(target), C(device numbers), C(extended attributes), C(not a directory), ...).
       type: str
   sample: [{path: /usr/lib/x86_64-linux-gnu/libc.so.6, reason: stale, detail: /usr/lib/x86_64-linux-gnu/libc.so.6 changed on the host}]
 setuid:
@@ -115,6 +117,14 @@ setuid:
   type: list
   elements: str
   sample: [/usr/bin/passwd]
+capabilities:
+  description:
+    - Regular files with file capabilities (the C(security.capability) extended attribute C(setcap) sets),
+      which grant privileges on C(exec) as setuid does. The module never copies one.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/bin/bash]
 writable:
   description: Paths (not symlinks or devices) owned by a user other than root or writable by group or others; C(/) is the jail root.
   returned: always

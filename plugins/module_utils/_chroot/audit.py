@@ -17,6 +17,8 @@ from the root-only state file, never from the jail. Findings:
 - ``drift``: each managed path found ``missing``, ``tampered`` (the jail copy differs from
   what the state recorded) or ``stale`` (the host source differs from what was copied);
 - ``setuid``, ``writable``: as ``converge.audit`` judges them;
+- ``capabilities``: regular files with file capabilities (``security.capability``), setuid's
+  quieter twin; any extended attribute but the SELinux label on a managed file is drift too;
 - ``devices``: every device node but a character device the module made, with its numbers;
   block devices always;
 - ``unmanaged``: what the state does not say the module made;
@@ -37,6 +39,7 @@ import stat
 import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import jail_xattrs, xattrs_at
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
@@ -53,7 +56,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.state im
 )
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import sha256_fd
 
-FINDINGS = ('drift', 'setuid', 'writable', 'devices', 'unmanaged', 'state')
+FINDINGS = ('drift', 'setuid', 'capabilities', 'writable', 'devices', 'unmanaged', 'state')
+# Where the kernel keeps a file's capabilities (what `setcap` writes).
+FILE_CAPABILITY = 'security.capability'
 # How long the audit waits for a chroot_jail run on the same jail to finish.
 LOCK_WAIT_SECONDS = 5
 # What each record type must be in the jail.
@@ -68,6 +73,7 @@ class AuditResult:
         self.exists = False
         self.drift = []
         self.setuid = []
+        self.capabilities = []
         self.writable = []
         self.devices = []
         self.unmanaged = []
@@ -81,7 +87,8 @@ class AuditResult:
         return [kind for kind in FINDINGS if present[kind]]
 
     def as_dict(self):
-        return {'exists': self.exists, 'drift': self.drift, 'setuid': self.setuid, 'writable': self.writable,
+        return {'exists': self.exists, 'drift': self.drift, 'setuid': self.setuid,
+                'capabilities': self.capabilities, 'writable': self.writable,
                 'devices': self.devices, 'unmanaged': self.unmanaged, 'state': self.state,
                 'findings': self.findings()}
 
@@ -152,8 +159,9 @@ def _jail_root(path, root_lstat):
 
 
 def last_copy_ns(path, state_dir):
-    """When chroot_jail last wrote a host file into the jail ``path``: the newest inode change
-    time its state records of a copy, in ns since the epoch; None when the state cannot tell."""
+    """When chroot_jail last wrote a host file into the jail ``path``: the newest change time its
+    state records of a copy as it was written (``written_ns``; the verified ``ctime_ns`` of records
+    from before it was kept), in ns since the epoch; None when the state cannot tell."""
     try:
         store = StateStore(state_dir, abs_path(path, 'jail path'), check_mode=True, lstat=converge.jail_root_lstat,
                            wait=LOCK_WAIT_SECONDS)
@@ -165,7 +173,8 @@ def last_copy_ns(path, state_dir):
             store.close()
     except JailError:
         return None
-    times = [record['ctime_ns'] for record in state.managed.values() if 'ctime_ns' in record] if state else []
+    times = [record.get('written_ns', record['ctime_ns']) for record in state.managed.values()
+             if 'ctime_ns' in record] if state else []
     return max(times) if times else None
 
 
@@ -249,9 +258,11 @@ def _record_drift(jail, path, record):
     if kind == 'device' and 'rdev' in record and (
             record.get('kind') != ('char' if stat.S_ISCHR(st.st_mode) else 'block') or st.st_rdev != record['rdev']):
         return [('tampered', 'device numbers')]
-    if kind not in ('file', 'generated') or 'sha256' not in record:
+    if kind not in ('file', 'generated'):
         return []
-    found = []
+    found = [('tampered', 'extended attributes')] if jail_xattrs(jail, path) else []
+    if 'sha256' not in record:
+        return found
     if st.st_size != record.get('size', st.st_size):
         found.append(('tampered', 'size'))
     elif _jail_sha256(jail, path, st.st_size) != record['sha256']:
@@ -298,11 +309,13 @@ def _walk(jail, managed, result):
     root = jail.lstat('/')
     if root is not None and 'writable' in converge.audit_kinds(root):
         result.writable.append('/')
-    for rel, st in converge.walk(jail.root, result.warnings):
+    for rel, st, dir_fd in converge.walk(jail.root, result.warnings, dir_fds=True):
         name = shown(rel)
         kinds = converge.audit_kinds(st)
         if 'setuid' in kinds:
             result.setuid.append(name)
+        if stat.S_ISREG(st.st_mode) and FILE_CAPABILITY in xattrs_at(dir_fd, os.path.basename(rel)):
+            result.capabilities.append(name)
         if 'writable' in kinds:
             result.writable.append(name)
         if 'devices' in kinds and not _planned_char_device(st, (managed or {}).get(rel)):
@@ -310,7 +323,7 @@ def _walk(jail, managed, result):
                                    'major': os.major(st.st_rdev), 'minor': os.minor(st.st_rdev)})
         if managed is not None and rel not in managed:
             result.unmanaged.append(name)
-    for found in (result.setuid, result.writable, result.unmanaged):
+    for found in (result.setuid, result.capabilities, result.writable, result.unmanaged):
         found.sort()
     result.devices.sort(key=lambda device: device['path'])
 

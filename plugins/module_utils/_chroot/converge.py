@@ -8,7 +8,7 @@
 """Make a jail match its spec, or remove it; compare and audit what is on disk.
 
 Flow: ``JailSpec`` -> ``Planner.run()`` (the ``Plan``, nothing written) -> ``compare()``
-each planned entry with the jail (a status and the facts it learned; the plan is never
+(compare.py) each planned entry with the jail (a status and the facts it learned; the plan is never
 changed) -> the intent (what is about to be made) saved in the host state -> ``Jail.write()``/
 ``Jail.remove()`` for what differs -> the state, built from the records written and the facts
 compared. The whole run holds the jail's lock (``state.StateStore``); temporaries a killed
@@ -28,10 +28,11 @@ import os
 import posixpath
 import stat
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.base import shared_base
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare, kept_record
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
     Jail,
-    device_record,
     remove_created_dirs,
     reserve_descriptors,
 )
@@ -73,10 +74,14 @@ class JailResult:
         self.audit = {'setuid': [], 'writable': [], 'devices': []}
         self.files = 0
         self.size = 0
+        self.base = None  # what a jail built on a base took from it (base.Base.report)
 
     def as_dict(self):
-        return {'changed': self.changed, 'added': self.added, 'updated': self.updated,
-                'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+        result = {'changed': self.changed, 'added': self.added, 'updated': self.updated,
+                  'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+        if self.base is not None:
+            result['base'] = self.base
+        return result
 
     def diff(self):
         lines = []
@@ -87,88 +92,6 @@ class JailResult:
 
 def _depth_key(path):
     return (path.count('/') if path != '/' else 0, path)
-
-
-def _owner_mode(st):
-    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
-
-
-def compare(jail, path, entry, record, st=None):
-    """Return ``(status, detail, facts)``: status in ok/add/update.
-
-    ``facts`` holds what was learned about a copied file (host size and mtime, the jail
-    copy's ctime, inode and checksum) for the state record. ``st`` is the lstat of ``path``
-    when a walk of the jail through descriptors already took it; else it is taken here.
-    """
-    facts = {}
-    if st is None:
-        st = jail.lstat(path)
-    if st is None:
-        return 'add', None, facts
-    kind = entry['type']
-    if kind == 'dir':
-        if not stat.S_ISDIR(st.st_mode):
-            return 'update', 'not a directory', facts
-        # an existing directory we did not create: only insist on safety
-        if entry.get('implicit') and (path == '/' or record is None) \
-                and st.st_uid == 0 and not st.st_mode & 0o022:
-            return 'ok', None, facts
-        if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
-            return 'update', 'owner/mode', facts
-        return 'ok', None, facts
-    if kind == 'symlink':
-        if not stat.S_ISLNK(st.st_mode):
-            return 'update', 'not a symlink', facts
-        if jail.readlink(path) != entry['target']:
-            return 'update', 'target', facts
-        return 'ok', None, facts
-    if kind == 'device':
-        want = stat.S_IFCHR if entry['kind'] == 'char' else stat.S_IFBLK
-        if stat.S_IFMT(st.st_mode) != want or st.st_rdev != os.makedev(entry['major'], entry['minor']):
-            return 'update', 'device numbers', facts
-        if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
-            return 'update', 'owner/mode', facts
-        return 'ok', None, facts
-    if not stat.S_ISREG(st.st_mode):
-        return 'update', 'not a regular file', facts
-    if _owner_mode(st) != (entry['uid'], entry['gid'], entry['mode']):
-        return 'update', 'owner/mode', facts
-    if kind == 'generated':
-        data = entry['content'].encode('utf-8')
-        if st.st_size != len(data) or jail.read(path) != data:
-            return 'update', 'content', facts
-        return 'ok', None, facts
-    # the host file as the plan saw it through its descriptor, never looked up by path again
-    facts.update(size=entry['size'], mtime_ns=entry['mtime_ns'], source_ctime_ns=entry['ctime_ns'])
-    if st.st_size != entry['size']:
-        return 'update', 'size', facts
-    facts.update(ctime_ns=st.st_ctime_ns, ino=st.st_ino)
-    # Same size and mtime as the host file, neither the host file nor the jail copy changed
-    # since we wrote or last verified it (ctime cannot be set back, unlike mtime, which
-    # `cp -p` or `touch -r` keep): no need to read either.
-    if st.st_mtime_ns == entry['mtime_ns'] and record and record.get('sha256') \
-            and record.get('source_ctime_ns') == entry['ctime_ns'] \
-            and record.get('ctime_ns') == st.st_ctime_ns and record.get('ino') == st.st_ino:
-        facts['sha256'] = record['sha256']
-        return 'ok', None, facts
-    host_sum = jail.host.source_sha256(entry)
-    if jail.sha256(path) != host_sum:
-        return 'update', 'content', facts
-    facts['sha256'] = host_sum
-    return 'ok', None, facts
-
-
-def kept_record(entry, record, facts):
-    """The state record of an entry found as planned: the old one refreshed with ``facts``."""
-    record = dict(record or {})
-    record['type'] = entry['type']
-    for key in ('source', 'target'):
-        if key in entry:
-            record[key] = entry[key]
-    if entry['type'] == 'device':
-        record.update(device_record(entry))
-    record.update(facts)
-    return record
 
 
 def audit(jail, warnings, entries=None):
@@ -204,8 +127,9 @@ def audit_kinds(st):
     return kinds
 
 
-def walk(root, warnings):
-    """Yield ``(jail path, lstat)`` of everything below the jail directory ``root``, links never followed.
+def walk(root, warnings, dir_fds=False):
+    """Yield ``(jail path, lstat)`` of everything below the jail directory ``root``, links never followed
+    (``(jail path, lstat, descriptor of its directory)`` when ``dir_fds``; open only until the next).
 
     Iterative, through descriptors: each directory is opened O_NOFOLLOW relative to its parent's
     descriptor and listed through its own, so one the jail swaps for a symlink mid-walk is
@@ -231,7 +155,7 @@ def walk(root, warnings):
                         st = os.stat(name, dir_fd=fd, follow_symlinks=False)
                     except OSError:  # gone since the listing
                         continue
-                    yield posixpath.join(path, name), st
+                    yield (posixpath.join(path, name), st, fd) if dir_fds else (posixpath.join(path, name), st)
                     if stat.S_ISDIR(st.st_mode):
                         subdirs.append(name)
                 subdirs = iter(subdirs)
@@ -255,18 +179,20 @@ def walk(root, warnings):
                             f'(more than {AUDIT_MAX_DEPTH} levels deep){more}')
 
 
-def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
-    """Make the jail match ``spec``, its state kept in ``state_dir``. All validation happens before any write."""
+def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None, base=None):
+    """Make the jail match ``spec``, its state kept in ``state_dir``, its files linked from the jail
+    ``base`` where it holds them (see base.py). All validation happens before any write."""
     host = host or Host()
     root_lstat = root_lstat or jail_root_lstat
     result = JailResult()
     check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
-    with locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
+    with shared_base(base, state_dir, spec.path, host, root_lstat) as shared, \
+            locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
         # again under the lock: a run that held it may have created the jail meanwhile
         missing_root = check_jail_root(spec.path, root_lstat)
         jail = Jail(spec.path, host)
         try:
-            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result)
+            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result, shared)
         finally:
             jail.close()
     result.added.sort()
@@ -275,7 +201,7 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     return result
 
 
-def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result):
+def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result, shared):
     host = jail.host
     state = store.load(jail if not missing_root else None)
     managed = state.managed
@@ -300,7 +226,10 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         if missing_root:
             status, facts = 'add', {}
         else:
-            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path))
+            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path), shared)
+            if status == 'ok' and shared and entry['type'] == 'file' \
+                    and shared.relinks(jail, path, entry, seen.get(path) or jail.lstat(path)):
+                status = 'update'  # a sound copy the base now holds too: shared from now on
         if 'size' in facts:
             sizes[path] = facts['size']
         if status == 'ok':
@@ -328,14 +257,19 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
         if pending or created != state.created:
             # the intent first: a run killed from here on leaves nothing the state does not name
-            store.save(JailState(managed, created, deps.used), pending)
+            store.save(JailState(managed, created, deps.used, shared and shared.path), pending)
         if missing_root:
             jail.make_root(missing_root)
         for path in leftovers:
             jail.unlink(path)
             result.removed.append(path)
         for path, entry in todo:
-            new_managed[path] = jail.write(path, entry)
+            record = (shared and shared.write(jail, path, entry)) or jail.write(path, entry)
+            if 'ctime_ns' in record:
+                # when the jail's content last changed (audit.last_copy_ns): kept as the change time
+                # moves without a write here (another jail linking the same inode)
+                record['written_ns'] = record['ctime_ns']
+            new_managed[path] = record
         for path in stale:
             if jail.lstat(path) is None:
                 continue
@@ -344,7 +278,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
             else:
                 new_managed[path] = managed[path]
         new_managed.pop('/', None)
-        store.save(JailState(new_managed, created, deps.used))
+        store.save(JailState(new_managed, created, deps.used, shared and shared.path))
         if legacy:
             jail.unlink(LEGACY_PATH)
             result.removed.append(LEGACY_PATH)
@@ -356,6 +290,8 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         elif entry['type'] == 'generated':
             result.files += 1
             result.size += len(entry['content'].encode('utf-8'))
+    if shared:
+        result.base = shared.report()
     if first_audit is not None and (check_mode or not (todo or result.removed)):
         result.audit = first_audit
         result.warnings.extend(walk_warnings)

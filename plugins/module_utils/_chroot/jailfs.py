@@ -37,6 +37,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_NOFOLLOW,
     O_PATH,
     PROC_FDS,
+    added_xattrs,
     copy_fd,
     open_held_regular,
     read_fd,
@@ -331,13 +332,20 @@ class Jail:
                         record['source'] = entry['source']
                     os.fchown(fd, entry['uid'], entry['gid'])
                     os.fchmod(fd, entry['mode'])
+                    for attr in added_xattrs(fd):  # an ACL inherited from a default ACL the jail set
+                        os.removexattr(fd, attr)
                     if kind == 'file':
                         os.utime(fd, ns=(record['mtime_ns'], record['mtime_ns']))
+                    written = os.fstat(fd)
                 finally:
                     os.close(fd)
             os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
-            if kind == 'file':
+            if kind in ('file', 'generated'):
+                # uid 0 in the jail may have renamed a file of its own over the temporary name
                 st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+                if (st.st_dev, st.st_ino) != (written.st_dev, written.st_ino):
+                    raise JailError(f'{self.root}{path}: changed while it was written; run again')
+            if kind == 'file':
                 record['ctime_ns'] = st.st_ctime_ns
                 record['ino'] = st.st_ino
         except (OSError, JailError) as exc:

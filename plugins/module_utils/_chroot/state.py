@@ -15,7 +15,8 @@ never inside the jail nor containing it) holds per jail ``STEM.HASH.json`` and `
      "managed": {jail path: record},     # what the module made, with checksums
      "pending": {jail path: {"type"}},   # what this run is about to make (intent, written first)
      "created": [host dirs],             # the jail root and ancestors the module created
-     "deps": {host path: cache entry}}   # the loader cache (see loader.LoaderDeps)
+     "deps": {host path: cache entry},   # the loader cache (see loader.LoaderDeps)
+     "base": "/srv/jails/base"}          # only for a jail built on a base (see base.py)
 
 It is written atomically (temporary name, fsync, rename, fsync of the directory) through the
 directory's descriptor, and every field is checked on read: a malformed file is a JailError
@@ -68,7 +69,7 @@ LOCK_WAIT_SECONDS = 600
 RECORD_TYPES = ('dir', 'file', 'symlink', 'device', 'generated')
 RECORD_FIELDS = {'type': str, 'source': str, 'target': str, 'sha256': str,
                  'size': int, 'mtime_ns': int, 'ctime_ns': int, 'source_ctime_ns': int, 'ino': int, 'kind': str,
-                 'rdev': int}
+                 'rdev': int, 'base': str, 'written_ns': int}
 DEVICE_KINDS = ('char', 'block')
 SHA256_RE = re.compile(r'\A[0-9a-f]{64}\Z')
 
@@ -90,10 +91,11 @@ class StateLocked(JailError):
 class JailState:
     """What the module knows about one jail (pending intent already folded into ``managed``)."""
 
-    def __init__(self, managed=None, created=None, deps=None):
+    def __init__(self, managed=None, created=None, deps=None, base=None):
         self.managed = managed or {}
         self.created = created or []
         self.deps = deps or {}
+        self.base = base
 
 
 # -- validation -------------------------------------------------------------
@@ -178,7 +180,10 @@ def validate_state(data, where, jail_path):
     managed = dict(_records(data, 'managed', where, RECORD_FIELDS))
     # a run killed mid-way: what it was about to make is ours, its content unverified
     managed.update({path: dict(record) for path, record in _records(data, 'pending', where, ('type',)).items()})
-    return JailState(managed, _created(data, where, jail_path), _deps(data, where))
+    base = data.get('base')
+    if base is not None and not (isinstance(base, str) and inside_jail(base) and base != jail_path):
+        raise JailError(f"{where}: 'base' is not the path of another jail")
+    return JailState(managed, _created(data, where, jail_path), _deps(data, where), base)
 
 
 def validate_legacy(data, where):
@@ -377,6 +382,8 @@ class StateStore:
         """
         data = {'version': STATE_VERSION, 'jail': self.jail_path, 'managed': state.managed,
                 'pending': pending or {}, 'created': state.created, 'deps': state.deps}
+        if state.base:
+            data['base'] = state.base
         if data == self.saved:
             return
         name = self.name + '.json'

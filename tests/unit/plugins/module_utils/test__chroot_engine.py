@@ -15,7 +15,8 @@ import tempfile
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import compare, converge, remove_jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps

@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as converge_module
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import compare
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, make_root_dirs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import remove_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import stat
+import struct
 
 import pytest
 
@@ -27,7 +28,7 @@ from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroo
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root to make device nodes and chown')
 
-CLEAN = {'exists': True, 'drift': [], 'setuid': [], 'writable': [], 'devices': [], 'unmanaged': [],
+CLEAN = {'exists': True, 'drift': [], 'setuid': [], 'capabilities': [], 'writable': [], 'devices': [], 'unmanaged': [],
          'findings': [], 'changed': False}
 NULL = {'path': '/dev/null', 'kind': 'char', 'major': 1, 'minor': 3}
 
@@ -141,6 +142,18 @@ def test_copy_swapped_for_a_fifo_is_never_opened(lab):
 def test_setuid_file(lab):
     os.chmod(str(lab.at(lab.tool)), 0o4755)
     lab.expect(lab.info(), setuid=[str(lab.tool)], findings=['setuid'])
+
+
+def test_file_capability_is_reported_and_fails_on_request(lab):
+    """uid 0 in the jail runs `setcap cap_setuid+ep` on a managed copy: no checksum sees it."""
+    cap = struct.pack('<IIIII', 0x02000001, 1 << 7, 0, 0, 0)  # VFS_CAP_REVISION_2, effective, CAP_SETUID
+    os.setxattr(str(lab.at(lab.tool)), 'security.capability', cap)
+    os.setxattr(str(lab.jail / 'dev' / 'null'), 'trusted.note', b'x')  # not a regular file: not judged
+    lab.expect(lab.info(), capabilities=[str(lab.tool)],
+               drift=[{'path': str(lab.tool), 'reason': 'tampered', 'detail': 'extended attributes'}],
+               findings=['drift', 'capabilities'])
+    failed = lab.info(fail_on=['capabilities'])
+    assert failed['failed'] and failed['msg'] == f'jail {lab.jail}: capabilities: {lab.tool}'
 
 
 def test_writable_directory_and_jail_root(lab):
