@@ -37,6 +37,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs i
 )
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.selinux import host_labels
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
     JailError,
     abs_path,
@@ -73,14 +74,16 @@ class JailResult:
         self.audit = {'setuid': [], 'writable': [], 'devices': []}
         self.files = 0
         self.size = 0
+        self.selinux = {'enabled': False, 'equivalence': None, 'relabelled': []}
 
     def as_dict(self):
-        return {'changed': self.changed, 'added': self.added, 'updated': self.updated,
-                'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+        return {'changed': self.changed, 'added': self.added, 'updated': self.updated, 'removed': self.removed,
+                'audit': self.audit, 'files': self.files, 'size': self.size, 'selinux': self.selinux}
 
     def diff(self):
         lines = []
-        for label, items in (('added', self.added), ('updated', self.updated), ('removed', self.removed)):
+        for label, items in (('added', self.added), ('updated', self.updated), ('removed', self.removed),
+                             ('relabelled', self.selinux['relabelled'])):
             lines.extend(f'{label}: {item}' for item in items)
         return '\n'.join(lines) + ('\n' if lines else '')
 
@@ -255,18 +258,22 @@ def walk(root, warnings):
                             f'(more than {AUDIT_MAX_DEPTH} levels deep){more}')
 
 
-def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None):
-    """Make the jail match ``spec``, its state kept in ``state_dir``. All validation happens before any write."""
+def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None,
+             labels=None):
+    """Make the jail match ``spec``, its state kept in ``state_dir``. All validation happens before any write.
+
+    ``labels`` (a ``selinux.JailLabels``, by default the host's) labels what is written."""
     host = host or Host()
+    labels = labels or host_labels(spec.path)
     root_lstat = root_lstat or jail_root_lstat
     result = JailResult()
     check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
     with locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
         # again under the lock: a run that held it may have created the jail meanwhile
         missing_root = check_jail_root(spec.path, root_lstat)
-        jail = Jail(spec.path, host)
+        jail = Jail(spec.path, host, labels if labels.active else None)
         try:
-            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result)
+            _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_info, result)
         finally:
             jail.close()
     result.added.sort()
@@ -275,9 +282,11 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     return result
 
 
-def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result):
+def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_info, result):
     host = jail.host
     state = store.load(jail if not missing_root else None)
+    rule = labels.rule_status()  # the jail's SELinux equivalence: present, missing (to add) or None
+    rule_owned = state.selinux_rule or (rule == 'missing' and not check_mode)
     managed = state.managed
     # the legacy in-jail manifest never tells which host files to copy: its cache is not read
     deps = LoaderDeps(host, cache=state.deps, runner=runner)
@@ -326,9 +335,9 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
     else:
         created = sorted(set(state.created) | set(missing_root))
         pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
-        if pending or created != state.created:
+        if pending or created != state.created or rule_owned != state.selinux_rule:
             # the intent first: a run killed from here on leaves nothing the state does not name
-            store.save(JailState(managed, created, deps.used), pending)
+            store.save(JailState(managed, created, deps.used, rule_owned), pending)
         if missing_root:
             jail.make_root(missing_root)
         for path in leftovers:
@@ -344,11 +353,20 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
             else:
                 new_managed[path] = managed[path]
         new_managed.pop('/', None)
-        store.save(JailState(new_managed, created, deps.used))
+        if rule == 'missing':
+            labels.add_rule()
+        store.save(JailState(new_managed, created, deps.used, rule_owned))
         if legacy:
             jail.unlink(LEGACY_PATH)
             result.removed.append(LEGACY_PATH)
-    result.changed = bool(result.added or result.updated or result.removed)
+    written = {path for path, _entry in todo}
+    result.selinux.update(enabled=labels.active, equivalence='added' if rule == 'missing' else rule,
+                          relabelled=labels.relabel(jail, {p: e for p, e in plan.entries.items() if p not in written},
+                                                    check_mode))
+    if labels.note:
+        result.warnings.append(labels.note)
+    result.changed = bool(result.added or result.updated or result.removed or result.selinux['relabelled']
+                          or rule == 'missing')
     for path, entry in plan.entries.items():
         if entry['type'] == 'file':
             result.files += 1
@@ -377,8 +395,9 @@ def _legacy_present(jail):
     return st is not None and not stat.S_ISDIR(st.st_mode)
 
 
-def remove_jail(path, state_dir, check_mode=False, root_lstat=None):
-    """state=absent: remove what the state says the module made, then the dirs it created if empty."""
+def remove_jail(path, state_dir, check_mode=False, root_lstat=None, labels=None):
+    """state=absent: remove what the state says the module made, then the dirs it created if empty,
+    and the jail's SELinux equivalence when the state says the module added it."""
     root_lstat = root_lstat or jail_root_lstat
     path = abs_path(path, 'jail path')
     result = JailResult()
@@ -406,11 +425,16 @@ def remove_jail(path, state_dir, check_mode=False, root_lstat=None):
             gone = remove_created_dirs(created) if not remaining else []
             result.removed.extend('/' if p == path else p for p in gone)
             left = [p for p in created if p not in gone]
+        if state.selinux_rule and not remaining:
+            labels = labels or host_labels(path)
+            result.selinux['equivalence'] = labels.remove_rule(check_mode)
+            result.warnings.extend([labels.note] if labels.note else [])
+        if not check_mode:
             if remaining or left:
-                store.save(JailState(remaining, left, {}))
+                store.save(JailState(remaining, left, {}, state.selinux_rule and bool(remaining)))
             else:
                 store.drop()
-    result.changed = bool(result.removed)
+    result.changed = bool(result.removed or result.selinux['equivalence'])
     result.removed.sort()
     return result
 

@@ -15,7 +15,8 @@ never inside the jail nor containing it) holds per jail ``STEM.HASH.json`` and `
      "managed": {jail path: record},     # what the module made, with checksums
      "pending": {jail path: {"type"}},   # what this run is about to make (intent, written first)
      "created": [host dirs],             # the jail root and ancestors the module created
-     "deps": {host path: cache entry}}   # the loader cache (see loader.LoaderDeps)
+     "deps": {host path: cache entry},   # the loader cache (see loader.LoaderDeps)
+     "selinux_rule": true}               # only when the module added the jail's SELinux equivalence
 
 It is written atomically (temporary name, fsync, rename, fsync of the directory) through the
 directory's descriptor, and every field is checked on read: a malformed file is a JailError
@@ -90,10 +91,11 @@ class StateLocked(JailError):
 class JailState:
     """What the module knows about one jail (pending intent already folded into ``managed``)."""
 
-    def __init__(self, managed=None, created=None, deps=None):
+    def __init__(self, managed=None, created=None, deps=None, selinux_rule=False):
         self.managed = managed or {}
         self.created = created or []
         self.deps = deps or {}
+        self.selinux_rule = selinux_rule
 
 
 # -- validation -------------------------------------------------------------
@@ -178,7 +180,9 @@ def validate_state(data, where, jail_path):
     managed = dict(_records(data, 'managed', where, RECORD_FIELDS))
     # a run killed mid-way: what it was about to make is ours, its content unverified
     managed.update({path: dict(record) for path, record in _records(data, 'pending', where, ('type',)).items()})
-    return JailState(managed, _created(data, where, jail_path), _deps(data, where))
+    if data.get('selinux_rule', True) is not True:  # written only when true
+        raise JailError(f"{where}: 'selinux_rule' is not true")
+    return JailState(managed, _created(data, where, jail_path), _deps(data, where), 'selinux_rule' in data)
 
 
 def validate_legacy(data, where):
@@ -377,6 +381,8 @@ class StateStore:
         """
         data = {'version': STATE_VERSION, 'jail': self.jail_path, 'managed': state.managed,
                 'pending': pending or {}, 'created': state.created, 'deps': state.deps}
+        if state.selinux_rule:
+            data['selinux_rule'] = True
         if data == self.saved:
             return
         name = self.name + '.json'

@@ -1,0 +1,304 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""SELinux labels and the jail's equivalence rule, decided with a fake libselinux binding and a
+fake semanage; the labels are real security.selinux extended attributes (root without an LSM
+that claims them may set any value)."""
+
+import errno
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import selinux as room
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import validate_state
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine as engine_tests
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import (
+    fake_read_info,
+    safe_tmp_lstat,
+)
+
+BIN = 'system_u:object_r:bin_t:s0'
+LIB = 'system_u:object_r:lib_t:s0'
+ETC = 'system_u:object_r:etc_t:s0'
+ROOT = 'system_u:object_r:root_t:s0'
+NULL = 'system_u:object_r:null_device_t:s0'
+LINK = 'system_u:object_r:lib_link_t:s0'  # the fake policy gives symlinks under /usr/lib64 their own type
+
+
+class FakeBinding:
+    """libselinux as the module sees it, with a small policy of path prefixes."""
+
+    POLICY = (('/usr/bin', BIN), ('/usr/lib64', LIB), ('/lib64', LIB), ('/etc', ETC), ('/dev', 'x'))
+
+    def __init__(self, enabled=1):
+        self.enabled = enabled
+        self.asked = []
+
+    def is_selinux_enabled(self):
+        return self.enabled
+
+    def matchpathcon(self, path, mode):
+        self.asked.append((path, stat.S_IFMT(mode)))
+        if path == '/':
+            return [0, ROOT]
+        if path == '/dev/null' and stat.S_ISCHR(mode):
+            return [0, NULL]
+        if path.startswith('/usr/lib64/') and stat.S_ISLNK(mode):
+            return [0, LINK]
+        for prefix, context in self.POLICY:
+            if path == prefix or path.startswith(prefix + '/'):
+                return [0, context]
+        raise OSError(errno.ENOENT, 'no context')  # what the bindings do for a path the policy does not name
+
+    @staticmethod
+    def selinux_getpolicytype():
+        return [0, 'targeted']
+
+
+class FakeSemanage:
+    """`semanage fcontext -a|-d -e / JAIL` on the policy's local substitutions file."""
+
+    def __init__(self, subs, rc=0, err=''):
+        self.subs = subs
+        self.calls = []
+        self.rc = rc
+        self.err = err
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        if self.rc:
+            return self.rc, '', self.err
+        _cmd, _fcontext, action, _e, target, path = argv
+        lines = read_subs(self.subs)
+        lines = lines + [f'{path} {target}'] if action == '-a' else [line for line in lines if line != f'{path} {target}']
+        write_subs(self.subs, lines)
+        return 0, '', ''
+
+
+def read_subs(subs):
+    return open(subs).read().splitlines() if os.path.exists(subs) else []
+
+
+def write_subs(subs, lines):
+    with open(subs, 'w') as handle:
+        handle.write(''.join(line + '\n' for line in lines))
+
+
+@pytest.fixture
+def fedora(tmp_path):
+    """The engine tests' fake Fedora host."""
+    return engine_tests.fedora.__wrapped__(tmp_path)
+
+
+@pytest.fixture
+def se(tmp_path, fedora):
+    """A fake SELinux host (on the fake Fedora host, given a /dev/null): ``labels(jail)`` gives the JailLabels the engine is handed."""
+    os.makedirs(fedora['root'] + '/dev')
+    os.mknod(fedora['root'] + '/dev/null', stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    selinux_dir = tmp_path / 'selinux'
+    (selinux_dir / 'targeted' / 'contexts' / 'files').mkdir(parents=True)
+    semanage = tmp_path / 'semanage'
+    semanage.write_text('')
+    semanage.chmod(0o755)
+    env = {'binding': FakeBinding(), 'subs': str(selinux_dir / 'targeted/contexts/files/file_contexts.subs'),
+           'semanage': str(semanage), 'enforce': str(tmp_path / 'enforce')}
+    env['runner'] = FakeSemanage(env['subs'])
+
+    def labels(jail, semanage_paths=None):
+        return room.JailLabels(jail, env['binding'], semanage_paths or (env['semanage'],), env['enforce'],
+                               str(selinux_dir), env['runner'])
+    env['labels'] = labels
+    return env
+
+
+def label(path):
+    try:
+        return os.getxattr(path, room.XATTR, follow_symlinks=False).rstrip(b'\0').decode()
+    except OSError as exc:
+        if exc.errno == errno.ENODATA:
+            return None
+        raise
+
+
+def run(env, se, check_mode=False, labels=None, **kwargs):
+    spec = JailSpec(env['jail'], **kwargs)
+    return converge(spec, env['state_dir'], check_mode=check_mode, host=env['host'], runner=env['runner'],
+                    read_info=fake_read_info, root_lstat=safe_tmp_lstat, labels=labels or se['labels'](env['jail']))
+
+
+def state_of(env):
+    names = [n for n in os.listdir(env['state_dir']) if n.endswith('.json')]
+    return json.load(open(os.path.join(env['state_dir'], names[0])))
+
+
+JAIL = {'binaries': ['/usr/bin/bash'], 'files': ['/etc/hosts'], 'devices': ['null']}
+
+
+def test_every_written_entry_gets_its_host_originals_label(fedora, se):
+    result = run(fedora, se, **JAIL)
+    jail = fedora['jail']
+    assert result.selinux == {'enabled': True, 'equivalence': 'added', 'relabelled': []}
+    assert result.warnings == []
+    assert {p: label(jail + p) for p in ('', '/usr/bin/bash', '/usr/lib64/libc.so.6', '/usr/lib64/libtinfo.so.6.4',
+                                         '/usr/lib64/libtinfo.so.6', '/lib64', '/etc/hosts', '/dev/null', '/usr',
+                                         '/usr/lib64')} == {
+        '': ROOT, '/usr/bin/bash': BIN, '/usr/lib64/libc.so.6': LIB, '/usr/lib64/libtinfo.so.6.4': LIB,
+        '/usr/lib64/libtinfo.so.6': LINK, '/lib64': LIB, '/etc/hosts': ETC, '/dev/null': NULL, '/usr': None,
+        '/usr/lib64': LIB}
+    # the policy is asked about the host path with the entry's file type, never the jail path
+    assert ('/usr/lib64/libtinfo.so.6', stat.S_IFLNK) in se['binding'].asked
+    assert ('/dev/null', stat.S_IFCHR) in se['binding'].asked
+    assert not any(path.startswith(jail) for path, _mode in se['binding'].asked)
+    # a symlink is labelled itself, never its target (on the host, or in the jail)
+    assert label(fedora['root'] + '/usr/lib64/libtinfo.so.6.4') is None
+    assert se['runner'].calls == [[se['semanage'], 'fcontext', '-a', '-e', '/', jail]]
+    assert read_subs(se['subs']) == [f'{jail} /']
+    assert state_of(fedora)['selinux_rule'] is True
+
+    again = run(fedora, se, **JAIL)
+    assert not again.changed and again.selinux == {'enabled': True, 'equivalence': 'present', 'relabelled': []}
+    assert len(se['runner'].calls) == 1
+
+
+def test_a_wrong_label_is_drift_relabelled_and_reported(fedora, se):
+    run(fedora, se, **JAIL)
+    jail = fedora['jail']
+    os.setxattr(jail + '/usr/bin/bash', room.XATTR, b'system_u:object_r:var_t:s0\0')
+    held = os.open(jail + '/usr/lib64/libtinfo.so.6', os.O_PATH | os.O_NOFOLLOW)
+    os.setxattr(f'/proc/self/fd/{held}', room.XATTR, b'system_u:object_r:var_t:s0\0')
+    os.close(held)
+    os.removexattr(jail + '/dev/null', room.XATTR, follow_symlinks=False)
+
+    check = run(fedora, se, check_mode=True, **JAIL)
+    assert check.changed and check.selinux['relabelled'] == ['/dev/null', '/usr/bin/bash', '/usr/lib64/libtinfo.so.6']
+    assert label(jail + '/usr/bin/bash') == 'system_u:object_r:var_t:s0' and label(jail + '/dev/null') is None
+
+    fixed = run(fedora, se, **JAIL)
+    assert fixed.changed and fixed.selinux['relabelled'] == ['/dev/null', '/usr/bin/bash', '/usr/lib64/libtinfo.so.6']
+    assert fixed.added == fixed.updated == [] and 'relabelled: /usr/bin/bash' in fixed.diff()
+    assert (label(jail + '/usr/bin/bash'), label(jail + '/usr/lib64/libtinfo.so.6'), label(jail + '/dev/null')) == (
+        BIN, LINK, NULL)
+    assert not run(fedora, se, **JAIL).changed
+
+
+def test_an_entry_swapped_for_another_type_is_not_relabelled_as_the_plan_wanted(fedora, se, tmp_path):
+    run(fedora, se, **JAIL)
+    jail = fedora['jail']
+    labels = se['labels'](jail)
+    from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
+    os.unlink(jail + '/usr/bin/bash')
+    os.mkdir(jail + '/usr/bin/bash')
+    fs = Jail(jail)
+    try:
+        assert labels.relabel(fs, {'/usr/bin/bash': {'type': 'file'}}, False) == []
+    finally:
+        fs.close()
+    assert label(jail + '/usr/bin/bash') is None
+
+
+@pytest.mark.parametrize('enabled', [0, -1])
+def test_disabled_selinux_does_nothing(fedora, se, enabled):
+    se['binding'].enabled = enabled
+    result = run(fedora, se, **JAIL)
+    assert result.selinux == {'enabled': False, 'equivalence': None, 'relabelled': []} and result.warnings == []
+    assert label(fedora['jail'] + '/usr/bin/bash') is None and se['binding'].asked == []
+    assert se['runner'].calls == [] and 'selinux_rule' not in state_of(fedora)
+
+
+@pytest.mark.parametrize('enforcing_kernel, warnings', [
+    (False, []),
+    (True, ['SELinux is enabled but libselinux cannot be loaded: the jail keeps the default labels of its path, '
+            'and a daemon run from it may be refused']),
+])
+def test_missing_bindings_do_nothing_and_say_so_once_where_selinux_runs(fedora, se, enforcing_kernel, warnings):
+    if enforcing_kernel:
+        open(se['enforce'], 'w').close()
+    labels = room.JailLabels(fedora['jail'], None, (se['semanage'],), se['enforce'], '/nonexistent', se['runner'])
+    result = run(fedora, se, labels=labels, **JAIL)
+    assert result.selinux == {'enabled': False, 'equivalence': None, 'relabelled': []}
+    assert result.warnings == warnings and se['runner'].calls == []
+    assert label(fedora['jail'] + '/usr/bin/bash') is None
+
+
+def test_missing_semanage_labels_the_jail_and_says_so_once(fedora, se, tmp_path):
+    labels = se['labels'](fedora['jail'], semanage_paths=(str(tmp_path / 'nowhere'),))
+    result = run(fedora, se, labels=labels, **JAIL)
+    assert result.selinux == {'enabled': True, 'equivalence': None, 'relabelled': []}
+    assert result.warnings == [
+        'semanage (policycoreutils-python-utils) is not installed: the jail is labelled, but without the '
+        f'equivalence {fedora["jail"]} = / a relabel (restorecon, autorelabel) would undo it']
+    assert label(fedora['jail'] + '/usr/bin/bash') == BIN and se['runner'].calls == []
+    assert 'selinux_rule' not in state_of(fedora)
+
+
+def test_a_rule_already_there_is_used_and_never_removed(fedora, se):
+    write_subs(se['subs'], ['/srv/other /', f'{fedora["jail"]} /'])
+    result = run(fedora, se, **JAIL)
+    assert result.selinux['equivalence'] == 'present' and se['runner'].calls == []
+    assert 'selinux_rule' not in state_of(fedora)
+    gone = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat,
+                       labels=se['labels'](fedora['jail']))
+    assert gone.selinux['equivalence'] is None and se['runner'].calls == []
+    assert read_subs(se['subs']) == ['/srv/other /', f'{fedora["jail"]} /']
+
+
+def test_absent_removes_only_the_rule_this_module_added(fedora, se):
+    run(fedora, se, **JAIL)
+    write_subs(se['subs'], read_subs(se['subs']) + ['/srv/other /'])
+    check = remove_jail(fedora['jail'], fedora['state_dir'], check_mode=True, root_lstat=safe_tmp_lstat,
+                        labels=se['labels'](fedora['jail']))
+    assert check.changed and check.selinux['equivalence'] == 'removed' and len(se['runner'].calls) == 1
+    gone = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat,
+                       labels=se['labels'](fedora['jail']))
+    assert gone.selinux['equivalence'] == 'removed'
+    assert se['runner'].calls[-1] == [se['semanage'], 'fcontext', '-d', '-e', '/', fedora['jail']]
+    assert read_subs(se['subs']) == ['/srv/other /'] and not os.path.exists(fedora['jail'])
+
+
+def test_check_mode_adds_no_rule_and_records_nothing(fedora, se):
+    result = run(fedora, se, check_mode=True, **JAIL)
+    assert result.selinux['equivalence'] == 'added' and result.changed
+    assert se['runner'].calls == [] and not os.path.exists(fedora['jail'])
+
+
+@pytest.mark.parametrize('subs, jail_name, warning', [
+    (['{jail} /srv/elsewhere'], 'jail', 'the SELinux file-context equivalence {jail} = /srv/elsewhere exists; it '
+     'is left alone, so a relabel (restorecon, autorelabel) would undo the labels set on the jail'),
+    ([], 'my jail', "the SELinux file-context equivalence cannot name '{jail}' (white space); a relabel "
+     '(restorecon, autorelabel) would undo the labels set on the jail'),
+])
+def test_a_rule_that_cannot_be_added_is_one_note(fedora, se, subs, jail_name, warning):
+    fedora['jail'] = os.path.join(os.path.dirname(fedora['jail']), jail_name)
+    write_subs(se['subs'], [line.format(jail=fedora['jail']) for line in subs])
+    result = run(fedora, se, **JAIL)
+    assert result.selinux['equivalence'] is None and se['runner'].calls == []
+    assert result.warnings == [warning.format(jail=fedora['jail'])]
+    assert label(fedora['jail'] + '/usr/bin/bash') == BIN
+
+
+def test_semanage_failure_fails_naming_the_command(fedora, se):
+    se['runner'].rc, se['runner'].err = 1, 'ValueError: SELinux policy is not managed\n'
+    with pytest.raises(JailError) as exc:
+        run(fedora, se, **JAIL)
+    assert str(exc.value) == (f'{fedora["jail"]}: {se["semanage"]} fcontext -a -e / {fedora["jail"]} failed '
+                              '(exit 1): ValueError: SELinux policy is not managed')
+    # the intent was saved first: the rule may exist, so a later state=absent removes it
+    assert state_of(fedora)['selinux_rule'] is True
+
+
+def test_a_path_the_policy_does_not_name_keeps_its_label(fedora, se):
+    result = run(fedora, se, binaries=['/usr/bin/bash'], files=['/opt/vendor/lib/libvendor.so.1'])
+    assert result.selinux['relabelled'] == [] and label(fedora['jail'] + '/opt/vendor/lib/libvendor.so.1') is None
+
+
+@pytest.mark.parametrize('value', [False, 1, 'yes', None])
+def test_state_selinux_rule_must_be_true_when_present(value):
+    data = {'version': 2, 'jail': '/srv/j', 'managed': {}, 'selinux_rule': value}
+    with pytest.raises(JailError) as exc:
+        validate_state(data, '/state.json', '/srv/j')
+    assert str(exc.value) == "/state.json: 'selinux_rule' is not true"
