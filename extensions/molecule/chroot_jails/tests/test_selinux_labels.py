@@ -18,7 +18,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.realpath(os.path.join(HERE, '..', '..', '..', '..'))
-PACKAGES = 'selinux-policy-default policycoreutils policycoreutils-python-utils selinux-utils python3-selinux'
+# Debian's reference policy and tools; Fedora's targeted policy (the public-CI Fedora job)
+APT_PACKAGES = 'selinux-policy-default policycoreutils policycoreutils-python-utils selinux-utils python3-selinux'
+DNF_PACKAGES = 'selinux-policy-targeted policycoreutils-python-utils libselinux-utils python3-libselinux'
 JAIL = '/srv/jails/selinux'
 OTHER = '/srv/jails/not-ours'
 STATE = '/var/lib/serversec-confine/selinux-probe'
@@ -40,13 +42,17 @@ def probe_tarball():
 
 @pytest.fixture(scope='module')
 def probe(host):
-    if not host.exists('apt-get'):
-        pytest.skip('Debian-family instances only (Fedora enforces SELinux in the public-CI job)')
-    install = f'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {PACKAGES}'
-    cmd = host.run(install)
-    if cmd.rc != 0:
-        cmd = host.run(f'apt-get update -qq && {install}')
+    if host.exists('apt-get'):
+        install = f'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {APT_PACKAGES}'
+        cmd = host.run(install)
+        if cmd.rc != 0:
+            cmd = host.run(f'apt-get update -qq && {install}')
+    else:
+        cmd = host.run(f'dnf -y -q install {DNF_PACKAGES}')
     assert cmd.rc == 0, cmd.stderr
+    for daemon in EXPECTED:
+        if daemon.startswith('/') and not host.file(daemon).exists:
+            pytest.skip(f'{daemon} is not installed on this instance')
     with tempfile.NamedTemporaryFile(suffix='.tar.gz') as handle:
         handle.write(probe_tarball())
         handle.flush()
