@@ -427,7 +427,7 @@ def remove_jail(path, state_dir, check_mode=False, root_lstat=None, labels=None)
             left = [p for p in created if p not in gone]
         if state.selinux_rule and not remaining:
             labels = labels or host_labels(path)
-            result.selinux['equivalence'] = labels.remove_rule(check_mode)
+            result.selinux.update(enabled=labels.active, equivalence=labels.remove_rule(check_mode))
             result.warnings.extend([labels.note] if labels.note else [])
         if not check_mode:
             if remaining or left:

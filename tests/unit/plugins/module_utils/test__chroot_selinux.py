@@ -255,7 +255,7 @@ def test_absent_removes_only_the_rule_this_module_added(fedora, se):
     assert check.changed and check.selinux['equivalence'] == 'removed' and len(se['runner'].calls) == 1
     gone = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat,
                        labels=se['labels'](fedora['jail']))
-    assert gone.selinux['equivalence'] == 'removed'
+    assert gone.selinux == {'enabled': True, 'equivalence': 'removed', 'relabelled': []}
     assert se['runner'].calls[-1] == [se['semanage'], 'fcontext', '-d', '-e', '/', fedora['jail']]
     assert read_subs(se['subs']) == ['/srv/other /'] and not os.path.exists(fedora['jail'])
 
