@@ -122,14 +122,17 @@ class JailLabels:
         context = self.wanted(path, entry)
         if context is None:
             return
-        if name is None:
-            os.setxattr(fd, XATTR, context.encode('utf-8') + b'\0')
-            return
-        held = os.open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=fd)
         try:
-            set_held_label(held, context)
-        finally:
-            os.close(held)
+            if name is None:
+                os.setxattr(fd, XATTR, context.encode('utf-8') + b'\0')
+                return
+            held = os.open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=fd)
+            try:
+                set_held_label(held, context)
+            finally:
+                os.close(held)
+        except OSError as exc:
+            raise JailError(f'{self.jail_path}{path}: cannot set the SELinux label {context}: {exc.strerror}')
 
     def relabel(self, jail, entries, check_mode):
         """Jail paths of ``entries`` ({jail path: planned entry}) whose label differs from the wanted
@@ -154,7 +157,7 @@ class JailLabels:
                     set_held_label(held, context)
                 drifted.append(path)
             except OSError as exc:
-                raise JailError(f'{jail.root}{path}: cannot set the SELinux label {context}: {exc}')
+                raise JailError(f'{jail.root}{path}: cannot set the SELinux label {context}: {exc.strerror}')
             finally:
                 os.close(held)
         return drifted

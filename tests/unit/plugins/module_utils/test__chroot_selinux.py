@@ -291,6 +291,22 @@ def test_semanage_failure_fails_naming_the_command(fedora, se):
     assert state_of(fedora)['selinux_rule'] is True
 
 
+@pytest.mark.parametrize('where, path', [
+    ('/usr/lib64', '/usr/lib64'),                # a directory, labelled on its descriptor
+    ('/usr/bin/bash', '/usr/bin/bash'),          # a file, on the temporary's descriptor
+    ('/lib64', '/lib64'),                        # a symlink, held with O_PATH
+])
+def test_a_label_the_kernel_refuses_fails_naming_the_entry(fedora, se, monkeypatch, where, path):
+    refused = 'x' * 70000  # more than an extended attribute can hold: E2BIG, as an invalid context gets EINVAL
+    asked = se['binding'].matchpathcon
+    monkeypatch.setattr(se['binding'], 'matchpathcon', lambda p, mode: [0, refused] if p == where else asked(p, mode))
+    with pytest.raises(JailError) as exc:
+        run(fedora, se, **JAIL)
+    assert str(exc.value).startswith(f'{fedora["jail"]}{path}: cannot set the SELinux label xxx')
+    assert str(exc.value).endswith('Argument list too long')
+    assert not [name for name in os.listdir(os.path.dirname(fedora['jail'] + path)) if '.sjtmp' in name]
+
+
 def test_a_path_the_policy_does_not_name_keeps_its_label(fedora, se):
     result = run(fedora, se, binaries=['/usr/bin/bash'], files=['/opt/vendor/lib/libvendor.so.1'])
     assert result.selinux['relabelled'] == [] and label(fedora['jail'] + '/opt/vendor/lib/libvendor.so.1') is None
