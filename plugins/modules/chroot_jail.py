@@ -65,7 +65,7 @@ description:
     directory holds and make the module copy another file into the jail.
   - On hosts where SELinux is enabled, every entry the module writes in the jail gets the label
     the policy gives its host original (C(matchpathcon) of the same path without the jail
-    prefix: C(lib_t) for a library, C(httpd_exec_t) for lighttpd...), set on the file's descriptor
+    prefix, so C(lib_t) for a library and C(httpd_exec_t) for lighttpd), set on the file's descriptor
     as it is written, so a jailed daemon runs in its usual domain instead of being refused for the
     jail path's default label. A managed entry whose label differs is relabelled on the next run
     and reported in RV(selinux.relabelled). The module also adds the policy's file-context

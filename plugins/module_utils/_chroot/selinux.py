@@ -66,7 +66,7 @@ def held_label(held):
     try:
         return os.getxattr(f'{PROC_FDS}/{held}', XATTR).rstrip(b'\0').decode('utf-8', 'surrogateescape')
     except OSError as exc:
-        if exc.errno in (errno.ENODATA, errno.ENOTSUP):
+        if exc.errno == errno.ENODATA:
             return None
         raise
 
@@ -97,6 +97,7 @@ class JailLabels:
         self.semanage = next((p for p in semanage_paths if os.access(p, os.X_OK)), None)
         self.selinux_dir = selinux_dir
         self.active = binding is not None and binding.is_selinux_enabled() == 1
+        self.unlabelled = False  # the jail's file system takes no labels (ENOTSUP)
         self.note = None
         if binding is None and os.path.exists(enforce_file):
             self.note = ('SELinux is enabled but libselinux cannot be loaded: the jail keeps the default '
@@ -120,7 +121,7 @@ class JailLabels:
         """Label the jail path ``path`` as wanted: on the open ``fd``, or, with ``name``, on that
         entry of the directory open on ``fd`` (a symlink or device node: held, never opened)."""
         context = self.wanted(path, entry)
-        if context is None:
+        if context is None or self.unlabelled:
             return
         try:
             if name is None:
@@ -132,7 +133,7 @@ class JailLabels:
             finally:
                 os.close(held)
         except OSError as exc:
-            raise JailError(f'{self.jail_path}{path}: cannot set the SELinux label {context}: {exc.strerror}')
+            self._failed(path, context, exc)
 
     def relabel(self, jail, entries, check_mode):
         """Jail paths of ``entries`` ({jail path: planned entry}) whose label differs from the wanted
@@ -147,7 +148,7 @@ class JailLabels:
             return drifted
         for path in sorted(entries):
             context = self.wanted(path, entries[path])
-            held = None if context is None else self._hold(jail, path)
+            held = None if context is None or self.unlabelled else self._hold(jail, path)
             if held is None:
                 continue
             try:
@@ -157,10 +158,18 @@ class JailLabels:
                     set_held_label(held, context)
                 drifted.append(path)
             except OSError as exc:
-                raise JailError(f'{jail.root}{path}: cannot set the SELinux label {context}: {exc.strerror}')
+                self._failed(path, context, exc)
             finally:
                 os.close(held)
         return drifted
+
+    def _failed(self, path, context, exc):
+        """A label the kernel refused fails the run; a file system that takes none is one note."""
+        if exc.errno != errno.ENOTSUP:
+            raise JailError(f'{self.jail_path}{path}: cannot set the SELinux label {context}: {exc.strerror}')
+        self.unlabelled = True
+        self._say(f'the file system of {self.jail_path} takes no SELinux labels; the jail keeps those its '
+                  'mount gives (a context= mount option)')
 
     @staticmethod
     def _hold(jail, path):

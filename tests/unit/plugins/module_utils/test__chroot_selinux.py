@@ -307,6 +307,20 @@ def test_a_label_the_kernel_refuses_fails_naming_the_entry(fedora, se, monkeypat
     assert not [name for name in os.listdir(os.path.dirname(fedora['jail'] + path)) if '.sjtmp' in name]
 
 
+def test_a_file_system_without_labels_is_one_note_not_a_failure(fedora, se, monkeypatch):
+    calls = []
+
+    def no_labels(*args):
+        calls.append(args[0])
+        raise OSError(errno.ENOTSUP, 'Operation not supported')
+    monkeypatch.setattr(room.os, 'setxattr', no_labels)
+    result = run(fedora, se, **JAIL)
+    assert len(calls) == 1 and result.selinux['relabelled'] == []
+    assert result.warnings == [f'the file system of {fedora["jail"]} takes no SELinux labels; the jail keeps '
+                               'those its mount gives (a context= mount option)']
+    assert os.path.exists(fedora['jail'] + '/usr/bin/bash')
+
+
 def test_a_path_the_policy_does_not_name_keeps_its_label(fedora, se):
     result = run(fedora, se, binaries=['/usr/bin/bash'], files=['/opt/vendor/lib/libvendor.so.1'])
     assert result.selinux['relabelled'] == [] and label(fedora['jail'] + '/opt/vendor/lib/libvendor.so.1') is None
