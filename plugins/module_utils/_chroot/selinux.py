@@ -85,8 +85,8 @@ def host_labels(jail_path):
 class JailLabels:
     """The SELinux side of one jail; ``active`` only where SELinux is enabled and libselinux loads.
 
-    ``binding`` offers ``is_selinux_enabled()``, ``matchpathcon(path, mode)`` (``[rc, context]``;
-    the Python bindings raise OSError instead of returning rc < 0) and ``selinux_getpolicytype()``.
+    ``binding`` offers ``is_selinux_enabled()``, ``matchpathcon(path, mode)`` and
+    ``selinux_getpolicytype()`` (``[rc, value]``, OSError where libselinux fails).
     ``runner(argv)`` returns ``(rc, stdout, stderr)``; semanage is only ever run with an argument list.
     """
 
@@ -112,10 +112,11 @@ class JailLabels:
         if not self.active:
             return None
         try:
-            rc, context = self.binding.matchpathcon(path, entry_mode(entry))
+            # both bindings raise OSError where libselinux fails (rc < 0): rc is 0 here
+            _rc, context = self.binding.matchpathcon(path, entry_mode(entry))
         except OSError:
             return None
-        return context if rc == 0 and context and context != '<<none>>' else None
+        return None if context in (None, '', '<<none>>') else context
 
     def label_fd(self, fd, path, entry, name=None):
         """Label the jail path ``path`` as wanted: on the open ``fd``, or, with ``name``, on that
@@ -188,10 +189,10 @@ class JailLabels:
         if self.binding is None:
             return None
         try:
-            rc, policy = self.binding.selinux_getpolicytype()
+            _rc, policy = self.binding.selinux_getpolicytype()
         except OSError:
             return None
-        if rc != 0 or not policy or '/' in policy:
+        if not policy or '/' in policy:  # a name, never a way out of selinux_dir
             return None
         try:
             with open(f'{self.selinux_dir}/{policy}/contexts/files/file_contexts.subs', 'rb') as handle:

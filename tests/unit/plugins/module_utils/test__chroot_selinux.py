@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import selinux as room
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import validate_state
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine as engine_tests
@@ -38,6 +39,8 @@ class FakeBinding:
     def __init__(self, enabled=1):
         self.enabled = enabled
         self.asked = []
+        self.hosts = ETC
+        self.policy = [0, 'targeted']
 
     def is_selinux_enabled(self):
         return self.enabled
@@ -48,6 +51,8 @@ class FakeBinding:
             return [0, ROOT]
         if path == '/dev/null' and stat.S_ISCHR(mode):
             return [0, NULL]
+        if path == '/etc/hosts':
+            return [0, self.hosts]
         if path.startswith('/usr/lib64/') and stat.S_ISLNK(mode):
             return [0, LINK]
         for prefix, context in self.POLICY:
@@ -55,9 +60,10 @@ class FakeBinding:
                 return [0, context]
         raise OSError(errno.ENOENT, 'no context')  # what the bindings do for a path the policy does not name
 
-    @staticmethod
-    def selinux_getpolicytype():
-        return [0, 'targeted']
+    def selinux_getpolicytype(self):
+        if isinstance(self.policy, OSError):
+            raise self.policy
+        return self.policy
 
 
 class FakeSemanage:
@@ -190,7 +196,6 @@ def test_an_entry_swapped_for_another_type_is_not_relabelled_as_the_plan_wanted(
     run(fedora, se, **JAIL)
     jail = fedora['jail']
     labels = se['labels'](jail)
-    from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
     os.unlink(jail + '/usr/bin/bash')
     os.mkdir(jail + '/usr/bin/bash')
     fs = Jail(jail)
@@ -281,12 +286,13 @@ def test_a_rule_that_cannot_be_added_is_one_note(fedora, se, subs, jail_name, wa
     assert label(fedora['jail'] + '/usr/bin/bash') == BIN
 
 
-def test_semanage_failure_fails_naming_the_command(fedora, se):
-    se['runner'].rc, se['runner'].err = 1, 'ValueError: SELinux policy is not managed\n'
+@pytest.mark.parametrize('rc', [1, -9])  # -9: killed by a signal
+def test_semanage_failure_fails_naming_the_command(fedora, se, rc):
+    se['runner'].rc, se['runner'].err = rc, 'ValueError: SELinux policy is not managed\n'
     with pytest.raises(JailError) as exc:
         run(fedora, se, **JAIL)
     assert str(exc.value) == (f'{fedora["jail"]}: {se["semanage"]} fcontext -a -e / {fedora["jail"]} failed '
-                              '(exit 1): ValueError: SELinux policy is not managed')
+                              f'(exit {rc}): ValueError: SELinux policy is not managed')
     # the intent was saved first: the rule may exist, so a later state=absent removes it
     assert state_of(fedora)['selinux_rule'] is True
 
@@ -321,9 +327,89 @@ def test_a_file_system_without_labels_is_one_note_not_a_failure(fedora, se, monk
     assert os.path.exists(fedora['jail'] + '/usr/bin/bash')
 
 
-def test_a_path_the_policy_does_not_name_keeps_its_label(fedora, se):
-    result = run(fedora, se, binaries=['/usr/bin/bash'], files=['/opt/vendor/lib/libvendor.so.1'])
+@pytest.mark.parametrize('hosts', ['<<none>>', ''])
+def test_a_path_the_policy_does_not_name_keeps_its_label(fedora, se, hosts):
+    se['binding'].hosts = hosts
+    kwargs = {'binaries': ['/usr/bin/bash'], 'files': ['/opt/vendor/lib/libvendor.so.1', '/etc/hosts']}
+    result = run(fedora, se, **kwargs)
     assert result.selinux['relabelled'] == [] and label(fedora['jail'] + '/opt/vendor/lib/libvendor.so.1') is None
+    assert label(fedora['jail'] + '/etc/hosts') is None
+    # a label someone else gave such a path is left alone, run after run
+    os.setxattr(fedora['jail'] + '/opt/vendor/lib/libvendor.so.1', room.XATTR, b'system_u:object_r:var_t:s0\0')
+    assert not run(fedora, se, **kwargs).changed
+    assert label(fedora['jail'] + '/opt/vendor/lib/libvendor.so.1') == 'system_u:object_r:var_t:s0'
+
+
+@pytest.mark.parametrize('lines, status', [
+    (['/a/other /', '/zzz/other /'], 'missing'),      # other jails' rules, sorting before and after ours
+    (['{jail}', '{jail} / extra'], 'missing'),        # malformed lines name no rule
+    (['/a/other /', '{jail} /'], 'present'),
+    (['{jail} /srv/elsewhere'], None),
+])
+def test_rule_status_reads_the_policys_substitutions(fedora, se, lines, status):
+    write_subs(se['subs'], [line.format(jail=fedora['jail']) for line in lines])
+    assert se['labels'](fedora['jail']).rule_status() == status
+
+
+@pytest.mark.parametrize('policy', [[0, '../targeted'], [0, ''], OSError(errno.ENOENT, 'no config')])
+def test_a_policy_type_that_names_no_directory_reads_no_rule(fedora, se, policy):
+    write_subs(se['subs'], [f'{fedora["jail"]} /'])
+    se['binding'].policy = policy
+    assert se['labels'](fedora['jail']).rule() is None
+
+
+@pytest.mark.parametrize('lines', [[], ['{jail} /x']])
+def test_absent_leaves_a_rule_that_is_gone_or_changed(fedora, se, lines):
+    run(fedora, se, **JAIL)
+    write_subs(se['subs'], [line.format(jail=fedora['jail']) for line in lines])
+    gone = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat,
+                       labels=se['labels'](fedora['jail']))
+    assert gone.selinux['equivalence'] is None and len(se['runner'].calls) == 1
+
+
+@pytest.mark.parametrize('swap', ['file for a directory', 'directory for a file', 'missing', 'parent is a link'])
+def test_relabel_leaves_what_is_not_the_planned_entry(fedora, se, swap):
+    run(fedora, se, **JAIL)
+    jail = fedora['jail']
+    entries = {'/usr/bin/bash': {'type': 'file'}, '/usr/lib64': {'type': 'dir'}}
+    if swap == 'file for a directory':
+        os.unlink(jail + '/usr/bin/bash')
+        os.mkdir(jail + '/usr/bin/bash')
+    elif swap == 'directory for a file':
+        for name in os.listdir(jail + '/usr/lib64'):
+            os.unlink(jail + '/usr/lib64/' + name)
+        os.rmdir(jail + '/usr/lib64')
+        open(jail + '/usr/lib64', 'w').close()
+    elif swap == 'missing':
+        os.unlink(jail + '/usr/bin/bash')
+    else:
+        os.rename(jail + '/usr/bin', jail + '/usr/bin.moved')
+        os.symlink('bin.moved', jail + '/usr/bin')
+    fs = Jail(jail)
+    try:
+        assert se['labels'](jail).relabel(fs, entries, False) == []
+    finally:
+        fs.close()
+    if swap == 'file for a directory':
+        assert label(jail + '/usr/bin/bash') is None
+    elif swap == 'directory for a file':
+        assert label(jail + '/usr/lib64') is None
+
+
+@pytest.mark.parametrize('code', [errno.EIO, errno.EDQUOT])
+@pytest.mark.parametrize('call', ['getxattr', 'setxattr'])
+def test_a_relabel_the_kernel_refuses_fails_naming_the_entry(fedora, se, monkeypatch, code, call):
+    run(fedora, se, **JAIL)
+    os.setxattr(fedora['jail'] + '/usr/bin/bash', room.XATTR, b'system_u:object_r:var_t:s0\0')
+
+    def refused(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr(room.os, call, refused)
+    with pytest.raises(JailError) as exc:
+        run(fedora, se, **JAIL)
+    # getxattr fails on the first entry looked at (the jail root), setxattr on the one to relabel
+    path, context = ('/', ROOT) if call == 'getxattr' else ('/usr/bin/bash', BIN)
+    assert str(exc.value) == f'{fedora["jail"]}{path}: cannot set the SELinux label {context}: {os.strerror(code)}'
 
 
 @pytest.mark.parametrize('value', [False, 1, 'yes', None])
