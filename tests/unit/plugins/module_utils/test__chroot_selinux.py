@@ -352,8 +352,11 @@ def test_rule_status_reads_the_policys_substitutions(fedora, se, lines, status):
 
 
 @pytest.mark.parametrize('policy', [[0, '../targeted'], [0, ''], OSError(errno.ENOENT, 'no config')])
-def test_a_policy_type_that_names_no_directory_reads_no_rule(fedora, se, policy):
+def test_a_policy_type_that_names_no_directory_reads_no_rule(fedora, se, policy, tmp_path):
     write_subs(se['subs'], [f'{fedora["jail"]} /'])
+    # what '../targeted' would reach from selinux_dir holds the rule too: it must not be read
+    (tmp_path / 'targeted' / 'contexts' / 'files').mkdir(parents=True)
+    write_subs(str(tmp_path / 'targeted' / 'contexts' / 'files' / 'file_contexts.subs'), [f'{fedora["jail"]} /'])
     se['binding'].policy = policy
     assert se['labels'](fedora['jail']).rule() is None
 
