@@ -309,7 +309,8 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
         if missing_root:
             status, facts = 'add', {}
         else:
-            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path))
+            seen[path] = seen[path] if path in seen else jail.lstat(path)
+            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen[path])
         if 'size' in facts:
             sizes[path] = facts['size']
         if status == 'ok':
@@ -362,7 +363,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
     written = {path for path, _entry in todo}
     result.selinux.update(enabled=labels.active, equivalence='added' if rule == 'missing' else rule,
                           relabelled=labels.relabel(jail, {p: e for p, e in plan.entries.items() if p not in written},
-                                                    check_mode))
+                                                    seen, check_mode))
     if labels.note:
         result.warnings.append(labels.note)
     result.changed = bool(result.added or result.updated or result.removed or result.selinux['relabelled']

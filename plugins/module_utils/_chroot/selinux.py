@@ -77,6 +77,26 @@ def set_held_label(held, context):
     os.setxattr(f'{PROC_FDS}/{held}', XATTR, context.encode('utf-8') + b'\0')
 
 
+def is_planned(held, entry, seen=None):
+    """What ``held`` holds is the planned entry: of its file type, for a device its numbers, for a
+    symlink its target, with no other hard link (a label is the inode's, so it would change every
+    link), and, given ``seen`` (an lstat), that very inode."""
+    st = os.fstat(held)
+    if stat.S_IFMT(st.st_mode) != entry_mode(entry):
+        return False
+    if seen is not None and (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        return True
+    if st.st_nlink != 1:
+        return False
+    if entry['type'] == 'device':
+        return st.st_rdev == os.makedev(entry['major'], entry['minor'])
+    if entry['type'] == 'symlink':
+        return os.readlink('', dir_fd=held) == entry['target']  # readlinkat(held, ""): the link itself
+    return True
+
+
 def host_labels(jail_path):
     """The ``JailLabels`` of a jail on this host."""
     return JailLabels(jail_path, BINDING, SEMANAGE_PATHS, ENFORCE_FILE, SELINUX_DIR)
@@ -120,7 +140,8 @@ class JailLabels:
 
     def label_fd(self, fd, path, entry, name=None):
         """Label the jail path ``path`` as wanted: on the open ``fd``, or, with ``name``, on that
-        entry of the directory open on ``fd`` (a symlink or device node: held, never opened)."""
+        entry of the directory open on ``fd`` (a symlink or device node the module just made: held,
+        never opened, and labelled only if it still is the planned node, else the write fails)."""
         context = self.wanted(path, entry)
         if context is None or self.unlabelled:
             return
@@ -130,19 +151,23 @@ class JailLabels:
                 return
             held = os.open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=fd)
             try:
+                if not is_planned(held, entry):
+                    raise JailError(f'{self.jail_path}{path}: the temporary {name} was replaced while it was '
+                                    'written; it is not labelled')
                 set_held_label(held, context)
             finally:
                 os.close(held)
         except OSError as exc:
             self._failed(path, context, exc)
 
-    def relabel(self, jail, entries, check_mode):
+    def relabel(self, jail, entries, stats, check_mode):
         """Jail paths of ``entries`` ({jail path: planned entry}) whose label differs from the wanted
         one; relabelled unless ``check_mode``.
 
         Each is held with O_PATH through the jail's directory descriptors (never followed, never
-        opened) and labelled only if it still is of its planned type; what is missing or was
-        swapped for something else is left to the next run's comparison.
+        opened) and labelled only if it is the very inode the comparison saw (``stats``: {jail path:
+        lstat}) and still as planned; what is missing or was swapped is left to the next run's
+        comparison. An inode with other hard links is never labelled through this one.
         """
         drifted = []
         if not self.active:
@@ -153,7 +178,12 @@ class JailLabels:
             if held is None:
                 continue
             try:
-                if stat.S_IFMT(os.fstat(held).st_mode) != entry_mode(entries[path]) or held_label(held) == context:
+                if not is_planned(held, entries[path], stats.get(path)):
+                    if os.fstat(held).st_nlink > 1 and not stat.S_ISDIR(os.fstat(held).st_mode):
+                        self._say(f'{self.jail_path}{path} has other hard links: its SELinux label is left as it '
+                                  'is (a label set through it would change every link)')
+                    continue
+                if held_label(held) == context:
                     continue
                 if not check_mode:
                     set_held_label(held, context)

@@ -200,10 +200,57 @@ def test_an_entry_swapped_for_another_type_is_not_relabelled_as_the_plan_wanted(
     os.mkdir(jail + '/usr/bin/bash')
     fs = Jail(jail)
     try:
-        assert labels.relabel(fs, {'/usr/bin/bash': {'type': 'file'}}, False) == []
+        assert labels.relabel(fs, {'/usr/bin/bash': {'type': 'file'}}, {}, False) == []
     finally:
         fs.close()
     assert label(jail + '/usr/bin/bash') is None
+
+
+def relabel_after(monkeypatch, change):
+    """Make ``change()`` (what uid 0 in the jail does) between the comparison and the relabel."""
+    real = room.JailLabels.relabel
+
+    def changed_then_relabel(self, *args):
+        change()
+        return real(self, *args)
+    monkeypatch.setattr(room.JailLabels, 'relabel', changed_then_relabel)
+
+
+def test_a_device_swapped_after_the_comparison_is_not_labelled(fedora, se, monkeypatch):
+    run(fedora, se, **JAIL)
+    null = fedora['jail'] + '/dev/null'
+
+    def mem_for_null():  # /dev/mem, with the default label, where the comparison saw /dev/null
+        os.unlink(null)
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 1))
+    relabel_after(monkeypatch, mem_for_null)
+    result = run(fedora, se, **JAIL)
+    assert result.selinux['relabelled'] == [] and label(null) is None
+
+
+def test_a_hard_linked_file_is_not_relabelled_through_the_link(fedora, se, monkeypatch):
+    run(fedora, se, **JAIL)
+    bash = fedora['jail'] + '/usr/bin/bash'
+    os.setxattr(bash, room.XATTR, b'system_u:object_r:var_t:s0\0')
+    relabel_after(monkeypatch, lambda: os.link(bash, fedora['jail'] + '/bash.shared'))
+    result = run(fedora, se, **JAIL)
+    assert result.selinux['relabelled'] == [] and label(bash) == 'system_u:object_r:var_t:s0'
+    assert result.warnings == [f'{fedora["jail"]}/usr/bin/bash has other hard links: its SELinux label is left as '
+                               'it is (a label set through it would change every link)']
+
+
+def test_a_node_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypatch):
+    made = []
+
+    def mknod_then_swapped(parent, tmp, entry):
+        made.append(tmp)
+        os.mknod(tmp, stat.S_IFCHR | 0o666, os.makedev(1, 1), dir_fd=parent)  # uid 0 in the jail was quicker
+    monkeypatch.setattr(Jail, '_mknod', staticmethod(mknod_then_swapped))
+    with pytest.raises(JailError) as exc:
+        run(fedora, se, **JAIL)
+    assert str(exc.value) == (f'{fedora["jail"]}/dev/null: the temporary {made[0]} was replaced while it was '
+                              'written; it is not labelled')
+    assert not os.path.exists(fedora['jail'] + '/dev/null') and os.listdir(fedora['jail'] + '/dev') == []
 
 
 @pytest.mark.parametrize('enabled', [0, -1])
@@ -390,7 +437,7 @@ def test_relabel_leaves_what_is_not_the_planned_entry(fedora, se, swap):
         os.symlink('bin.moved', jail + '/usr/bin')
     fs = Jail(jail)
     try:
-        assert se['labels'](jail).relabel(fs, entries, False) == []
+        assert se['labels'](jail).relabel(fs, entries, {}, False) == []
     finally:
         fs.close()
     if swap == 'file for a directory':
