@@ -68,11 +68,13 @@ description:
     prefix, so C(lib_t) for a library and C(httpd_exec_t) for lighttpd), set on the file's descriptor
     as it is written, so a jailed daemon runs in its usual domain instead of being refused for the
     jail path's default label. A managed entry whose label differs is relabelled on the next run
-    and reported in RV(selinux.relabelled). The module also adds the policy's file-context
+    and reported in RV(selinux.relabelled), only if it is the very file the run compared and has no
+    other hard link. For a jail root the module created itself it also adds the policy's file-context
     equivalence C(<jail> = /), as C(semanage fcontext -a -e / <jail>) does, when it is missing, so
     C(restorecon) and a full relabel give the same labels; O(state=absent) removes that rule again,
-    only if this module added it (recorded in its state). Where SELinux is disabled or libselinux
-    cannot be loaded, nothing of this happens.
+    only if this module added it (recorded in its state). A jail directory that existed before
+    (such as C(/var)) gets no such rule, and a warning says so. Where SELinux is disabled or
+    libselinux cannot be loaded, nothing of this happens.
 options:
   path:
     description:
@@ -363,7 +365,8 @@ selinux:
       description:
         - The file-context equivalence C(<jail> = /). V(added) by this run (or would be, in check mode),
           V(present) already, V(removed) by O(state=absent) (only the one this module added), or
-          null where labels are not managed or the rule cannot be added (a warning says why).
+          null where labels are not managed or the rule cannot or must not be added (a jail directory
+          the module did not create; a warning says why).
       type: str
       sample: present
     relabelled:

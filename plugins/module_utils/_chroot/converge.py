@@ -285,7 +285,9 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
 def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_info, result):
     host = jail.host
     state = store.load(jail if not missing_root else None)
-    rule = labels.rule_status()  # the jail's SELinux equivalence: present, missing (to add) or None
+    created = sorted(set(state.created) | set(missing_root))
+    # the jail's SELinux equivalence: present, missing (to add) or None; only a jail root made here gets one
+    rule = labels.rule_status(spec.path in created)
     rule_owned = state.selinux_rule or (rule == 'missing' and not check_mode)
     managed = state.managed
     # the legacy in-jail manifest never tells which host files to copy: its cache is not read
@@ -302,6 +304,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
     if not missing_root:
         first_audit = audit(jail, walk_warnings, _noting(walk(jail.root, walk_warnings), plan.entries, seen))
     todo = []
+    verified = {}  # the entries found as planned, {jail path: entry}
     new_managed = {}
     sizes = {}
     for path in sorted(plan.entries, key=_depth_key):
@@ -314,6 +317,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
         if 'size' in facts:
             sizes[path] = facts['size']
         if status == 'ok':
+            verified[path] = entry
             if path in managed or entry['type'] != 'dir' or not entry.get('implicit'):
                 new_managed[path] = kept_record(entry, managed.get(path), facts)
             continue
@@ -334,7 +338,6 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
         if legacy:
             result.removed.append(LEGACY_PATH)
     else:
-        created = sorted(set(state.created) | set(missing_root))
         pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
         if pending or created != state.created or rule_owned != state.selinux_rule:
             # the intent first: a run killed from here on leaves nothing the state does not name
@@ -360,12 +363,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
         if legacy:
             jail.unlink(LEGACY_PATH)
             result.removed.append(LEGACY_PATH)
-    written = {path for path, _entry in todo}
-    result.selinux.update(enabled=labels.active, equivalence='added' if rule == 'missing' else rule,
-                          relabelled=labels.relabel(jail, {p: e for p, e in plan.entries.items() if p not in written},
-                                                    seen, check_mode))
-    if labels.note:
-        result.warnings.append(labels.note)
+    result.selinux = labels.outcome(rule, jail, verified, seen, check_mode, result.warnings)
     result.changed = bool(result.added or result.updated or result.removed or result.selinux['relabelled']
                           or rule == 'missing')
     for path, entry in plan.entries.items():

@@ -194,6 +194,13 @@ class JailLabels:
                 os.close(held)
         return drifted
 
+    def outcome(self, rule, jail, entries, stats, check_mode, warnings):
+        """The run's ``selinux`` result, after relabelling ``entries`` (those found as planned, see
+        ``relabel``); ``rule`` is what ``rule_status`` gave. The run's note joins ``warnings``."""
+        relabelled = self.relabel(jail, entries, stats, check_mode)
+        warnings.extend([self.note] if self.note else [])
+        return {'enabled': self.active, 'equivalence': 'added' if rule == 'missing' else rule, 'relabelled': relabelled}
+
     def _failed(self, path, context, exc):
         """A label the kernel refused fails the run; a file system that takes none is one note."""
         if exc.errno != errno.ENOTSUP:
@@ -235,9 +242,13 @@ class JailLabels:
                 return fields[1]
         return None
 
-    def rule_status(self):
+    def rule_status(self, made_root):
         """``present`` when the policy has ``<jail> = /``, ``missing`` when this module can add it,
-        None where it cannot (``note`` says why) or SELinux is not active."""
+        None where it cannot or must not (``note`` says why) or SELinux is not active.
+
+        Only a jail root this module made (``made_root``: the state records it) gets the rule: for a
+        directory that was there (/usr, /var, a home) restorecon would relabel the host's own files.
+        """
         if not self.active:
             return None
         target = self.rule()
@@ -246,6 +257,10 @@ class JailLabels:
         if target is not None:
             self._say(f'the SELinux file-context equivalence {self.jail_path} = {target} exists; it is left '
                       'alone, so a relabel (restorecon, autorelabel) would undo the labels set on the jail')
+        elif not made_root:
+            self._say(f'the jail {self.jail_path} existed before chroot_jail made it: no SELinux file-context '
+                      'equivalence is added (restorecon would relabel what else lies there); files are labelled '
+                      'one by one, and a relabel (restorecon, autorelabel) would undo it')
         elif self.semanage is None:
             self._say('semanage (policycoreutils-python-utils) is not installed: the jail is labelled, but without '
                       f'the equivalence {self.jail_path} = / a relabel (restorecon, autorelabel) would undo it')

@@ -318,6 +318,29 @@ def test_check_mode_adds_no_rule_and_records_nothing(fedora, se):
     assert se['runner'].calls == [] and not os.path.exists(fedora['jail'])
 
 
+def existed(jail):
+    return (f'the jail {jail} existed before chroot_jail made it: no SELinux file-context equivalence is added '
+            '(restorecon would relabel what else lies there); files are labelled one by one, and a relabel '
+            '(restorecon, autorelabel) would undo it')
+
+
+def test_a_jail_directory_that_was_there_gets_no_equivalence(fedora, se):
+    os.mkdir(fedora['jail'], 0o755)  # /usr, /var or /home/alice given as the jail by a careless playbook
+    result = run(fedora, se, **JAIL)
+    assert result.selinux['equivalence'] is None and result.warnings == [existed(fedora['jail'])]
+    assert se['runner'].calls == [] and 'selinux_rule' not in state_of(fedora)
+    assert label(fedora['jail'] + '/usr/bin/bash') == BIN and label(fedora['jail'] + '/dev/null') == NULL
+    again = run(fedora, se, **JAIL)
+    assert not again.changed and again.warnings == [existed(fedora['jail'])] and se['runner'].calls == []
+
+
+@pytest.mark.parametrize('jail', ['/usr', '/var', '/home/alice'])
+def test_no_equivalence_for_a_jail_root_the_module_did_not_make(se, jail):
+    labels = se['labels'](jail)
+    assert labels.rule_status(False) is None and labels.note == existed(jail)
+    assert se['labels'](jail).rule_status(True) == 'missing'
+
+
 @pytest.mark.parametrize('subs, jail_name, warning', [
     (['{jail} /srv/elsewhere'], 'jail', 'the SELinux file-context equivalence {jail} = /srv/elsewhere exists; it '
      'is left alone, so a relabel (restorecon, autorelabel) would undo the labels set on the jail'),
@@ -395,7 +418,7 @@ def test_a_path_the_policy_does_not_name_keeps_its_label(fedora, se, hosts):
 ])
 def test_rule_status_reads_the_policys_substitutions(fedora, se, lines, status):
     write_subs(se['subs'], [line.format(jail=fedora['jail']) for line in lines])
-    assert se['labels'](fedora['jail']).rule_status() == status
+    assert se['labels'](fedora['jail']).rule_status(True) == status
 
 
 @pytest.mark.parametrize('policy', [[0, '../targeted'], [0, ''], OSError(errno.ENOENT, 'no config')])
