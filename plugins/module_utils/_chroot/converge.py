@@ -286,9 +286,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
     host = jail.host
     state = store.load(jail if not missing_root else None)
     created = sorted(set(state.created) | set(missing_root))
-    # the jail's SELinux equivalence: present, missing (to add) or None; only a jail root made here gets one
-    rule = labels.rule_status(spec.path in created)
-    rule_owned = state.selinux_rule or (rule == 'missing' and not check_mode)
+    rule = labels.rule_status(spec.path in created)  # present, missing (to add) or None
     managed = state.managed
     # the legacy in-jail manifest never tells which host files to copy: its cache is not read
     deps = LoaderDeps(host, cache=state.deps, runner=runner)
@@ -339,9 +337,9 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
             result.removed.append(LEGACY_PATH)
     else:
         pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
-        if pending or created != state.created or rule_owned != state.selinux_rule:
+        if pending or created != state.created:
             # the intent first: a run killed from here on leaves nothing the state does not name
-            store.save(JailState(managed, created, deps.used, rule_owned), pending)
+            store.save(JailState(managed, created, deps.used, state.selinux_rule), pending)
         if missing_root:
             jail.make_root(missing_root)
         for path in leftovers:
@@ -357,9 +355,11 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
             else:
                 new_managed[path] = managed[path]
         new_managed.pop('/', None)
-        if rule == 'missing':
-            labels.add_rule()
-        store.save(JailState(new_managed, created, deps.used, rule_owned))
+        owned = state.selinux_rule  # a rule is claimed only once semanage added it
+        try:
+            owned = labels.add_rule(rule) or owned
+        finally:
+            store.save(JailState(new_managed, created, deps.used, owned))
         if legacy:
             jail.unlink(LEGACY_PATH)
             result.removed.append(LEGACY_PATH)
@@ -425,9 +425,7 @@ def remove_jail(path, state_dir, check_mode=False, root_lstat=None, labels=None)
             result.removed.extend('/' if p == path else p for p in gone)
             left = [p for p in created if p not in gone]
         if state.selinux_rule and not remaining:
-            labels = labels or host_labels(path)
-            result.selinux.update(enabled=labels.active, equivalence=labels.remove_rule(check_mode))
-            result.warnings.extend([labels.note] if labels.note else [])
+            result.selinux = (labels or host_labels(path)).removal(check_mode, result.warnings)
         if not check_mode:
             if remaining or left:
                 store.save(JailState(remaining, left, {}, state.selinux_rule and bool(remaining)))

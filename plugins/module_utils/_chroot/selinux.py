@@ -12,10 +12,12 @@ On an enforcing host a daemon started from a jail copy would get the jail path's
 module writes gets the label the policy gives its host original, ``matchpathcon`` of the same
 path without the jail prefix, set on a descriptor (the open file, the directory, or a symlink or
 device node held with O_PATH and labelled through /proc/self/fd), never through a path the jail
-could swap; an entry whose label differs is relabelled on the next run. The equivalence
+could swap, and only on the very inode the run compared or made (never one with other hard
+links); an entry whose label differs is relabelled on the next run. The equivalence
 ``<jail> = /`` (``semanage fcontext -a -e / <jail>``) makes restorecon and a full relabel give the
-same labels; it is added only when missing, recorded in the jail's state, and removed with the
-jail only when this module added it.
+same labels; it is added only for a jail root the module created, when the policy is known to
+lack it, recorded in the jail's state once semanage added it, and removed with the jail only
+when this module added it.
 
 The binding is the one AnsibleModule's SELinux helpers use (ansible.module_utils.compat.selinux,
 which loads libselinux; the ``selinux`` Python bindings have the same calls). Where SELinux is
@@ -222,20 +224,25 @@ class JailLabels:
 
     # -- the equivalence rule ---------------------------------------------------
     def rule(self):
-        """What the policy's local substitutions make the jail equivalent to (``/``), or None."""
+        """What the policy's local substitutions make the jail equivalent to (``/``), or None when
+        they name none; a JailError where that cannot be told (never taken for "no rule", which
+        would add a rule the admin may have, and claim it)."""
         if self.binding is None:
             return None
         try:
             _rc, policy = self.binding.selinux_getpolicytype()
-        except OSError:
-            return None
+        except OSError as exc:
+            raise JailError(f'the SELinux policy type cannot be read ({exc.strerror})')
         if not policy or '/' in policy:  # a name, never a way out of selinux_dir
-            return None
+            raise JailError(f'the SELinux policy type {policy!r} names no directory of {self.selinux_dir}')
+        subs = f'{self.selinux_dir}/{policy}/contexts/files/file_contexts.subs'
         try:
-            with open(f'{self.selinux_dir}/{policy}/contexts/files/file_contexts.subs', 'rb') as handle:
+            with open(subs, 'rb') as handle:
                 lines = handle.read().decode('utf-8', 'surrogateescape').splitlines()
-        except OSError:
-            return None
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:  # semanage writes it with the first local substitution
+                return None
+            raise JailError(f'{subs} cannot be read ({exc.strerror})')
         for line in lines:
             fields = line.split()
             if len(fields) == 2 and fields[0] == self.jail_path:
@@ -251,7 +258,12 @@ class JailLabels:
         """
         if not self.active:
             return None
-        target = self.rule()
+        try:
+            target = self.rule()
+        except JailError as exc:
+            self._say(f'{exc}: whether the SELinux file-context equivalence {self.jail_path} = / exists is unknown, so '
+                      'none is added; a relabel (restorecon, autorelabel) would undo the labels set on the jail')
+            return None
         if target == '/':
             return 'present'
         if target is not None:
@@ -271,14 +283,23 @@ class JailLabels:
             return 'missing'
         return None
 
-    def add_rule(self):
-        """``semanage fcontext -a -e / <jail>``, for a rule ``rule_status()`` found missing."""
+    def add_rule(self, rule):
+        """``semanage fcontext -a -e / <jail>`` where ``rule`` (what ``rule_status()`` gave) is
+        ``missing``; True once added (only then may the state claim the rule)."""
+        if rule != 'missing':
+            return False
         self._semanage('-a')
+        return True
 
     def remove_rule(self, check_mode):
         """``removed`` when ``<jail> = /`` is in the policy and goes (or would); the caller only asks
         for a rule the state says this module added."""
-        if self.rule() != '/':
+        try:
+            if self.rule() != '/':
+                return None
+        except JailError as exc:
+            self._say(f'{exc}: the SELinux file-context equivalence {self.jail_path} = / this module added may '
+                      f'stay; remove it with semanage fcontext -d -e / {self.jail_path}')
             return None
         if self.semanage is None:
             self._say(f'semanage is no longer installed: the SELinux file-context equivalence {self.jail_path} = / '
@@ -287,6 +308,13 @@ class JailLabels:
         if not check_mode:
             self._semanage('-d')
         return 'removed'
+
+    def removal(self, check_mode, warnings):
+        """The ``selinux`` result of state=absent for a jail whose state says this module added the
+        rule (``remove_rule``); the run's note joins ``warnings``."""
+        equivalence = self.remove_rule(check_mode)
+        warnings.extend([self.note] if self.note else [])
+        return {'enabled': self.active, 'equivalence': equivalence, 'relabelled': []}
 
     def _semanage(self, action):
         argv = [self.semanage, 'fcontext', action, '-e', '/', self.jail_path]

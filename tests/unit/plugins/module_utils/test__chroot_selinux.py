@@ -363,8 +363,13 @@ def test_semanage_failure_fails_naming_the_command(fedora, se, rc):
         run(fedora, se, **JAIL)
     assert str(exc.value) == (f'{fedora["jail"]}: {se["semanage"]} fcontext -a -e / {fedora["jail"]} failed '
                               f'(exit {rc}): ValueError: SELinux policy is not managed')
-    # the intent was saved first: the rule may exist, so a later state=absent removes it
-    assert state_of(fedora)['selinux_rule'] is True
+    # the state never claims a rule semanage did not add: state=absent leaves whatever is there
+    assert 'selinux_rule' not in state_of(fedora) and state_of(fedora)['managed']
+    write_subs(se['subs'], [f'{fedora["jail"]} /'])  # the admin's rule, or semanage's before it failed
+    gone = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat,
+                       labels=se['labels'](fedora['jail']))
+    assert gone.selinux['equivalence'] is None and len(se['runner'].calls) == 1
+    assert read_subs(se['subs']) == [f'{fedora["jail"]} /']
 
 
 @pytest.mark.parametrize('where, path', [
@@ -421,14 +426,40 @@ def test_rule_status_reads_the_policys_substitutions(fedora, se, lines, status):
     assert se['labels'](fedora['jail']).rule_status(True) == status
 
 
-@pytest.mark.parametrize('policy', [[0, '../targeted'], [0, ''], OSError(errno.ENOENT, 'no config')])
-def test_a_policy_type_that_names_no_directory_reads_no_rule(fedora, se, policy, tmp_path):
-    write_subs(se['subs'], [f'{fedora["jail"]} /'])
-    # what '../targeted' would reach from selinux_dir holds the rule too: it must not be read
+@pytest.mark.parametrize('policy, error', [
+    ([0, '../targeted'], "the SELinux policy type '../targeted' names no directory of {selinux}"),
+    ([0, ''], "the SELinux policy type '' names no directory of {selinux}"),
+    (OSError(errno.ENOENT, 'No such file or directory'), 'the SELinux policy type cannot be read (No such file or directory)'),
+    ([0, 'targeted'], '{selinux}/targeted/contexts/files/file_contexts.subs cannot be read (Is a directory)'),
+])
+def test_a_rule_that_cannot_be_read_is_unknown_never_missing(fedora, se, policy, error, tmp_path):
+    # what '../targeted' would reach from selinux_dir holds the rule: it must not be read
     (tmp_path / 'targeted' / 'contexts' / 'files').mkdir(parents=True)
     write_subs(str(tmp_path / 'targeted' / 'contexts' / 'files' / 'file_contexts.subs'), [f'{fedora["jail"]} /'])
+    os.mkdir(se['subs'])  # unreadable where the policy type is sound
     se['binding'].policy = policy
-    assert se['labels'](fedora['jail']).rule() is None
+    error = error.format(selinux=tmp_path / 'selinux')
+    with pytest.raises(JailError) as exc:
+        se['labels'](fedora['jail']).rule()
+    assert str(exc.value) == error
+    result = run(fedora, se, **JAIL)
+    assert result.selinux['equivalence'] is None and se['runner'].calls == [] and 'selinux_rule' not in state_of(fedora)
+    assert result.warnings == [f'{error}: whether the SELinux file-context equivalence {fedora["jail"]} = / exists '
+                               'is unknown, so none is added; a relabel (restorecon, autorelabel) would undo the '
+                               'labels set on the jail']
+    assert label(fedora['jail'] + '/usr/bin/bash') == BIN
+
+
+def test_absent_with_an_unreadable_rule_says_how_to_remove_it(fedora, se):
+    run(fedora, se, **JAIL)
+    os.unlink(se['subs'])
+    os.mkdir(se['subs'])
+    gone = remove_jail(fedora['jail'], fedora['state_dir'], root_lstat=safe_tmp_lstat,
+                       labels=se['labels'](fedora['jail']))
+    assert gone.selinux['equivalence'] is None and len(se['runner'].calls) == 1
+    assert gone.warnings == [f'{se["subs"]} cannot be read (Is a directory): the SELinux file-context equivalence '
+                             f'{fedora["jail"]} = / this module added may stay; remove it with semanage fcontext -d '
+                             f'-e / {fedora["jail"]}']
 
 
 @pytest.mark.parametrize('lines', [[], ['{jail} /x']])
