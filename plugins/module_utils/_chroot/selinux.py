@@ -180,12 +180,12 @@ class JailLabels:
             if held is None:
                 continue
             try:
+                if held_label(held) == context:
+                    continue
                 if not is_planned(held, entries[path], stats.get(path)):
                     if os.fstat(held).st_nlink > 1 and not stat.S_ISDIR(os.fstat(held).st_mode):
                         self._say(f'{self.jail_path}{path} has other hard links: its SELinux label is left as it '
                                   'is (a label set through it would change every link)')
-                    continue
-                if held_label(held) == context:
                     continue
                 if not check_mode:
                     set_held_label(held, context)

@@ -237,6 +237,10 @@ def test_a_hard_linked_file_is_not_relabelled_through_the_link(fedora, se, monke
     assert result.selinux['relabelled'] == [] and label(bash) == 'system_u:object_r:var_t:s0'
     assert result.warnings == [f'{fedora["jail"]}/usr/bin/bash has other hard links: its SELinux label is left as '
                                'it is (a label set through it would change every link)']
+    # a shared inode that has its label is no news
+    monkeypatch.undo()
+    os.setxattr(bash, room.XATTR, BIN.encode() + b'\0')
+    assert run(fedora, se, **JAIL).warnings == []
 
 
 def test_a_node_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypatch):
@@ -251,6 +255,24 @@ def test_a_node_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypat
     assert str(exc.value) == (f'{fedora["jail"]}/dev/null: the temporary {made[0]} was replaced while it was '
                               'written; it is not labelled')
     assert not os.path.exists(fedora['jail'] + '/dev/null') and os.listdir(fedora['jail'] + '/dev') == []
+
+
+@pytest.mark.parametrize('swap', ['another target', 'a second link'])
+def test_a_symlink_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypatch, swap):
+    made = []
+    real = os.symlink
+
+    def symlink_then_swapped(target, name, dir_fd=None):
+        made.append(name)
+        real('/etc/shadow' if swap == 'another target' else target, name, dir_fd=dir_fd)
+        if swap == 'a second link':
+            os.link(name, name + '.kept', src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    monkeypatch.setattr(os, 'symlink', symlink_then_swapped)
+    with pytest.raises(JailError) as exc:
+        run(fedora, se, binaries=['/usr/bin/bash'])
+    path = '/lib64' if made[0].startswith('.lib64') else '/usr/lib64/libtinfo.so.6'
+    assert str(exc.value) == (f'{fedora["jail"]}{path}: the temporary {made[0]} was replaced while it was '
+                              'written; it is not labelled')
 
 
 @pytest.mark.parametrize('enabled', [0, -1])
