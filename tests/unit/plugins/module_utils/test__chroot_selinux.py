@@ -225,7 +225,29 @@ def test_a_device_swapped_after_the_comparison_is_not_labelled(fedora, se, monke
         os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 1))
     relabel_after(monkeypatch, mem_for_null)
     result = run(fedora, se, **JAIL)
-    assert result.selinux['relabelled'] == [] and label(null) is None
+    assert result.selinux['relabelled'] == [] and label(null) is None and result.warnings == []
+
+
+class Inode:
+    def __init__(self, st, shift):
+        self.st_dev, self.st_ino = st.st_dev, st.st_ino + shift
+
+
+@pytest.mark.parametrize('shift', [-1, 1])
+def test_relabel_needs_the_inode_the_comparison_saw(fedora, se, shift):
+    """The same file type, numbers and link count, but another inode than the one compared: left alone."""
+    run(fedora, se, **JAIL)
+    null = fedora['jail'] + '/dev/null'
+    os.removexattr(null, room.XATTR)
+    entries = {'/dev/null': {'type': 'device', 'kind': 'char', 'major': 1, 'minor': 3}}
+    fs = Jail(fedora['jail'])
+    try:
+        labels = se['labels'](fedora['jail'])
+        assert labels.relabel(fs, entries, {'/dev/null': Inode(os.lstat(null), shift)}, False) == []
+        assert labels.relabel(fs, entries, {'/dev/null': Inode(os.lstat(null), 0)}, False) == ['/dev/null']
+    finally:
+        fs.close()
+    assert label(null) == NULL
 
 
 def test_a_hard_linked_file_is_not_relabelled_through_the_link(fedora, se, monkeypatch):
@@ -243,12 +265,13 @@ def test_a_hard_linked_file_is_not_relabelled_through_the_link(fedora, se, monke
     assert run(fedora, se, **JAIL).warnings == []
 
 
-def test_a_node_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypatch):
+@pytest.mark.parametrize('minor', [1, 5])  # /dev/mem, /dev/zero: numbers below and above null's
+def test_a_node_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypatch, minor):
     made = []
 
     def mknod_then_swapped(parent, tmp, entry):
         made.append(tmp)
-        os.mknod(tmp, stat.S_IFCHR | 0o666, os.makedev(1, 1), dir_fd=parent)  # uid 0 in the jail was quicker
+        os.mknod(tmp, stat.S_IFCHR | 0o666, os.makedev(1, minor), dir_fd=parent)  # uid 0 in the jail was quicker
     monkeypatch.setattr(Jail, '_mknod', staticmethod(mknod_then_swapped))
     with pytest.raises(JailError) as exc:
         run(fedora, se, **JAIL)
@@ -264,7 +287,7 @@ def test_a_symlink_renamed_over_the_temporary_is_not_labelled(fedora, se, monkey
 
     def symlink_then_swapped(target, name, dir_fd=None):
         made.append(name)
-        real('/etc/shadow' if swap == 'another target' else target, name, dir_fd=dir_fd)
+        real(target + '/../../../etc/shadow' if swap == 'another target' else target, name, dir_fd=dir_fd)
         if swap == 'a second link':
             os.link(name, name + '.kept', src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
     monkeypatch.setattr(os, 'symlink', symlink_then_swapped)
@@ -484,6 +507,15 @@ def test_absent_with_an_unreadable_rule_says_how_to_remove_it(fedora, se):
                              f'-e / {fedora["jail"]}']
 
 
+def test_a_subs_file_refused_for_another_cause_than_missing_is_unknown(fedora, se, monkeypatch):
+    def refused(*args):
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+    monkeypatch.setattr(room, 'open', refused, raising=False)
+    with pytest.raises(JailError) as exc:
+        se['labels'](fedora['jail']).rule()
+    assert str(exc.value) == f'{se["subs"]} cannot be read (Operation not permitted)'
+
+
 @pytest.mark.parametrize('lines', [[], ['{jail} /x']])
 def test_absent_leaves_a_rule_that_is_gone_or_changed(fedora, se, lines):
     run(fedora, se, **JAIL)
@@ -511,11 +543,15 @@ def test_relabel_leaves_what_is_not_the_planned_entry(fedora, se, swap):
     else:
         os.rename(jail + '/usr/bin', jail + '/usr/bin.moved')
         os.symlink('bin.moved', jail + '/usr/bin')
+    if swap != 'directory for a file':  # a drifted entry after the swapped one is still relabelled
+        os.setxattr(jail + '/usr/lib64', room.XATTR, b'system_u:object_r:var_t:s0\0')
     fs = Jail(jail)
+    labels = se['labels'](jail)
     try:
-        assert se['labels'](jail).relabel(fs, entries, {}, False) == []
+        assert labels.relabel(fs, entries, {}, False) == ([] if swap == 'directory for a file' else ['/usr/lib64'])
     finally:
         fs.close()
+    assert labels.note is None and label(jail + '/usr/lib64') == (None if swap == 'directory for a file' else LIB)
     if swap == 'file for a directory':
         assert label(jail + '/usr/bin/bash') is None
     elif swap == 'directory for a file':
