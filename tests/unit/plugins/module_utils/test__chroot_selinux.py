@@ -280,14 +280,15 @@ def test_a_node_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypat
     assert not os.path.exists(fedora['jail'] + '/dev/null') and os.listdir(fedora['jail'] + '/dev') == []
 
 
-@pytest.mark.parametrize('swap', ['another target', 'a second link'])
+@pytest.mark.parametrize('swap', ['a target sorting after', 'a target sorting before', 'a second link'])
 def test_a_symlink_renamed_over_the_temporary_is_not_labelled(fedora, se, monkeypatch, swap):
     made = []
     real = os.symlink
 
     def symlink_then_swapped(target, name, dir_fd=None):
         made.append(name)
-        real(target + '/../../../etc/shadow' if swap == 'another target' else target, name, dir_fd=dir_fd)
+        other = {'a target sorting after': target + '/../../../etc/shadow', 'a target sorting before': '/etc/shadow'}
+        real(other.get(swap, target), name, dir_fd=dir_fd)
         if swap == 'a second link':
             os.link(name, name + '.kept', src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
     monkeypatch.setattr(os, 'symlink', symlink_then_swapped)
