@@ -45,6 +45,8 @@ TCPWRAP_TESTS = [UT + 'test__tcpwrap.py', UT + 'test__tcpwrap_match.py', UT + 't
 TARGETS = {
     'plugins/module_utils/_chroot/jailfs.py': JAILFS_TESTS,
     'plugins/module_utils/_chroot/state.py': STATE_TESTS,
+    'plugins/module_utils/_chroot/selinux.py': [UT + 'test__chroot_selinux.py',
+                                                'tests/unit/plugins/modules/test_chroot_jail_selinux.py'],
     'plugins/module_utils/_tcpwrap.py': TCPWRAP_TESTS,
     'plugins/module_utils/_tcpwrap_match.py': TCPWRAP_TESTS,
     'plugins/module_utils/_tcpwrap_options.py': TCPWRAP_TESTS,

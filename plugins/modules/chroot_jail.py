@@ -63,6 +63,18 @@ description:
     (group- or world-writable, sticky ones such as C(/tmp) included) is refused, naming that
     directory, unless O(allow_user_writable_sources=true); that user could swap what the
     directory holds and make the module copy another file into the jail.
+  - On hosts where SELinux is enabled, every entry the module writes in the jail gets the label
+    the policy gives its host original (C(matchpathcon) of the same path without the jail
+    prefix, so C(lib_t) for a library and C(httpd_exec_t) for lighttpd), set on the file's descriptor
+    as it is written, so a jailed daemon runs in its usual domain instead of being refused for the
+    jail path's default label. A managed entry whose label differs is relabelled on the next run
+    and reported in RV(selinux.relabelled), only if it is the very file the run compared and has no
+    other hard link. For a jail root the module created itself it also adds the policy's file-context
+    equivalence C(<jail> = /), as C(semanage fcontext -a -e / <jail>) does, when it is missing, so
+    C(restorecon) and a full relabel give the same labels; O(state=absent) removes that rule again,
+    only if this module added it (recorded in its state). A jail directory that existed before
+    (such as C(/var)) gets no such rule, and a warning says so. Where SELinux is disabled or
+    libselinux cannot be loaded, nothing of this happens.
 options:
   path:
     description:
@@ -315,7 +327,7 @@ attributes:
     description: Reports what would be added, updated and removed without writing anything.
   diff_mode:
     support: full
-    description: Lists the jail paths added, updated and removed.
+    description: Lists the jail paths added, updated, removed and relabelled.
   platform:
     support: full
     platforms: posix
@@ -324,6 +336,12 @@ notes:
   - Must run as root (it creates root-owned files, device nodes and changes ownership).
   - Libraries that programs load with C(dlopen()) (NSS modules, PAM modules, plugins) are invisible
     to the loader; use I(profiles), or list them in I(binaries) to get their dependencies too.
+  - SELinux needs libselinux (what C(ansible.builtin.copy) and C(file) use for labels) and, for the
+    equivalence rule, C(semanage) (C(policycoreutils-python-utils)). Without C(semanage) the jail is
+    still labelled and one warning says that a relabel would undo it; with SELinux enabled but
+    libselinux missing one warning says the jail keeps its default labels. Nothing else is said.
+  - Labels are written as C(matchpathcon) gives them; on a host running C(mcstrans) they may be
+    translated names that the kernel refuses, which fails the run naming the path.
 seealso:
   - name: OpenSSH ChrootDirectory
     description: The ownership rules this module enforces on the jail path.
@@ -470,6 +488,29 @@ base:
       elements: str
       sample: [/usr/lib/x86_64-linux-gnu/libc.so.6]
   sample: {path: /srv/jails/base, linked: [/usr/bin/rsync]}
+selinux:
+  description: What the module did about SELinux labels in the jail.
+  returned: always
+  type: dict
+  contains:
+    enabled:
+      description: SELinux is enabled and libselinux loaded, so the jail's labels are managed.
+      type: bool
+      sample: true
+    equivalence:
+      description:
+        - The file-context equivalence C(<jail> = /). V(added) by this run (or would be, in check mode),
+          V(present) already, V(removed) by O(state=absent) (only the one this module added), or
+          null where labels are not managed or the rule cannot or must not be added (a jail directory
+          the module did not create; a warning says why).
+      type: str
+      sample: present
+    relabelled:
+      description: Managed jail paths found with another label than their host original's, relabelled (or that would be).
+      type: list
+      elements: str
+      sample: [/usr/sbin/lighttpd]
+  sample: {enabled: true, equivalence: added, relabelled: []}
 '''
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402

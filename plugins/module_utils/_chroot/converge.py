@@ -38,6 +38,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs i
 )
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.selinux import host_labels
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
     JailError,
     abs_path,
@@ -75,17 +76,19 @@ class JailResult:
         self.files = 0
         self.size = 0
         self.base = None  # what a jail built on a base took from it (base.Base.report)
+        self.selinux = {'enabled': False, 'equivalence': None, 'relabelled': []}
 
     def as_dict(self):
-        result = {'changed': self.changed, 'added': self.added, 'updated': self.updated,
-                  'removed': self.removed, 'audit': self.audit, 'files': self.files, 'size': self.size}
+        result = {'changed': self.changed, 'added': self.added, 'updated': self.updated, 'removed': self.removed,
+                  'audit': self.audit, 'files': self.files, 'size': self.size, 'selinux': self.selinux}
         if self.base is not None:
             result['base'] = self.base
         return result
 
     def diff(self):
         lines = []
-        for label, items in (('added', self.added), ('updated', self.updated), ('removed', self.removed)):
+        for label, items in (('added', self.added), ('updated', self.updated), ('removed', self.removed),
+                             ('relabelled', self.selinux['relabelled'])):
             lines.extend(f'{label}: {item}' for item in items)
         return '\n'.join(lines) + ('\n' if lines else '')
 
@@ -179,10 +182,14 @@ def walk(root, warnings, dir_fds=False):
                             f'(more than {AUDIT_MAX_DEPTH} levels deep){more}')
 
 
-def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None, base=None):
+def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None, base=None,
+             labels=None):
     """Make the jail match ``spec``, its state kept in ``state_dir``, its files linked from the jail
-    ``base`` where it holds them (see base.py). All validation happens before any write."""
+    ``base`` where it holds them (see base.py). All validation happens before any write.
+
+    ``labels`` (a ``selinux.JailLabels``, by default the host's) labels what is written."""
     host = host or Host()
+    labels = labels or host_labels(spec.path)
     root_lstat = root_lstat or jail_root_lstat
     result = JailResult()
     check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
@@ -190,9 +197,9 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
             locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
         # again under the lock: a run that held it may have created the jail meanwhile
         missing_root = check_jail_root(spec.path, root_lstat)
-        jail = Jail(spec.path, host)
+        jail = Jail(spec.path, host, labels if labels.active else None)
         try:
-            _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result, shared)
+            _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_info, result, shared)
         finally:
             jail.close()
     result.added.sort()
@@ -201,9 +208,11 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     return result
 
 
-def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, result, shared):
+def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_info, result, shared):
     host = jail.host
     state = store.load(jail if not missing_root else None)
+    created = sorted(set(state.created) | set(missing_root))
+    rule = labels.rule_status(spec.path in created)  # present, missing (to add) or None
     managed = state.managed
     # the legacy in-jail manifest never tells which host files to copy: its cache is not read
     deps = LoaderDeps(host, cache=state.deps, runner=runner)
@@ -219,6 +228,7 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
     if not missing_root:
         first_audit = audit(jail, walk_warnings, _noting(walk(jail.root, walk_warnings), plan.entries, seen))
     todo = []
+    verified = {}  # the entries found as planned, {jail path: entry}
     new_managed = {}
     sizes = {}
     for path in sorted(plan.entries, key=_depth_key):
@@ -226,13 +236,14 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         if missing_root:
             status, facts = 'add', {}
         else:
-            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen.get(path), shared)
-            if status == 'ok' and shared and entry['type'] == 'file' \
-                    and shared.relinks(jail, path, entry, seen.get(path) or jail.lstat(path)):
+            seen[path] = seen[path] if path in seen else jail.lstat(path)
+            status, _detail, facts = compare(jail, path, entry, managed.get(path), seen[path], shared)
+            if status == 'ok' and shared and entry['type'] == 'file' and shared.relinks(jail, path, entry, seen[path]):
                 status = 'update'  # a sound copy the base now holds too: shared from now on
         if 'size' in facts:
             sizes[path] = facts['size']
         if status == 'ok':
+            verified[path] = entry
             if path in managed or entry['type'] != 'dir' or not entry.get('implicit'):
                 new_managed[path] = kept_record(entry, managed.get(path), facts)
             continue
@@ -253,11 +264,10 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
         if legacy:
             result.removed.append(LEGACY_PATH)
     else:
-        created = sorted(set(state.created) | set(missing_root))
         pending = {path: {'type': entry['type']} for path, entry in todo if path != '/'}
         if pending or created != state.created:
             # the intent first: a run killed from here on leaves nothing the state does not name
-            store.save(JailState(managed, created, deps.used, shared and shared.path), pending)
+            store.save(JailState(managed, created, deps.used, shared and shared.path, state.selinux_rule), pending)
         if missing_root:
             jail.make_root(missing_root)
         for path in leftovers:
@@ -278,11 +288,17 @@ def _converge(spec, store, jail, missing_root, check_mode, runner, read_info, re
             else:
                 new_managed[path] = managed[path]
         new_managed.pop('/', None)
-        store.save(JailState(new_managed, created, deps.used, shared and shared.path))
+        owned = state.selinux_rule  # a rule is claimed only once semanage added it
+        try:
+            owned = labels.add_rule(rule) or owned
+        finally:
+            store.save(JailState(new_managed, created, deps.used, shared and shared.path, owned))
         if legacy:
             jail.unlink(LEGACY_PATH)
             result.removed.append(LEGACY_PATH)
-    result.changed = bool(result.added or result.updated or result.removed)
+    result.selinux = labels.outcome(rule, jail, verified, seen, check_mode, result.warnings)
+    result.changed = bool(result.added or result.updated or result.removed or result.selinux['relabelled']
+                          or rule == 'missing')
     for path, entry in plan.entries.items():
         if entry['type'] == 'file':
             result.files += 1
@@ -313,8 +329,9 @@ def _legacy_present(jail):
     return st is not None and not stat.S_ISDIR(st.st_mode)
 
 
-def remove_jail(path, state_dir, check_mode=False, root_lstat=None):
-    """state=absent: remove what the state says the module made, then the dirs it created if empty."""
+def remove_jail(path, state_dir, check_mode=False, root_lstat=None, labels=None):
+    """state=absent: remove what the state says the module made, then the dirs it created if empty,
+    and the jail's SELinux equivalence when the state says the module added it."""
     root_lstat = root_lstat or jail_root_lstat
     path = abs_path(path, 'jail path')
     result = JailResult()
@@ -342,11 +359,14 @@ def remove_jail(path, state_dir, check_mode=False, root_lstat=None):
             gone = remove_created_dirs(created) if not remaining else []
             result.removed.extend('/' if p == path else p for p in gone)
             left = [p for p in created if p not in gone]
+        if state.selinux_rule and not remaining:
+            result.selinux = (labels or host_labels(path)).removal(check_mode, result.warnings)
+        if not check_mode:
             if remaining or left:
-                store.save(JailState(remaining, left, {}))
+                store.save(JailState(remaining, left, {}, selinux_rule=state.selinux_rule and bool(remaining)))
             else:
                 store.drop()
-    result.changed = bool(result.removed)
+    result.changed = bool(result.removed or result.selinux['equivalence'])
     result.removed.sort()
     return result
 

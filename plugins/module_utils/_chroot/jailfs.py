@@ -155,9 +155,10 @@ def device_record(entry):
 class Jail:
     """All access to the jail goes through directory fds opened O_NOFOLLOW."""
 
-    def __init__(self, root, host=None):
+    def __init__(self, root, host=None, labels=None):
         self.root = root
         self.host = host or Host()
+        self.labels = labels  # a selinux.JailLabels: what it writes gets its host original's label
         self._fds = {}
 
     def close(self):
@@ -292,6 +293,7 @@ class Jail:
             fd = self.dir_fd('/')
             os.fchown(fd, entry['uid'], entry['gid'])
             os.fchmod(fd, entry['mode'])
+            self._label(fd, path, entry)
             return {'type': 'dir'}
         parent = self.dir_fd(posixpath.dirname(path))
         if parent is None:
@@ -307,6 +309,7 @@ class Jail:
             fd = self.dir_fd(path)
             os.fchown(fd, entry['uid'], entry['gid'])
             os.fchmod(fd, entry['mode'])
+            self._label(fd, path, entry)
             return {'type': 'dir'}
         self._clear_for(path, st)
         tmp = tmp_name(name)
@@ -315,9 +318,11 @@ class Jail:
             if kind == 'symlink':
                 os.symlink(entry['target'], tmp, dir_fd=parent)
                 os.chown(tmp, 0, 0, dir_fd=parent, follow_symlinks=False)
+                self._label(parent, path, entry, tmp)
                 record['target'] = entry['target']
             elif kind == 'device':
                 self._mknod(parent, tmp, entry)
+                self._label(parent, path, entry, tmp)
                 record.update(device_record(entry))
             else:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=parent)
@@ -334,6 +339,7 @@ class Jail:
                     os.fchmod(fd, entry['mode'])
                     for attr in added_xattrs(fd):  # an ACL inherited from a default ACL the jail set
                         os.removexattr(fd, attr)
+                    self._label(fd, path, entry)
                     if kind == 'file':
                         os.utime(fd, ns=(record['mtime_ns'], record['mtime_ns']))
                     written = os.fstat(fd)
@@ -357,6 +363,10 @@ class Jail:
                 raise
             raise JailError(f'{self.root}{path}: cannot write: {exc}')
         return record
+
+    def _label(self, fd, path, entry, name=None):
+        if self.labels is not None:
+            self.labels.label_fd(fd, path, entry, name)
 
     @staticmethod
     def _mknod(parent, tmp, entry):

@@ -16,7 +16,8 @@ never inside the jail nor containing it) holds per jail ``STEM.HASH.json`` and `
      "pending": {jail path: {"type"}},   # what this run is about to make (intent, written first)
      "created": [host dirs],             # the jail root and ancestors the module created
      "deps": {host path: cache entry},   # the loader cache (see loader.LoaderDeps)
-     "base": "/srv/jails/base"}          # only for a jail built on a base (see base.py)
+     "base": "/srv/jails/base",          # only for a jail built on a base (see base.py)
+     "selinux_rule": true}               # only when the module added the jail's SELinux equivalence
 
 It is written atomically (temporary name, fsync, rename, fsync of the directory) through the
 directory's descriptor, and every field is checked on read: a malformed file is a JailError
@@ -91,11 +92,12 @@ class StateLocked(JailError):
 class JailState:
     """What the module knows about one jail (pending intent already folded into ``managed``)."""
 
-    def __init__(self, managed=None, created=None, deps=None, base=None):
+    def __init__(self, managed=None, created=None, deps=None, base=None, selinux_rule=False):
         self.managed = managed or {}
         self.created = created or []
         self.deps = deps or {}
         self.base = base
+        self.selinux_rule = selinux_rule
 
 
 # -- validation -------------------------------------------------------------
@@ -183,7 +185,9 @@ def validate_state(data, where, jail_path):
     base = data.get('base')
     if base is not None and not (isinstance(base, str) and inside_jail(base) and base != jail_path):
         raise JailError(f"{where}: 'base' is not the path of another jail")
-    return JailState(managed, _created(data, where, jail_path), _deps(data, where), base)
+    if data.get('selinux_rule', True) is not True:  # written only when true
+        raise JailError(f"{where}: 'selinux_rule' is not true")
+    return JailState(managed, _created(data, where, jail_path), _deps(data, where), base, 'selinux_rule' in data)
 
 
 def validate_legacy(data, where):
@@ -384,6 +388,8 @@ class StateStore:
                 'pending': pending or {}, 'created': state.created, 'deps': state.deps}
         if state.base:
             data['base'] = state.base
+        if state.selinux_rule:
+            data['selinux_rule'] = True
         if data == self.saved:
             return
         name = self.name + '.json'
