@@ -31,6 +31,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     added_xattrs,
 )
 
+
 def xattrs_at(dir_fd, name):
     """``added_xattrs()`` of the entry ``name`` of the directory ``dir_fd``, never followed: listed
     by name below the descriptor where /proc has it (no open), else on a non-blocking open of a
@@ -141,8 +142,6 @@ def kept_record(entry, record, facts):
         record.update(device_record(entry))
     record.update(facts)
     return record
-
-
 
 
 def foreign_link(st, record, path, shared):

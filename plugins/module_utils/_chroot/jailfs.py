@@ -314,6 +314,7 @@ class Jail:
         self._clear_for(path, st)
         tmp = tmp_name(name)
         record = {'type': kind}
+        written = None  # the new file's fstat, for a file or generated content
         try:
             if kind == 'symlink':
                 os.symlink(entry['target'], tmp, dir_fd=parent)

@@ -20,7 +20,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot import j
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import foreign_link
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
-from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import (  # noqa: F401
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import (  # noqa: F401 # pylint: disable=unused-import
     fake_read_info,
     fedora,
     safe_tmp_lstat,

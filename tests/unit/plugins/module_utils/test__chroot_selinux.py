@@ -62,7 +62,7 @@ class FakeBinding:
 
     def selinux_getpolicytype(self):
         if isinstance(self.policy, OSError):
-            raise self.policy
+            raise self.policy  # pylint: disable=raising-bad-type
         return self.policy
 
 

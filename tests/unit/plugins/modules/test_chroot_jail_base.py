@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import validate_state
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
-from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import base, run  # noqa: F401
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import base, run  # noqa: F401 # pylint: disable=unused-import
 
 pytestmark = pytest.mark.skipif(not os.path.exists('/lib64/ld-linux-x86-64.so.2'), reason='x86_64 glibc host only')
 
