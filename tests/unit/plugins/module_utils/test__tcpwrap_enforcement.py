@@ -105,6 +105,20 @@ def put_ssh_filter(root, policy, daemon='sshd'):
     return root.put(f'{UNITS}/ssh.service.d/{_tcpwrap_filter.DROPIN_NAME}', text)
 
 
+def record_opens(monkeypatch):
+    """The names os.open opens from now on (held with O_PATH is not opened), in a list."""
+    opened = []
+    real_open = os.open
+
+    def spy(path, flags, *args, **kwargs):
+        if not flags & getattr(os, 'O_PATH', 0):
+            opened.append(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', spy)
+    return opened
+
+
 # ---------------------------------------------------------------- libwrap
 
 def test_debian12_sshd_links_libwrap(root):
@@ -199,15 +213,7 @@ def test_a_device_a_link_leads_to_is_never_opened(root, monkeypatch):
     (root.path / 'dev').mkdir()
     os.mknod(str(root.path / 'dev/watchdog'), 0o600 | stat.S_IFCHR, os.makedev(1, 3))
     root.link('usr/local/sbin/sshd', '/dev/watchdog')
-    opened = []
-    real_open = os.open
-
-    def spy(path, flags, *args, **kwargs):
-        if not flags & getattr(os, 'O_PATH', 0):
-            opened.append(path)
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, 'open', spy)
+    opened = record_opens(monkeypatch)
     report = root.report('sshd')
     monkeypatch.undo()
     assert 'watchdog' not in opened
@@ -329,15 +335,7 @@ def test_a_device_in_place_of_a_unit_file_is_never_opened(root, monkeypatch):
     node is held and seen not to be a unit, never opened (a watchdog's open arms it)."""
     (root.path / UNITS).mkdir(parents=True)
     os.mknod(str(root.path / UNITS / 'ssh.service'), 0o600 | stat.S_IFCHR, os.makedev(1, 3))
-    opened = []
-    real_open = os.open
-
-    def spy(path, flags, *args, **kwargs):
-        if not flags & getattr(os, 'O_PATH', 0):
-            opened.append(path)
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, 'open', spy)
+    opened = record_opens(monkeypatch)
     units = InstalledUnits(str(root.path)).units()
     monkeypatch.undo()
     assert 'ssh.service' not in opened
