@@ -14,7 +14,8 @@ writable paths exist inside the jail) and the bind source checks read the host b
 with the collection's one walker (``_paths.PathWalk``), and a bind source or writable path
 that systemd resolves on the host is refused when a non-root user could swap it (the chroot
 engine's rule for sources), and so is a bind source inside a jail (_known_jails). ``JailedService`` runs systemctl and systemd-analyze for the
-module; the unit text comes from _systemd_unit.
+module (skipping the analysis when the installed unit is the candidate and _analysis_record
+holds its result); the unit text comes from _systemd_unit.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -28,6 +29,7 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.serversec.confine.plugins.module_utils._analysis_record import AnalysisRecord
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.audit import process_predates_jail
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import (
     UnsafeSource,
@@ -337,7 +339,18 @@ class JailedService:
             shutil.rmtree(workdir, ignore_errors=True)
         return exposure, rating, warnings
 
-    def candidate(self, spec):
+    def scored(self, text, installed):
+        """evaluate(), skipped when ``installed`` (the unit file now) is ``text`` and its record still holds."""
+        record = AnalysisRecord(self.name, self.analyze, self.module.warn)
+        scores = record.load(text) if installed == text else None
+        self.result['exposure_cached'] = scores is not None
+        if scores is None:
+            scores = self.evaluate(text)
+            if not self.module.check_mode:
+                record.save(text, scores)
+        return scores
+
+    def candidate(self, spec, installed):
         """The checked, rendered and scored unit text."""
         params = self.params
         max_exposure = exposure_limit(params['max_exposure'], spec.drop_to)
@@ -356,7 +369,7 @@ class JailedService:
             self.prerequisite(message)
         self.drop_to = spec.drop_to
         text = render_unit(spec._replace(extra=spec.extra + self.ip_filter(spec)))
-        exposure, rating, warnings = self.evaluate(text)
+        exposure, rating, warnings = self.scored(text, installed)
         self.result.update(unit=text, exposure=exposure, exposure_rating=rating, verify_warnings=warnings)
         if max_exposure is not None and exposure > max_exposure:
             raise ServiceError(f'{self.name}: exposure {exposure} ({rating}) is higher than max_exposure '
@@ -415,7 +428,7 @@ class JailedService:
         spec = None if absent else validate_unit(params)
         self.require_systemd()
         current = read_unit(unit_path)
-        text = None if absent else self.candidate(spec)
+        text = None if absent else self.candidate(spec, current)
         unit_changed = current is not None if absent else current != text
         # One systemctl call tells the state and, when nothing is to be done, the main process.
         shown = self.show('ActiveState', 'UnitFileState', *MAIN_PROCESS)
@@ -424,6 +437,8 @@ class JailedService:
         if not self.module.check_mode:
             for step in steps:
                 self.apply(step, text)
+            if absent:
+                AnalysisRecord(self.name, self.analyze, self.module.warn).drop()
             if steps:
                 shown = self.show(*MAIN_PROCESS)
         if not absent:

@@ -8,7 +8,8 @@
 """The jails on this host (whose contents uid 0 in each controls) and refusing host paths inside them.
 
 ``known_jails`` reads the jail paths chroot_jail recorded in its state directory, trusting it
-only when it is root-only; ``refuse_inside_jails`` raises ServiceError for a path inside one.
+only when it is root-only (``open_root_dir``, also how the analysis records are reached);
+``refuse_inside_jails`` raises ServiceError for a path inside one.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -20,7 +21,7 @@ import functools
 import os
 import posixpath
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import first_user_writable
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.state import parse_state, read_root_file
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW
@@ -31,21 +32,34 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
 JAIL_STATE_DIR = '/var/lib/serversec-confine/jails'
 
 
+def open_root_dir(path, judge):
+    """A descriptor on the directory ``path``, or None when it is missing, is reached through a
+    symbolic link or through a directory ``judge(path, stat)`` gives a reason against, or is
+    itself not root-owned or is group- or world-writable."""
+    try:
+        with PathWalk('/', path, 'state_dir', error=ServiceError) as walk:
+            if walk.links or any(judge(held, st) for held, st in walk.dirs):
+                return None
+            fd = os.open(walk.name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
+    except (ServiceError, OSError):
+        return None
+    st = os.fstat(fd)
+    if st.st_uid != 0 or st.st_mode & 0o022:
+        os.close(fd)
+        return None
+    return fd
+
+
 def known_jails(state_dir=JAIL_STATE_DIR):
     """The jails chroot_jail recorded in `state_dir` (the "jail" field of its state files), read
     only when the directory is root-only and reached through directories only root can change;
     a record that cannot be read or parsed is unknown and skipped."""
-    try:
-        with PathWalk('/', state_dir, 'state_dir', error=ServiceError) as walk:
-            if first_user_writable(walk.dirs) or walk.links:
-                return []
-            fd = os.open(walk.name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
-    except (ServiceError, OSError):
+    fd = open_root_dir(state_dir, chroot_host.source_dir_check)
+    if fd is None:
         return []
     jails = set()
     try:
-        st = os.fstat(fd)
-        names = os.listdir(fd) if st.st_uid == 0 and not st.st_mode & 0o077 else []
+        names = os.listdir(fd) if not os.fstat(fd).st_mode & 0o077 else []
         for name in names:
             if not name.endswith('.json'):
                 continue

@@ -14,11 +14,11 @@ import stat
 
 import pytest
 from ansible.module_utils import basic
-from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
+from ansible_collections.serversec.confine.plugins.module_utils import _analysis_record, _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.modules import jailed_service
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
-from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import trust_tmp_source_dir
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import safe_tmp_lstat, trust_tmp_source_dir
 
 SECURITY_OK = '\u2192 Overall exposure level for web.service: 1.4 OK :-)\n'
 SECURITY_BAD = '\u2192 Overall exposure level for web.service: 9.6 UNSAFE :-{\n'
@@ -36,6 +36,7 @@ class FakeSystemd:
         self.file_state = ''
         self.calls = []
         self.shows = []
+        self.analyses = []
         self.verify = (0, '', '')
         self.security = (0, SECURITY_OK, '')
         self.dies_after_start = False
@@ -46,6 +47,7 @@ class FakeSystemd:
         if program == 'systemd-analyze':
             # The candidate must exist while it is analysed.
             assert os.path.exists(args[-1])
+            self.analyses.append(args[1])
             return self.verify if args[1] == 'verify' else self.security
         if program == 'journalctl':
             return 0, 'web.service: Failed with result exit-code.\n', ''
@@ -75,7 +77,8 @@ MEMBERSHIPS = {'web': [], 'ops': [6, 42], 'toor': []}
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    """A fake host: a systemd runtime dir, a unit dir, a jail with the program, accounts."""
+    """A fake host: a systemd runtime dir, a unit dir, a jail with the program, accounts, a
+    systemd-analyze file (looked at, never run) and the analysis records under the test's temp dir."""
     runtime = tmp_path / 'run-systemd-system'
     runtime.mkdir()
     unit_dir = tmp_path / 'units'
@@ -85,6 +88,9 @@ def host(tmp_path, monkeypatch):
     program = jail / 'usr' / 'sbin' / 'lighttpd'
     program.write_text('never run')
     program.chmod(0o755)
+    analyzer = tmp_path / 'bin' / 'systemd-analyze'
+    analyzer.parent.mkdir()
+    analyzer.write_text('never run')
     systemd = FakeSystemd()
 
     def getpwnam(name):
@@ -105,9 +111,14 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(_jailed_service, 'SETTLE_SECONDS', 0)
     monkeypatch.setattr(basic.AnsibleModule, 'run_command',
                         lambda self, args, **kwargs: systemd.run_command(args, **kwargs))
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: f'/usr/bin/{name}')
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *args, **kwargs: (
+        str(analyzer) if name == 'systemd-analyze' else f'/usr/bin/{name}'))
+    # The module rightly distrusts the sticky system temp dir above the records.
+    monkeypatch.setattr(_analysis_record, 'RECORD_DIR', str(tmp_path / 'lib' / 'units'))
+    monkeypatch.setattr(_analysis_record, 'dir_check', trust_tmp_source_dir)
+    monkeypatch.setattr(_analysis_record, 'dir_lstat', safe_tmp_lstat)
     return {'runtime': runtime, 'unit_dir': str(unit_dir), 'jail': str(jail), 'systemd': systemd,
-            'unit_file': str(unit_dir / 'web.service')}
+            'unit_file': str(unit_dir / 'web.service'), 'analyzer': analyzer, 'records': tmp_path / 'lib' / 'units'}
 
 
 @pytest.fixture
