@@ -184,19 +184,20 @@ def test_record_behind_a_symbolic_link_is_not_trusted(host, run, installed, tmp_
 
 
 @pytest.mark.parametrize('change', [
-    'not json', '[]', '{"version": 1}', 'version=2', 'exposure="1.4"', 'exposure=true', 'exposure=-1',
-    'exposure=10.5', 'exposure=null', 'rating=3', 'rating="O K"', 'rating=""', 'verify_warnings="x"',
+    'not json', pytest.param(b'\xff{}', id='not utf-8'), pytest.param('[' * 100000, id='nested too deep'), '[]',
+    '{"version": 1}', 'version=2', 'exposure="1.4"', 'exposure=true', 'exposure=-1', 'exposure=NaN', 'exposure=10.5',
+    'exposure=null', 'rating=3', 'rating="O K"', 'rating=""', 'verify_warnings="x"',
     'verify_warnings=[1]', 'unit=null', 'sha256=null', 'analyzer=null', 'analyzer={}', 'analyzer.ino=0',
 ])
 def test_malformed_record_is_analysed_again(host, run, installed, change):
-    if '=' in change:
+    if isinstance(change, str) and '=' in change:
         field, value = change.split('=', 1)
         data = read_record(host)
         target, key = (data['analyzer'], 'ino') if field == 'analyzer.ino' else (data, field)
         target[key] = json.loads(value)
         write_record(host, data)
     else:
-        record_file(host['records']).write_text(change)
+        record_file(host['records']).write_bytes(change if isinstance(change, bytes) else change.encode())
     assert analysed_again(host, run)
 
 
