@@ -42,16 +42,6 @@ description:
     (its false "is not executable" message for programs inside the jail is ignored), and
     scored with C(systemd-analyze security --offline=true); the module checks itself that the
     program exists and is executable inside the jail, without running it.
-  - The result of the last analysis of each unit is kept in
-    C(/var/lib/serversec-confine/units) (root-owned, mode 0700; one file per unit, mode 0600).
-    A run whose unit file already holds exactly the candidate text takes the score and the
-    verify warnings from that record instead of running C(systemd-analyze) again
-    (RV(exposure_cached)), and O(max_exposure) is checked against it. The record is trusted only
-    for the same unit name, the same unit text (SHA-256) and the same C(systemd-analyze) binary
-    (real path, device, inode, size and times, which a package upgrade changes), and only when
-    it and every directory above it are root's alone and no symbolic link leads to it; anything
-    else, a malformed record included, is analysed again. Check mode reads the record but never
-    writes it; O(state=absent) removes it.
   - The unit file is replaced atomically, C(systemctl daemon-reload) runs only when it changed,
     and a running service is restarted only when its unit changed. RV(predates_jail) tells whether
     it runs copies its jail has since replaced; restart it then (O(state=restarted)), as the
@@ -360,6 +350,16 @@ options:
     type: str
 notes:
   - Needs systemd as PID 1 and C(systemd-analyze) 250 or newer on the managed host.
+  - The result of the last analysis of each unit is kept in
+    C(/var/lib/serversec-confine/units) (root-owned, mode 0700; one file per unit, mode 0600).
+    A run whose unit file already holds exactly the candidate text takes the score and the
+    verify warnings from that record instead of running C(systemd-analyze) again
+    (RV(exposure_cached)), and O(max_exposure) is checked against it. The record is trusted only
+    for the same unit name, the same unit text (SHA-256) and the same C(systemd-analyze) binary
+    (real path, device, inode, size and times, which a package upgrade changes), and only when
+    it and every directory above it are root's alone and no symbolic link leads to it; anything
+    else, a malformed record included, is analysed again. Check mode reads the record but never
+    writes it; O(state=absent) removes it.
   - In check mode a jail, user, group or program that does not exist yet only gives a
     warning, since an earlier task of the same play may create it.
   - "Linux always lists the daemon's own group among the process's groups
