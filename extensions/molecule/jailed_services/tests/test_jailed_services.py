@@ -1,6 +1,7 @@
 """lighttpd and rsync --daemon run jailed, unprivileged, without capabilities they were not given;
 a second lighttpd starts as root in its jail and switches itself to its user (privilege_drop)."""
 
+import hashlib
 import json
 import re
 import subprocess
@@ -204,6 +205,34 @@ def test_reported_exposure_is_within_the_ceiling(host, unit):
     output = host.check_output(f"systemd-analyze security --no-pager {unit}")
     score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", output).group(1))
     assert score == reported[SERVICES[unit]["name"]]
+
+
+RECORDS = "/var/lib/serversec-confine/units"
+
+
+def record_path(unit):
+    """jailed_service's record of the unit's last analysis (chroot_jail's STEM.HASH naming)."""
+    return f"{RECORDS}/{unit}.{hashlib.sha256(unit.encode()).hexdigest()[:24]}.json"
+
+
+@pytest.mark.parametrize("unit", sorted(SERVICES))
+def test_analysis_is_recorded_and_reused(host, unit):
+    records = host.file(RECORDS)
+    assert (records.user, records.mode) == ("root", 0o700)
+    record = host.file(record_path(unit))
+    assert (record.user, record.mode) == ("root", 0o600)
+    data = json.loads(record.content_string)
+    reported = json.loads(host.file("/root/jailed_services_exposure.json").content_string)
+    analyzer = host.check_output("readlink -f \"$(command -v systemd-analyze)\"")
+    assert (data["unit"], data["analyzer"]["path"], data["exposure"]) == (unit, analyzer, reported[SERVICES[unit]["name"]])
+    assert data["sha256"] == host.file(f"/etc/systemd/system/{unit}").sha256sum
+    # Converge wrote the record, then the exposure file; the idempotence run took the score from
+    # the record (a run that analyses writes the record again).
+    assert record.mtime <= host.file("/root/jailed_services_exposure.json").mtime
+
+
+def test_absent_service_has_no_record(host):
+    assert not host.file(record_path("doomed-jailed.service")).exists
 
 
 @pytest.mark.parametrize("unit", sorted(SERVICES))
