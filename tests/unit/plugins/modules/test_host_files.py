@@ -166,7 +166,7 @@ def test_a_directory_a_user_controls_is_refused(root, run, owner, mode, reason):
 @pytest.mark.parametrize('make, message', [
     (lambda p: p.symlink_to('/etc/shadow'), 'exists and is not a regular file, refusing to replace it'),
     (lambda p: p.mkdir(), 'exists and is not a regular file, refusing to replace it'),
-    (lambda p: os.mkfifo(p), 'exists and is not a regular file, refusing to replace it'),
+    (os.mkfifo, 'exists and is not a regular file, refusing to replace it'),
     (lambda p: (p.write_text('x\n'), os.link(p, p.parent / 'other')),
      'has 2 hard links; its owner and mode would change under the other names too'),
 ])
