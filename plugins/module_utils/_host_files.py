@@ -35,6 +35,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     read_if_exists,
     write_atomic,
 )
+from ansible_collections.serversec.confine.plugins.module_utils._known_jails import JAIL_STATE_DIR, known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
 
 DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
@@ -106,6 +107,16 @@ def check_entries(entries):
             mode=parse_mode(entry['mode'], f'{where}.mode'),
         ))
     return checked
+
+
+def refuse_inside_jails(entries, jails):
+    """uid 0 in a jail could swap a directory of the path for a link between the check and the write."""
+    for index, entry in enumerate(entries):
+        for jail in jails:
+            if entry.path.startswith(jail + '/'):
+                raise HostFilesError(f'files[{index}].path {entry.path} lies inside the jail {jail}, where uid 0 '
+                                     'could replace a directory on the way with a link to any host path; '
+                                     'chroot_jail puts files into jails')
 
 
 def walk_directories(path, dir_check, create_mode=None):
@@ -185,6 +196,7 @@ class HostFiles:
         params = self.module.params
         entries = check_entries(params['files'])
         directory_mode = parse_mode(params['directory_mode'], 'directory_mode')
+        refuse_inside_jails(entries, known_jails(JAIL_STATE_DIR))
         # Everything is checked before the first write: a refused entry leaves the host as it was.
         plans = []
         for entry in entries:

@@ -31,6 +31,9 @@ description:
     controls would let that user swap the file between the check and the write and make root
     write or chown another one. Missing directories are created owned by root with
     O(directory_mode).
+  - A path inside a jail that M(serversec.confine.chroot_jail) recorded in its default state
+    directory is refused, since uid 0 in that jail could do the same; put files into a jail with
+    M(serversec.confine.chroot_jail).
   - A file is replaced atomically (a temporary file in its directory, then one rename) and keeps
     its SELinux context; a new one gets the default context. Only a regular file with one name
     is replaced.

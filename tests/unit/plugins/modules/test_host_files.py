@@ -14,6 +14,7 @@ import tempfile
 
 import pytest
 from ansible_collections.serversec.confine.plugins.module_utils import _host_files
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import user_writable
 from ansible_collections.serversec.confine.plugins.modules import host_files
 
@@ -22,10 +23,15 @@ from ansible_collections.serversec.confine.plugins.modules import host_files
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), tempfile.gettempdir()}
 
 
+def trust_tmp(path, st):
+    return None if path in TMP_DIRS else user_writable(path, st)
+
+
 @pytest.fixture
 def root(tmp_path, monkeypatch):
-    monkeypatch.setattr(_host_files, 'directory_check',
-                        lambda path, st: None if path in TMP_DIRS else user_writable(path, st))
+    monkeypatch.setattr(_host_files, 'directory_check', trust_tmp)
+    monkeypatch.setattr(chroot_host, 'source_dir_check', trust_tmp)
+    monkeypatch.setattr(_host_files, 'JAIL_STATE_DIR', str(tmp_path / 'no-state'))
     for directory in [tmp_path, *tmp_path.parents]:
         if str(directory) in TMP_DIRS:
             break
@@ -184,3 +190,19 @@ def test_a_file_under_a_path_that_is_a_file_is_refused(root, run):
     (root / 'etc').write_text('x\n')
     result = run([{'path': str(root / 'etc/app.conf'), 'content': 'x\n'}])
     assert result['msg'] == f'{root}/etc/app.conf: {root}/etc is not a directory'
+
+
+def test_a_path_inside_a_recorded_jail_is_refused(root, run, monkeypatch):
+    jail = root / 'jails/web'
+    (jail / 'etc').mkdir(parents=True, mode=0o755)
+    state = root / 'state'
+    state.mkdir(mode=0o700)
+    (state / 'web.json').write_text('{"version": 2, "jail": "%s", "managed": {}}' % jail)
+    os.chmod(state / 'web.json', 0o600)
+    monkeypatch.setattr(_host_files, 'JAIL_STATE_DIR', str(state))
+    result = run([{'path': str(jail / 'etc/app.conf'), 'content': 'x\n'}])
+    assert result['msg'] == (f'files[0].path {jail}/etc/app.conf lies inside the jail {jail}, where uid 0 could '
+                             'replace a directory on the way with a link to any host path; chroot_jail puts files '
+                             'into jails')
+    assert list((jail / 'etc').iterdir()) == []
+    assert run([{'path': str(root / 'jails/web.conf'), 'content': 'x\n'}])['changed'] is True
