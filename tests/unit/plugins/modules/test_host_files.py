@@ -68,11 +68,12 @@ def test_files_and_missing_directories_are_made_then_a_rerun_changes_nothing(roo
 
 
 def test_check_mode_reports_and_writes_nothing(root, run):
-    page = root / 'srv/www/index.html'
+    page = root / 'srv/www/site/index.html'
     result = run([{'path': str(page), 'content': 'x\n'}], check=True, diff=True)
     assert result['changed'] is True
-    assert result['created_directories'] == [str(root / 'srv'), str(root / 'srv/www')]
-    assert result['files'][0]['created'] is True
+    assert result['created_directories'] == [str(root / 'srv'), str(root / 'srv/www'), str(root / 'srv/www/site')]
+    assert result['files'] == [{'path': str(page), 'created': True, 'content_changed': True,
+                                'attributes_changed': True, 'changed': True}]
     assert result['diff'] == [{'before_header': str(page), 'after_header': str(page), 'before': '', 'after': 'x\n'}]
     assert not (root / 'srv').exists()
 
@@ -80,14 +81,38 @@ def test_check_mode_reports_and_writes_nothing(root, run):
 def test_diff_shows_content_and_attributes(root, run):
     conf = root / 'app.conf'
     conf.write_text('old\n')
+    os.chown(conf, 4242, 0)
     os.chmod(conf, 0o600)
-    result = run([{'path': str(conf), 'content': 'new\n'}], diff=True)
+    result = run([{'path': str(conf), 'content': 'new\n', 'group': '4343'}], diff=True)
     assert result['diff'] == [
         {'before_header': str(conf), 'after_header': str(conf), 'before': 'old\n', 'after': 'new\n'},
         {'before_header': f'{conf} (owner, group, mode)', 'after_header': f'{conf} (owner, group, mode)',
-         'before': '0:0 0600\n', 'after': '0:0 0644\n'},
+         'before': '4242:0 0600\n', 'after': '0:4343 0644\n'},
     ]
     assert conf.read_text() == 'new\n' and mode_of(conf) == 0o644
+    assert (os.stat(conf).st_uid, os.stat(conf).st_gid) == (0, 4343)
+
+
+def test_new_content_alone_is_a_change_and_no_backup_is_left_unasked(root, run):
+    conf = root / 'app.conf'
+    conf.write_text('old\n')
+    os.chmod(conf, 0o644)
+    result = run([{'path': str(conf), 'content': 'new\n'}])
+    assert result['changed'] is True
+    assert result['files'] == [{'path': str(conf), 'created': False, 'content_changed': True,
+                                'attributes_changed': False, 'changed': True}]
+    assert sorted(p.name for p in root.iterdir()) == ['app.conf']
+
+
+def test_a_directory_made_under_a_setgid_one_is_root_group_with_the_asked_mode(root, run):
+    # Without the explicit chown, a new directory would take the setgid parent's group.
+    shared = root / 'shared'
+    shared.mkdir()
+    os.chown(shared, 0, 4343)
+    os.chmod(shared, 0o2755)
+    run([{'path': str(shared / 'app/app.conf'), 'content': 'x\n'}], directory_mode='0750')
+    made = os.stat(shared / 'app')
+    assert (made.st_uid, made.st_gid, stat.S_IMODE(made.st_mode)) == (0, 0, 0o750)
 
 
 def test_without_content_a_file_is_created_empty_and_never_rewritten(root, run):
@@ -122,6 +147,10 @@ def test_backup_keeps_the_old_content(root, run):
     ({'path': '{root}/b', 'mode': '2755'}, 'files[1].mode: 2755 is setgid; host_files does not write such files'),
     ({'path': '{root}/b', 'mode': '0646'}, 'files[1].mode: 0646 is world-writable; host_files does not write such files'),
     ({'path': '{root}/b', 'mode': '17777'}, "files[1].mode: '17777' is out of range"),
+    ({'path': '{root}/b', 'mode': '10000'}, "files[1].mode: '10000' is out of range"),
+    ({'path': '{root}/b', 'mode': -1}, 'files[1].mode: -1 is out of range'),
+    ({'path': '{root}/b', 'mode': '7777'}, 'files[1].mode: 7777 is setuid; host_files does not write such files'),
+    ({'path': '{root}/b', 'mode': True}, "files[1].mode: True is not an octal mode such as '0644'"),
     ({'path': '{root}/b', 'owner': 'no-such-user'}, "files[1].owner: 'no-such-user' does not exist on this host"),
     ({'path': '{root}/b', 'group': 'no-such-group'}, "files[1].group: 'no-such-group' does not exist on this host"),
     ({'path': '{root}/b', 'src': '/x'}, 'files[1].src is read on the controller by the action plugin of '
@@ -129,11 +158,18 @@ def test_backup_keeps_the_old_content(root, run):
 ])
 def test_bad_entries_are_refused_before_the_first_write(root, run, entry, message):
     first = root / 'first.conf'
-    entry = {key: value.format(root=root) for key, value in entry.items()}
+    entry = {key: value.format(root=root) if isinstance(value, str) else value for key, value in entry.items()}
     result = run([{'path': str(first), 'content': 'x\n'}, entry])
     assert result['failed'] is True
     assert result['msg'] == message.format(root=root)
     assert not first.exists()
+
+
+@pytest.mark.parametrize('mode, expected', [('0000', 0), (0o640, 0o640), ('1755', 0o1755)])
+def test_any_mode_without_refused_bits_is_set(root, run, mode, expected):
+    conf = root / 'app.conf'
+    run([{'path': str(conf), 'content': 'x\n', 'mode': mode}])
+    assert mode_of(conf) == expected
 
 
 def test_a_bad_directory_mode_is_refused(root, run):
