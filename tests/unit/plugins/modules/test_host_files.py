@@ -1,0 +1,244 @@
+# Copyright (c) 2026, serversec maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""host_files: several files in one run, each entry checked before the first write, and never a
+write through a directory or link a non-root user controls."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+import tempfile
+
+import pytest
+from ansible_collections.serversec.confine.plugins.module_utils import _host_files
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import user_writable
+from ansible_collections.serversec.confine.plugins.modules import host_files
+
+# The sticky, world-writable system temp dir holds the tests' scratch directories: trusted here
+# only, every directory below it is judged as on a host.
+TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), tempfile.gettempdir()}
+
+
+def trust_tmp(path, st):
+    return None if path in TMP_DIRS else user_writable(path, st)
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.setattr(_host_files, 'directory_check', trust_tmp)
+    monkeypatch.setattr(chroot_host, 'source_dir_check', trust_tmp)
+    monkeypatch.setattr(_host_files, 'JAIL_STATE_DIR', str(tmp_path / 'no-state'))
+    for directory in [tmp_path, *tmp_path.parents]:
+        if str(directory) in TMP_DIRS:
+            break
+        os.chmod(directory, stat.S_IMODE(os.stat(directory).st_mode) & ~0o022)
+    return tmp_path
+
+
+@pytest.fixture
+def run(run_module):
+    def run_files(files, check=False, diff=False, **args):
+        return run_module(host_files, dict(args, files=files), check=check, diff=diff)
+    return run_files
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_files_and_missing_directories_are_made_then_a_rerun_changes_nothing(root, run):
+    page, conf = root / 'srv/www/index.html', root / 'etc/app.conf'
+    (root / 'etc').mkdir(mode=0o755)
+    files = [{'path': str(page), 'content': '<h1>hi</h1>\n'},
+             {'path': str(conf), 'content': 'port 80\n', 'mode': '0640'}]
+    result = run(files)
+    assert result['changed'] is True
+    assert result['created_directories'] == [str(root / 'srv'), str(root / 'srv/www')]
+    assert page.read_text() == '<h1>hi</h1>\n' and mode_of(page) == 0o644
+    assert conf.read_text() == 'port 80\n' and mode_of(conf) == 0o640
+    assert mode_of(root / 'srv') == 0o755 and mode_of(root / 'srv/www') == 0o755
+    again = run(files)
+    assert again['changed'] is False
+    assert again['created_directories'] == []
+    assert [f['changed'] for f in again['files']] == [False, False]
+
+
+def test_check_mode_reports_and_writes_nothing(root, run):
+    page = root / 'srv/www/site/index.html'
+    result = run([{'path': str(page), 'content': 'x\n'}], check=True, diff=True)
+    assert result['changed'] is True
+    assert result['created_directories'] == [str(root / 'srv'), str(root / 'srv/www'), str(root / 'srv/www/site')]
+    assert result['files'] == [{'path': str(page), 'created': True, 'content_changed': True,
+                                'attributes_changed': True, 'changed': True}]
+    assert result['diff'] == [{'before_header': str(page), 'after_header': str(page), 'before': '', 'after': 'x\n'}]
+    assert not (root / 'srv').exists()
+
+
+def test_diff_shows_content_and_attributes(root, run):
+    conf = root / 'app.conf'
+    conf.write_text('old\n')
+    os.chown(conf, 4242, 0)
+    os.chmod(conf, 0o600)
+    result = run([{'path': str(conf), 'content': 'new\n', 'group': '4343'}], diff=True)
+    assert result['diff'] == [
+        {'before_header': str(conf), 'after_header': str(conf), 'before': 'old\n', 'after': 'new\n'},
+        {'before_header': f'{conf} (owner, group, mode)', 'after_header': f'{conf} (owner, group, mode)',
+         'before': '4242:0 0600\n', 'after': '0:4343 0644\n'},
+    ]
+    assert conf.read_text() == 'new\n' and mode_of(conf) == 0o644
+    assert (os.stat(conf).st_uid, os.stat(conf).st_gid) == (0, 4343)
+
+
+def test_new_content_alone_is_a_change_and_no_backup_is_left_unasked(root, run):
+    conf = root / 'app.conf'
+    conf.write_text('old\n')
+    os.chmod(conf, 0o644)
+    result = run([{'path': str(conf), 'content': 'new\n'}])
+    assert result['changed'] is True
+    assert result['files'] == [{'path': str(conf), 'created': False, 'content_changed': True,
+                                'attributes_changed': False, 'changed': True}]
+    assert sorted(p.name for p in root.iterdir()) == ['app.conf']
+
+
+def test_a_directory_made_under_a_setgid_one_is_root_group_with_the_asked_mode(root, run):
+    # Without the explicit chown, a new directory would take the setgid parent's group.
+    shared = root / 'shared'
+    shared.mkdir()
+    os.chown(shared, 0, 4343)
+    os.chmod(shared, 0o2755)
+    run([{'path': str(shared / 'app/app.conf'), 'content': 'x\n'}], directory_mode='0750')
+    made = os.stat(shared / 'app')
+    assert (made.st_uid, made.st_gid, stat.S_IMODE(made.st_mode)) == (0, 0, 0o750)
+
+
+def test_without_content_a_file_is_created_empty_and_never_rewritten(root, run):
+    log = root / 'app.log'
+    entry = {'path': str(log), 'mode': '0640', 'group': 'adm'}
+    assert run([entry])['files'][0]['created'] is True
+    assert log.read_bytes() == b'' and mode_of(log) == 0o640
+    log.write_text('line\n')
+    os.chmod(log, 0o644)
+    result = run([entry])
+    assert result['files'][0] == {'path': str(log), 'created': False, 'content_changed': False,
+                                  'attributes_changed': True, 'changed': True}
+    assert log.read_text() == 'line\n' and mode_of(log) == 0o640
+
+
+def test_backup_keeps_the_old_content(root, run):
+    conf = root / 'app.conf'
+    conf.write_text('old\n')
+    os.chmod(conf, 0o644)
+    result = run([{'path': str(conf), 'content': 'new\n'}], backup=True)
+    backup = result['files'][0]['backup_file']
+    assert open(backup).read() == 'old\n' and conf.read_text() == 'new\n'
+
+
+@pytest.mark.parametrize('entry, message', [
+    ({'path': 'etc/app.conf'}, "files[1].path 'etc/app.conf' is not an absolute path"),
+    ({'path': '/etc/../app.conf'}, "files[1].path '/etc/../app.conf' contains a '..' component"),
+    ({'path': '/'}, 'files[1].path names the root directory'),
+    ({'path': '{root}/first.conf'}, 'files[1].path {root}/first.conf is given twice'),
+    ({'path': '{root}/b', 'mode': 'u+rw'}, "files[1].mode: 'u+rw' is not an octal mode such as '0644'"),
+    ({'path': '{root}/b', 'mode': '4755'}, 'files[1].mode: 4755 is setuid; host_files does not write such files'),
+    ({'path': '{root}/b', 'mode': '2755'}, 'files[1].mode: 2755 is setgid; host_files does not write such files'),
+    ({'path': '{root}/b', 'mode': '0646'}, 'files[1].mode: 0646 is world-writable; host_files does not write such files'),
+    ({'path': '{root}/b', 'mode': '17777'}, "files[1].mode: '17777' is out of range"),
+    ({'path': '{root}/b', 'mode': '10000'}, "files[1].mode: '10000' is out of range"),
+    ({'path': '{root}/b', 'mode': -1}, 'files[1].mode: -1 is out of range'),
+    ({'path': '{root}/b', 'mode': '7777'}, 'files[1].mode: 7777 is setuid; host_files does not write such files'),
+    ({'path': '{root}/b', 'mode': True}, "files[1].mode: True is not an octal mode such as '0644'"),
+    ({'path': '{root}/b', 'owner': 'no-such-user'}, "files[1].owner: 'no-such-user' does not exist on this host"),
+    ({'path': '{root}/b', 'group': 'no-such-group'}, "files[1].group: 'no-such-group' does not exist on this host"),
+    ({'path': '{root}/b', 'src': '/x'}, 'files[1].src is read on the controller by the action plugin of '
+                                        'serversec.confine.host_files; give content when calling the module directly'),
+])
+def test_bad_entries_are_refused_before_the_first_write(root, run, entry, message):
+    first = root / 'first.conf'
+    entry = {key: value.format(root=root) if isinstance(value, str) else value for key, value in entry.items()}
+    result = run([{'path': str(first), 'content': 'x\n'}, entry])
+    assert result['failed'] is True
+    assert result['msg'] == message.format(root=root)
+    assert not first.exists()
+
+
+@pytest.mark.parametrize('mode, expected', [('0000', 0), (0o640, 0o640), ('1755', 0o1755)])
+def test_any_mode_without_refused_bits_is_set(root, run, mode, expected):
+    conf = root / 'app.conf'
+    run([{'path': str(conf), 'content': 'x\n', 'mode': mode}])
+    assert mode_of(conf) == expected
+
+
+def test_a_bad_directory_mode_is_refused(root, run):
+    result = run([{'path': str(root / 'a/b'), 'content': 'x\n'}], directory_mode='0777')
+    assert result['msg'] == 'directory_mode: 0777 is world-writable; host_files does not write such files'
+    assert not (root / 'a').exists()
+
+
+def test_a_symlinked_directory_is_never_written_through(root, run):
+    # A link in a root-only directory is still refused: the walk never follows one.
+    elsewhere = root / 'elsewhere'
+    elsewhere.mkdir(mode=0o755)
+    (root / 'etc').symlink_to(elsewhere)
+    first = root / 'first.conf'
+    result = run([{'path': str(first), 'content': 'x\n'}, {'path': str(root / 'etc/app.conf'), 'content': 'x\n'}])
+    assert result['msg'] == f'{root}/etc/app.conf: {root}/etc is a symbolic link; give the path it points to'
+    assert list(elsewhere.iterdir()) == [] and not first.exists()
+
+
+@pytest.mark.parametrize('owner, mode, reason', [
+    (1000, 0o755, 'is owned by uid 1000'),
+    (0, 0o775, 'is group- or world-writable (mode 0775)'),
+    (0, 0o1777, 'is group- or world-writable (mode 1777)'),
+])
+def test_a_directory_a_user_controls_is_refused(root, run, owner, mode, reason):
+    users = root / 'www'
+    users.mkdir()
+    os.chown(users, owner, 0)
+    os.chmod(users, mode)
+    result = run([{'path': str(users / 'deep/index.html'), 'content': 'x\n'}])
+    assert result['msg'] == (f'{users}/deep/index.html: {users} {reason} (a non-root user could swap what it '
+                             'holds); host_files writes only where root alone can')
+    assert list(users.iterdir()) == []
+
+
+@pytest.mark.parametrize('make, message', [
+    (lambda p: p.symlink_to('/etc/shadow'), 'exists and is not a regular file, refusing to replace it'),
+    (lambda p: p.mkdir(), 'exists and is not a regular file, refusing to replace it'),
+    (os.mkfifo, 'exists and is not a regular file, refusing to replace it'),
+    (lambda p: (p.write_text('x\n'), os.link(p, p.parent / 'other')),
+     'has 2 hard links; its owner and mode would change under the other names too'),
+])
+def test_only_a_regular_file_with_one_name_is_replaced(root, run, make, message):
+    target = root / 'app.conf'
+    make(target)
+    before = os.lstat(target)
+    result = run([{'path': str(target), 'content': 'y\n'}])
+    assert result['msg'] == f'{target}: {message}'
+    after = os.lstat(target)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+def test_a_file_under_a_path_that_is_a_file_is_refused(root, run):
+    (root / 'etc').write_text('x\n')
+    result = run([{'path': str(root / 'etc/app.conf'), 'content': 'x\n'}])
+    assert result['msg'] == f'{root}/etc/app.conf: {root}/etc is not a directory'
+
+
+def test_a_path_inside_a_recorded_jail_is_refused(root, run, monkeypatch):
+    jail = root / 'jails/web'
+    (jail / 'etc').mkdir(parents=True, mode=0o755)
+    state = root / 'state'
+    state.mkdir(mode=0o700)
+    (state / 'web.json').write_text('{"version": 2, "jail": "%s", "managed": {}}' % jail)
+    os.chmod(state / 'web.json', 0o600)
+    monkeypatch.setattr(_host_files, 'JAIL_STATE_DIR', str(state))
+    result = run([{'path': str(jail / 'etc/app.conf'), 'content': 'x\n'}])
+    assert result['msg'] == (f'files[0].path {jail}/etc/app.conf lies inside the jail {jail}, where uid 0 could '
+                             'replace a directory on the way with a link to any host path; chroot_jail puts files '
+                             'into jails')
+    assert list((jail / 'etc').iterdir()) == []
+    assert run([{'path': str(root / 'jails/web.conf'), 'content': 'x\n'}])['changed'] is True
