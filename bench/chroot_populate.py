@@ -26,11 +26,12 @@ the start-up every module process pays, measured in the same rounds; "logic" is 
 in-process. jk_cp is jailkit's copier (runs ldd through a shell, copies what is missing, checks
 nothing that exists; -f overwrites everything). Stdlib only, plus the repository.
 
-As users run them: --playbook-rounds rounds of three one-task plays run with ansible-playbook
+As users run them: --playbook-rounds rounds of four one-task plays run with ansible-playbook
 (local connection, this repository's ansible.cfg, no facts), in a rotated order: the
 chroot_jail task, an ansible.builtin.command task running jk_cp on the same list (how a jail
-is kept current with jailkit from Ansible), and an ansible.builtin.ping task (what any one-task
-play costs). Each is the whole ansible-playbook run, controller included.
+is kept current with jailkit from Ansible), an ansible.builtin.ping task (what any one-task
+play costs) and a serversec.confine.tcpwrap_info task (what a play costs that loads this
+collection for one small module). Each is the whole ansible-playbook run, controller included.
 """
 
 import argparse
@@ -178,6 +179,7 @@ class Tools:
                                                          'state_dir': os.path.join(base, 'state')}},
             'jk': {'ansible.builtin.command': {'argv': ['jk_cp', '-j', self.jk_jail] + self.paths}},
             'ping': {'ansible.builtin.ping': {}},
+            'collection': {'serversec.confine.tcpwrap_info': {}},
         }
         self.plays = {}
         for name, task in tasks.items():
@@ -249,12 +251,12 @@ def bench_size(base, binaries, trees, repeat, runs, force_runs, play_rounds):
             times[name].append(timed(func)[0])
     for name, values in times.items():
         row[name + '_rerun'] = medians(values)
-    plays = ['module', 'jk', 'ping']
+    plays = ['module', 'jk', 'ping', 'collection']
     play_times = {name: [] for name in plays}
     for name in plays if play_rounds else ():
         tools.playbook(name)  # once untimed: the controller's bytecode gets cached like the rest
     for i in range(play_rounds):
-        for name in plays[i % 3:] + plays[:i % 3]:
+        for name in plays[i % len(plays):] + plays[:i % len(plays)]:
             play_times[name].append(timed(lambda name=name: tools.playbook(name))[0])
     for name, values in play_times.items():
         row[name + '_play'] = medians(values) if values else None
@@ -329,8 +331,10 @@ def print_play_table(sizes, rows):
         return
     print_table(
         'No-change re-run as users run it: one-task plays with ansible-playbook (local connection), whole run:',
-        ['size', 'chroot_jail task', 'command: jk_cp task', 'ping task', 'chroot_jail - jk_cp, same round (CPU)'],
-        [[label] + [cell(row[key]) for key in ('module_play', 'jk_play', 'ping_play')] + ['%+.3f s' % row['play_gap']]
+        ['size', 'chroot_jail task', 'command: jk_cp task', 'ping task', 'tcpwrap_info task',
+         'chroot_jail - jk_cp, same round (CPU)'],
+        [[label] + [cell(row[key]) for key in ('module_play', 'jk_play', 'ping_play', 'collection_play')]
+         + ['%+.3f s' % row['play_gap']]
          for label, row in ((label, rows[label]) for label in sizes)])
 
 
