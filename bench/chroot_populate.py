@@ -20,8 +20,8 @@ Measured, for each size, in fresh jails under a root-owned scratch dir:
             rotated order (the machine may be loaded by other jobs), medians reported
   drift     one library copy in the jail made stale, then a re-run (must be found and fixed)
 
-"module" is the real module process (python3 + AnsibleModule + the logic, as Ansible runs it on
-the host, without the SSH/controller overhead); "ping" is ansible.builtin.ping run the same way,
+"module" is the real module process (python3 + AnsibleModule + the logic, on the host, without
+the SSH/controller overhead nor AnsiballZ's packaging: bytecode cached, a lower bound); "ping" is ansible.builtin.ping run the same way,
 the start-up every module process pays, measured in the same rounds; "logic" is converge()
 in-process. jk_cp is jailkit's copier (runs ldd through a shell, copies what is missing, checks
 nothing that exists; -f overwrites everything). Stdlib only, plus the repository.
