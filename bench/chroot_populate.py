@@ -20,11 +20,18 @@ Measured, for each size, in fresh jails under a root-owned scratch dir:
             rotated order (the machine may be loaded by other jobs), medians reported
   drift     one library copy in the jail made stale, then a re-run (must be found and fixed)
 
-"module" is the real module process (python3 + AnsibleModule + the logic, as Ansible runs it on
-the host, without the SSH/controller overhead); "ping" is ansible.builtin.ping run the same way,
+"module" is the real module process (python3 + AnsibleModule + the logic, on the host, without
+the SSH/controller overhead nor AnsiballZ's packaging: bytecode cached, a lower bound); "ping" is ansible.builtin.ping run the same way,
 the start-up every module process pays, measured in the same rounds; "logic" is converge()
 in-process. jk_cp is jailkit's copier (runs ldd through a shell, copies what is missing, checks
 nothing that exists; -f overwrites everything). Stdlib only, plus the repository.
+
+As users run them: --playbook-rounds rounds of four one-task plays run with ansible-playbook
+(local connection, this repository's ansible.cfg, no facts), in a rotated order: the
+chroot_jail task, an ansible.builtin.command task running jk_cp on the same list (how a jail
+is kept current with jailkit from Ansible), an ansible.builtin.ping task (what any one-task
+play costs) and a serversec.confine.tcpwrap_info task (what a play costs that loads this
+collection for one small module). Each is the whole ansible-playbook run, controller included.
 """
 
 import argparse
@@ -53,6 +60,12 @@ TREES = {
     '3000': ['/usr/share/zoneinfo', '/usr/lib/python3.11'],
 }
 MODULE = 'ansible_collections.serversec.confine.plugins.modules.chroot_jail'
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# ansible-playbook next to this Python (the venv's), on localhost with the local connection; the
+# managed side runs modules with this Python, as the other rows do
+PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+            '-e', 'ansible_python_interpreter=' + sys.executable]
+PLAYBOOK_ENV = {'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg')}
 
 
 def find_binaries():
@@ -160,6 +173,19 @@ class Tools:
         self.ping_file = os.path.join(base, 'ping.json')
         with open(self.ping_file, 'w') as handle:
             json.dump({'ANSIBLE_MODULE_ARGS': {}}, handle)
+        # one-task plays on the same jails (JSON is YAML)
+        tasks = {
+            'module': {'serversec.confine.chroot_jail': {'path': self.module_jail, 'binaries': binaries, 'files': trees,
+                                                         'state_dir': os.path.join(base, 'state')}},
+            'jk': {'ansible.builtin.command': {'argv': ['jk_cp', '-j', self.jk_jail] + self.paths}},
+            'ping': {'ansible.builtin.ping': {}},
+            'collection': {'serversec.confine.tcpwrap_info': {}},
+        }
+        self.plays = {}
+        for name, task in tasks.items():
+            self.plays[name] = os.path.join(base, f'play-{name}.yml')
+            with open(self.plays[name], 'w') as handle:
+                json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}], handle)
 
     def empty(self):
         """Back to empty jails and no state, for another cold run."""
@@ -181,8 +207,17 @@ class Tools:
         subprocess.run([sys.executable, '-m', 'ansible.modules.ping', self.ping_file],
                        stdout=subprocess.DEVNULL, check=True, env=ENV)
 
+    def playbook(self, name):
+        """Run the one-task play ``name`` with ansible-playbook; its recap must say ok."""
+        out = subprocess.run(PLAYBOOK + [self.plays[name]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             check=False, env=dict(ENV, **PLAYBOOK_ENV)).stdout.decode()
+        if 'ok=1 ' not in out or 'failed=0' not in out:
+            raise SystemExit(f'{name} play failed:\n{out}')
+        if name == 'module' and 'changed=0' not in out:
+            raise SystemExit(f'the chroot_jail play changed the jail on a re-run:\n{out}')
 
-def bench_size(base, binaries, trees, repeat, runs, force_runs):
+
+def bench_size(base, binaries, trees, repeat, runs, force_runs, play_rounds):
     tools = Tools(base, binaries, trees)
     warm_page_cache(tools.paths)
     row = {}
@@ -216,6 +251,18 @@ def bench_size(base, binaries, trees, repeat, runs, force_runs):
             times[name].append(timed(func)[0])
     for name, values in times.items():
         row[name + '_rerun'] = medians(values)
+    plays = ['module', 'jk', 'ping', 'collection']
+    play_times = {name: [] for name in plays}
+    for name in plays if play_rounds else ():
+        tools.playbook(name)  # once untimed: the controller's bytecode gets cached like the rest
+    for i in range(play_rounds):
+        for name in plays[i % len(plays):] + plays[:i % len(plays)]:
+            play_times[name].append(timed(lambda name=name: tools.playbook(name))[0])
+    for name, values in play_times.items():
+        row[name + '_play'] = medians(values) if values else None
+    # paired in each round, so that a load change between rounds cancels out
+    row['play_gap'] = statistics.median(m[1] - j[1] for m, j in zip(play_times['module'], play_times['jk'])) \
+        if play_rounds else None
     # -f rewrites everything (and runs ldd again): as slow as cold, so few runs
     row['jk_force'] = medians([timed(lambda: tools.jkcp(force=True))[0] for _ in range(force_runs)])
 
@@ -276,6 +323,19 @@ def print_report(binaries, sizes, rows, loads):
          + [cell(row[key]) for key in ('module_drift', 'logic_drift', 'jk_drift')]
          + ['yes' if row['jk_fixed'] else 'no']
          for label, row in ((label, rows[label]) for label in sizes)])
+    print_play_table(sizes, rows)
+
+
+def print_play_table(sizes, rows):
+    if rows[sizes[0]]['module_play'] is None:
+        return
+    print_table(
+        'No-change re-run as users run it: one-task plays with ansible-playbook (local connection), whole run:',
+        ['size', 'chroot_jail task', 'command: jk_cp task', 'ping task', 'tcpwrap_info task',
+         'chroot_jail - jk_cp, same round (CPU)'],
+        [[label] + [cell(row[key]) for key in ('module_play', 'jk_play', 'ping_play', 'collection_play')]
+         + ['%+.3f s' % row['play_gap']]
+         for label, row in ((label, rows[label]) for label in sizes)])
 
 
 def ensure_jailkit():
@@ -301,6 +361,9 @@ def find_collection():
         sys.path.insert(0, collections)
         ENV['PYTHONPATH'] = os.pathsep.join(p for p in (collections, ENV.get('PYTHONPATH')) if p)
         __import__(MODULE)
+    # ansible-playbook finds the collection where this process imported it from
+    module_file = sys.modules[MODULE].__file__
+    PLAYBOOK_ENV['ANSIBLE_COLLECTIONS_PATH'] = module_file[:module_file.rindex('/ansible_collections/')]
 
 
 def main():
@@ -309,6 +372,8 @@ def main():
     parser.add_argument('--repeat', type=int, default=9, help='alternating re-run rounds per size')
     parser.add_argument('--cold', type=int, default=3, help='cold runs per size (fresh jails each time)')
     parser.add_argument('--sizes', default=','.join(TREES), help='comma-separated, from %s' % ', '.join(TREES))
+    parser.add_argument('--playbook-rounds', type=int, default=5,
+                        help='alternating rounds of the one-task plays per size (0: none)')
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('run as root')
@@ -328,7 +393,8 @@ def main():
         base = tempfile.mkdtemp(prefix='serversec-bench-', dir=args.base)
         os.chmod(base, 0o755)
         try:
-            rows[label] = bench_size(base, binaries, TREES[label], args.repeat, args.cold, 3 if label == '45' else 1)
+            rows[label] = bench_size(base, binaries, TREES[label], args.repeat, args.cold, 3 if label == '45' else 1,
+                                     args.playbook_rounds)
         finally:
             shutil.rmtree(base)
     shutil.rmtree(pycache)

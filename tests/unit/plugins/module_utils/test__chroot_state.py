@@ -589,7 +589,7 @@ def test_a_run_that_changes_nothing_leaves_the_state_file_alone(fedora):
     run(fedora, binaries=BASH)
     state_file = state_files(fedora)[0]
     data = load(state_file)
-    put(state_file, json.dumps(data))  # one line instead of the module's indented layout
+    put(state_file, json.dumps(data, indent=2))  # another layout than the module's compact one
     before = os.stat(state_file)
     assert not run(fedora, binaries=BASH).changed
     after = os.stat(state_file)

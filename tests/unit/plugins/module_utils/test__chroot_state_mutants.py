@@ -71,8 +71,8 @@ def test_legacy_manifest_of_another_version_is_refused(version):
     assert str(exc.value) == 'manifest: unknown manifest format'
 
 
-def test_state_text_is_sorted_and_indented_by_one():
-    assert state.state_text({'b': 1, 'a': [2]}) == '{\n "a": [\n  2\n ],\n "b": 1\n}\n'
+def test_state_text_is_sorted_and_compact():
+    assert state.state_text({'b': 1, 'a': [2, {'d': 3, 'c': 4}]}) == '{"a":[2,{"c":4,"d":3}],"b":1}\n'
 
 
 def _sparse_fd(tmp_path, size):
