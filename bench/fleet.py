@@ -5,7 +5,8 @@ For each N it starts N Debian 12 stand-in hosts running sshd (scripts/fleet_host
   1. times the first run of the playbook over SSH (key login as an unprivileged user, sudo,
      pipelining and ControlPersist from the project's ansible.cfg), as users run it;
   2. times no-change runs, alternating in every round, over SSH and over `docker exec`:
-     - "today": the playbook, its policy and config (no ansible.cfg) of BEFORE_REF;
+     - "today": the collection, playbook, policy and config (no ansible.cfg) of BEFORE_REF, on
+       N hosts of its own (two versions of the engine must not share a host's state);
      - "now": the playbook and ansible.cfg of this checkout (its fact cache filled by step 1);
      - "same scope": now's playbook without the SSH logins (ssh_jails_list empty), which "today"
        did not jail: the same work as today's run, for a like-for-like ratio;
@@ -41,15 +42,18 @@ OPERATION = re.compile(r"^<([^>]+)> (?:SSH: )?(EXEC|PUT|FETCH) (.*)$", re.M)
 
 
 def export_before(ref):
-    """Today's playbooks/ into WORK/before (git archive of ref), and its (absent) ansible.cfg."""
+    """Today's collection (git archive of ref) as a collections root under WORK/before, its
+    playbooks/, and its (absent) ansible.cfg."""
     before = WORK / "before"
     subprocess.run(["rm", "-rf", str(before)], check=True)
-    before.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", ref, "playbooks"], cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
+    collection = before / "ansible_collections" / "serversec" / "confine"
+    collection.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref, "galaxy.yml", "meta", "plugins", "roles", "playbooks"],
+                             cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(collection)], input=archive.stdout, check=True)
     config = WORK / "before.cfg"
     config.write_text("# %s had no ansible.cfg: Ansible's defaults (no pipelining, 5 forks).\n[defaults]\n" % ref)
-    return before / "playbooks", config
+    return collection / "playbooks", config, before
 
 
 def ping_play(count):
@@ -60,12 +64,12 @@ def ping_play(count):
     return path
 
 
-def run(playbook, inventory, config, verbose=False, extra=None):
+def run(playbook, inventory, config, verbose=False, extra=None, collections=None):
     command = ["ansible-playbook", "-i", str(inventory), str(playbook)] + (["-vvv"] if verbose else [])
     if extra:
         command += ["-e", json.dumps(extra)]
     # now's ansible.cfg caches facts: in a directory of this benchmark's, emptied for every N.
-    env = fleet_hosts.ansible_env(config, fact_cache=WORK / "facts")
+    env = fleet_hosts.ansible_env(config, fact_cache=WORK / "facts", collections=collections)
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     return time.monotonic() - started, result
@@ -93,27 +97,38 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def bench_count(count, rounds, key, before_playbooks, before_config, failures, light=False):
+def bench_count(count, rounds, key, before, failures, light=False):
+    before_playbooks, before_config, before_collections = before
     now_config = ROOT / "ansible.cfg"
     subprocess.run(["rm", "-rf", str(WORK / "facts")], check=True)
-    names = fleet_hosts.start(count, key)
+    # Today's side gets hosts of its own: its engine keeps state its own way.
+    names = fleet_hosts.start(count if light else 2 * count, key)
     try:
         inventories = {}
         for transport in ("ssh", "docker"):
-            for side, group_vars in (("today", before_playbooks / "inventory" / "group_vars"),
-                                     ("now", ROOT / "playbooks" / "inventory" / "group_vars")):
+            for side, hosts, group_vars in (
+                    ("today", names[count:], before_playbooks / "inventory" / "group_vars"),
+                    ("now", names[:count], ROOT / "playbooks" / "inventory" / "group_vars")):
                 inventories[transport, side] = fleet_hosts.write_inventory(
-                    WORK / ("inv-%d-%s-%s" % (count, transport, side)), names, transport, key, group_vars)
+                    WORK / ("inv-%d-%s-%s" % (count, transport, side)), hosts, transport, key, group_vars)
             inventories[transport, "same"] = inventories[transport, "now"]
-        sides = {"today": (before_playbooks / "secure_server.yml", before_config, None),
-                 "now": (ROOT / "playbooks" / "secure_server.yml", now_config, None),
-                 "same": (ROOT / "playbooks" / "secure_server.yml", now_config, SAME_SCOPE)}
+        # side: (playbook, config, extra variables, collections root)
+        sides = {"today": (before_playbooks / "secure_server.yml", before_config, None, before_collections),
+                 "now": (ROOT / "playbooks" / "secure_server.yml", now_config, None, None),
+                 "same": (ROOT / "playbooks" / "secure_server.yml", now_config, SAME_SCOPE, None)}
 
         first, result = run(sides["now"][0], inventories["ssh", "now"], now_config)
         (WORK / ("fleet-%d-first.log" % count)).write_text(result.stdout + result.stderr)
         if result.returncode:
             failures.append("N=%d: first run failed (log fleet-%d-first.log)" % (count, count))
             return None
+        if not light:
+            _seconds, result = run(sides["today"][0], inventories["ssh", "today"], before_config,
+                                   collections=before_collections)
+            (WORK / ("fleet-%d-first-today.log" % count)).write_text(result.stdout + result.stderr)
+            if result.returncode:
+                failures.append("N=%d: today's first run failed (log fleet-%d-first-today.log)" % (count, count))
+                return None
 
         # Module runs and round trips per host, one -vvv no-change run of each side and transport.
         counts = {}
@@ -121,8 +136,9 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
         if light:  # only now, over SSH
             sides = {"now": sides["now"]}
         for transport in transports:
-            for side, (playbook, config, extra) in sides.items():
-                _seconds, result = run(playbook, inventories[transport, side], config, verbose=True, extra=extra)
+            for side, (playbook, config, extra, collections) in sides.items():
+                _seconds, result = run(playbook, inventories[transport, side], config, verbose=True, extra=extra,
+                                       collections=collections)
                 (WORK / ("fleet-%d-%s-%s-vvv.log" % (count, transport, side))).write_text(result.stdout)
                 runs, trips = operations(result.stdout)
                 counts[transport, side] = (median(list(runs.values())), median(list(trips.values())))
@@ -130,16 +146,16 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
 
         variants = []
         for transport in transports:
-            for side, (playbook, config, extra) in sides.items():
-                variants.append((transport, side, playbook, config, True, extra))
-                variants.append((transport, "ping-" + side, pings[side], config, False, None))
-        times = {(transport, label): [] for transport, label, _p, _c, _x, _e in variants}
+            for side, (playbook, config, extra, collections) in sides.items():
+                variants.append((transport, side, playbook, config, True, extra, collections))
+                variants.append((transport, "ping-" + side, pings[side], config, False, None, None))
+        times = {(transport, label): [] for transport, label, _p, _c, _x, _e, _l in variants}
         for round_index in range(rounds):
             # Rotate the order every round, so that no variant always runs first or last.
             shift = round_index % len(variants)
-            for transport, label, playbook, config, clean, extra in variants[shift:] + variants[:shift]:
+            for transport, label, playbook, config, clean, extra, collections in variants[shift:] + variants[:shift]:
                 inventory = inventories[transport, label.replace("ping-", "")]
-                seconds, result = run(playbook, inventory, config, extra=extra)
+                seconds, result = run(playbook, inventory, config, extra=extra, collections=collections)
                 times[transport, label].append(seconds)
                 hosts = recap(result.stdout)
                 dirty = sorted(h for h, (changed, unreachable, failed) in hosts.items()
@@ -163,7 +179,7 @@ def bench_count(count, rounds, key, before_playbooks, before_config, failures, l
 
 def print_tables(results):
     print("\nNo-change run of secure_server.yml, wall clock, median of the alternating rounds "
-          "(today = %s playbook, no ansible.cfg; now = this checkout; same scope = now without the "
+          "(today = the %s collection and playbook, no ansible.cfg, on hosts of its own; now = this checkout; same scope = now without the "
           "SSH logins today's playbook did not jail):\n" % BEFORE_REF)
     print("| transport | N | rounds | today (s) | now (s) | now / today | same scope (s) | same scope / today | "
           "pings x today's runs (s) | pings x now's runs (s) | pings x same scope's runs (s) | "
@@ -202,13 +218,13 @@ def main():
 
     WORK.mkdir(parents=True, exist_ok=True)
     lock = fleet_hosts.molecule_run.take_turn()  # noqa: F841 - held until exit
-    before_playbooks, before_config = export_before(args.before)
+    before = export_before(args.before)
     key = fleet_hosts.ssh_key(WORK)
     results, failures = {}, []
     for count in args.counts:
         started = time.monotonic()
         rounds = args.rounds if count == 1 else args.fleet_rounds
-        result = bench_count(count, rounds, key, before_playbooks, before_config, failures, light=args.light)
+        result = bench_count(count, rounds, key, before, failures, light=args.light)
         if result:
             result["rounds"] = rounds
             results[count] = result

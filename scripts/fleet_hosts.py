@@ -160,15 +160,16 @@ def write_inventory(directory, names, transport, key, group_vars):
     return directory / "hosts.yml"
 
 
-def ansible_env(config, fact_cache=None):
+def ansible_env(config, fact_cache=None, collections=None):
     """Environment for ansible-playbook from this checkout's venv, with `config` as ansible.cfg
-    (and, when given, fact_cache as the directory of a jsonfile fact cache it configures)."""
+    (and, when given, fact_cache as the directory of a jsonfile fact cache it configures), and the
+    collection of this checkout unless `collections` names another collections root."""
     venv_bin = ROOT / ".venv" / "bin"
     return dict(
         os.environ,
         PATH=os.pathsep.join([str(venv_bin), os.environ.get("PATH", "")]),
         ANSIBLE_CONFIG=str(config),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"),
+        ANSIBLE_COLLECTIONS_PATH=str(collections or ROOT / ".build" / "collections"),
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_RETRY_FILES_ENABLED="0",
