@@ -11,15 +11,21 @@ nothing does not analyse the same text again.
 ``RECORD_DIR`` (root-owned, 0700, reached through directories only root can change) holds
 per unit ``STEM.HASH.json`` (chroot_jail's naming of its state files)::
 
-    {"version": 1, "unit": "web.service", "sha256": "<of the unit text>",
+    {"version": 2, "unit": "web.service", "sha256": "<of the unit text>",
      "analyzer": {"path", "dev", "ino", "size", "mtime_ns", "ctime_ns"},
+     "dropins": {"unit_path": null, "files": [[path, size, mtime_ns, ctime_ns, sha256]]},
      "exposure": 1.4, "rating": "OK", "verify_warnings": []}
 
 A forged record would let a unit past max_exposure, so one is used only when the directory is
 reached with no link and through directories only root can change, the file is root's alone
 (``_chroot.state.read_root_file``) and every field matches this unit, this text and the
-systemd-analyze installed now (a package upgrade changes its inode or times). Anything else
-(malformed included) is ignored: the unit is analysed again. Written atomically (``replace_at``).
+systemd-analyze installed now (a package upgrade changes its inode or times). systemd-analyze
+also applies the drop-ins on the unit search path, so ``dropins`` names SYSTEMD_UNIT_PATH and
+every drop-in that applies to the unit name (``_systemd_installed.dropin_fingerprint``, read under
+``UNIT_ROOT``); one added, changed or removed, or one that cannot be read, means no record is
+trusted. It is taken before the analysis: a drop-in changed meanwhile cannot match next time.
+Anything else (malformed included) is ignored: the unit is analysed again. Written atomically
+(``replace_at``).
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -47,9 +53,15 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.state im
 )
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_NOFOLLOW, replace_at
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import open_root_dir
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_installed import (
+    UnitReadError,
+    dropin_fingerprint,
+)
 
 RECORD_DIR = '/var/lib/serversec-confine/units'
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+# Where the unit search path is read; only unit tests point it at a fake tree.
+UNIT_ROOT = '/'
 RATING_RE = re.compile(r'\A\S+\Z')
 # How a directory on the way to the records is judged, and looked at before it is made. Only
 # unit tests replace them (to trust the sticky system temp dir); no module option reaches them.
@@ -76,6 +88,16 @@ def analyzer_identity(path):
             'mtime_ns': st.st_mtime_ns, 'ctime_ns': st.st_ctime_ns}
 
 
+def dropins_identity(unit):
+    """SYSTEMD_UNIT_PATH and the drop-ins that apply to ``unit``; None when any cannot be read
+    (then nothing is recorded nor trusted)."""
+    unit_path = os.environ.get('SYSTEMD_UNIT_PATH')
+    try:
+        return {'unit_path': unit_path, 'files': dropin_fingerprint(unit, UNIT_ROOT, unit_path)}
+    except (UnitReadError, OSError):
+        return None
+
+
 def text_sha256(text):
     return hashlib.sha256(text.encode('utf-8', 'surrogateescape')).hexdigest()
 
@@ -91,13 +113,14 @@ class AnalysisRecord:
         self.unit = unit
         self.warn = warn
         self.analyzer = analyzer_identity(analyzer)
+        self.dropins = dropins_identity(unit)
         self.directory = RECORD_DIR
         self.name = state_name(unit) + '.json'
         self.where = f'{self.directory}/{self.name}'
 
     def load(self, text):
         """(exposure, rating, verify warnings) recorded for exactly ``text``, or None."""
-        fd = open_root_dir(self.directory, dir_check) if self.analyzer else None
+        fd = open_root_dir(self.directory, dir_check) if self.analyzer and self.dropins is not None else None
         if fd is None:
             return None
         try:
@@ -110,7 +133,8 @@ class AnalysisRecord:
             os.close(fd)
         if data is None or data.get('version') != RECORD_VERSION or data.get('unit') != self.unit:
             return None
-        if data.get('sha256') != text_sha256(text) or data.get('analyzer') != self.analyzer:
+        if (data.get('sha256') != text_sha256(text) or data.get('analyzer') != self.analyzer
+                or data.get('dropins') != self.dropins):
             return None
         exposure, rating, warnings = data.get('exposure'), data.get('rating'), data.get('verify_warnings')
         if not (_is_score(exposure) and isinstance(rating, str) and RATING_RE.match(rating)
@@ -120,7 +144,7 @@ class AnalysisRecord:
 
     def save(self, text, scores):
         """Record ``scores`` (exposure, rating, verify warnings) of ``text``; mode 0600, directory 0700."""
-        if self.analyzer is not None:
+        if self.analyzer is not None and self.dropins is not None:
             self._warned(self._write, text, scores)
 
     def drop(self):
@@ -136,7 +160,7 @@ class AnalysisRecord:
     def _write(self, text, scores):
         exposure, rating, warnings = scores
         data = {'version': RECORD_VERSION, 'unit': self.unit, 'sha256': text_sha256(text), 'analyzer': self.analyzer,
-                'exposure': exposure, 'rating': rating, 'verify_warnings': warnings}
+                'dropins': self.dropins, 'exposure': exposure, 'rating': rating, 'verify_warnings': warnings}
         fd = self._open_dir(create=True)
         try:
             for leftover in tmp_leftovers(fd, [self.name]):

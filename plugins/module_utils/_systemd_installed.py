@@ -13,6 +13,8 @@ and a drop-in ``<unit>.d/x.conf`` hides a drop-in of the same file name further 
 file is reached component by component through _paths (links resolve under the root) and read
 with a size bound; a unit masked by a link to /dev/null is not a unit. Only what the
 enforcement report needs is parsed: settings in order, and the comment lines of each file.
+``dropin_fingerprint`` identifies every drop-in that applies to one unit name anywhere on
+systemd's search path, so that jailed_service knows when a recorded score no longer holds.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -20,6 +22,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import hashlib
 import os
 import posixpath
 import shlex
@@ -27,10 +30,17 @@ import shlex
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, open_held_regular, read_fd,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, PathWalk
+from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, PathWalk, check_abs_path
 
 # Highest precedence first, as systemd reads them.
 UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system')
+# systemd's whole system unit search path (systemd.unit(5)), highest precedence first: a drop-in
+# in any of them applies to a unit, whichever directory holds the unit file.
+SEARCH_PATH = ('/etc/systemd/system.control', '/run/systemd/system.control', '/run/systemd/transient',
+               '/run/systemd/generator.early', '/etc/systemd/system', '/etc/systemd/system.attached',
+               '/run/systemd/system', '/run/systemd/system.attached', '/run/systemd/generator',
+               '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system',
+               '/run/systemd/generator.late')
 UNIT_SUFFIXES = ('.service', '.socket')
 MAX_UNIT_BYTES = 1 << 20
 # ExecStart= prefixes; "@" makes the second word argv[0].
@@ -62,8 +72,9 @@ def open_under(root, path, what, flags=os.O_RDONLY):
         raise UnitReadError(f'{what}: cannot open {path} ({exc})') from None
 
 
-def read_regular(root, path, what, limit=MAX_UNIT_BYTES):
-    """Bytes of the regular file at path under root; None when absent or not a regular file (a mask)."""
+def read_stat(root, path, what, limit=MAX_UNIT_BYTES):
+    """(fstat, bytes) of the file at path under root, bytes None when it is not a regular file
+    (a mask); None when nothing is there."""
     # Held, not opened, until it is known to be a regular file: whoever can write a unit
     # directory could put a device there whose open has effects (/dev/watchdog arms it).
     held = open_under(root, path, what, O_PATH)
@@ -76,11 +87,33 @@ def read_regular(root, path, what, limit=MAX_UNIT_BYTES):
     finally:
         os.close(held)
     if fd is None:
-        return None
+        return info, None
     try:
         if info.st_size > limit:
             raise UnitReadError(f'{what}: {path} is larger than {limit} bytes')
-        return read_fd(fd)
+        return info, read_fd(fd)
+    except OSError as exc:
+        raise UnitReadError(f'{what}: cannot read {path} ({exc})') from None
+    finally:
+        os.close(fd)
+
+
+def read_regular(root, path, what, limit=MAX_UNIT_BYTES):
+    """Bytes of the regular file at path under root; None when absent or not a regular file (a mask)."""
+    found = read_stat(root, path, what, limit)
+    return None if found is None else found[1]
+
+
+def dir_names(root, path, what):
+    """Names in the directory at path under root; [] when nothing is there; raises
+    UnitReadError when something else is there or it cannot be listed."""
+    fd = open_under(root, path, what, os.O_RDONLY | O_DIRECTORY)
+    if fd is None:
+        return []
+    try:
+        return sorted(os.listdir(fd))
+    except OSError as exc:
+        raise UnitReadError(f'{what}: cannot list {path} ({exc})') from None
     finally:
         os.close(fd)
 
@@ -88,15 +121,53 @@ def read_regular(root, path, what, limit=MAX_UNIT_BYTES):
 def list_dir(root, path):
     """Names in the directory at path under root; [] when it is not there."""
     try:
-        fd = open_under(root, path, f'unit directory {path}', os.O_RDONLY | O_DIRECTORY)
+        return dir_names(root, path, f'unit directory {path}')
     except UnitReadError:
         return []       # a file or a dangling link where a unit directory could be: systemd skips it too
-    if fd is None:
-        return []
-    try:
-        return sorted(os.listdir(fd))
-    finally:
-        os.close(fd)
+
+
+def dropin_dir_names(name):
+    """The drop-in directories systemd applies to unit ``name``: its own, its template's for an
+    instance, one per dash prefix (``a-b-.service.d``, ``a-.service.d`` for ``a-b-c.service``)
+    and its type's (``service.d``)."""
+    stem, kind = name.rsplit('.', 1)
+    names = [name]
+    prefix = stem.split('@', 1)[0]
+    if '@' in stem:
+        names.append(f'{prefix}@.{kind}')
+    parts = prefix.split('-')
+    names.extend(f"{'-'.join(parts[:count])}-.{kind}" for count in range(len(parts) - 1, 0, -1))
+    names.append(kind)
+    return [f'{entry}.d' for entry in dict.fromkeys(names)]
+
+
+def search_path(unit_path):
+    """The directories systemd searches for units: SYSTEMD_UNIT_PATH's (``unit_path``) first, then
+    the defaults (always walked: more directories than systemd reads only cost a stat)."""
+    extra = [entry for entry in (unit_path or '').split(':') if entry]
+    return [check_abs_path(entry, 'SYSTEMD_UNIT_PATH entry', UnitReadError) for entry in extra] + list(SEARCH_PATH)
+
+
+def dropin_fingerprint(name, root='/', unit_path=None):
+    """``[path, size, mtime_ns, ctime_ns, sha256]`` of every ``*.conf`` in a drop-in directory that
+    applies to unit ``name`` (sha256 None for what is not a regular file, all None for a dangling
+    link), in search path order. Raises UnitReadError when any of them cannot be read."""
+    found = []
+    for directory in search_path(unit_path):
+        for dropins in dropin_dir_names(name):
+            path = posixpath.join(directory, dropins)
+            for conf in dir_names(root, path, f'drop-in directory {path}'):
+                if not conf.endswith('.conf'):
+                    continue
+                conf_path = posixpath.join(path, conf)
+                read = read_stat(root, conf_path, 'drop-in')
+                if read is None:
+                    found.append([conf_path, None, None, None, None])
+                    continue
+                info, data = read
+                digest = None if data is None else hashlib.sha256(data).hexdigest()
+                found.append([conf_path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, digest])
+    return found
 
 
 def parse_unit(text):

@@ -355,9 +355,17 @@ notes:
     A run whose unit file already holds exactly the candidate text takes the score and the
     verify warnings from that record instead of running C(systemd-analyze) again
     (RV(exposure_cached)), and O(max_exposure) is checked against it. The record is trusted only
-    for the same unit name, the same unit text (SHA-256) and the same C(systemd-analyze) binary
-    (real path, device, inode, size and times, which a package upgrade changes), and only when
-    it and every directory above it are root's alone and no symbolic link leads to it; anything
+    for the same unit name, the same unit text (SHA-256), the same C(systemd-analyze) binary
+    (real path, device, inode, size and times, which a package upgrade changes) and the same
+    drop-ins, since C(systemd-analyze) applies to the candidate every C(*.conf) in the drop-in
+    directories of the unit on the system unit search path (C(NAME.d), the template's, each
+    dash prefix such as C(web-.service.d) and C(service.d), in C(/etc/systemd/system),
+    C(/run/systemd/system), C(/usr/lib/systemd/system) and the other search path directories),
+    so the record names each of them (path, size, times and SHA-256) and the value of
+    C(SYSTEMD_UNIT_PATH); a drop-in added, changed or removed since, for example by
+    C(systemctl edit), or one that cannot be read, means the unit is analysed again. The record
+    is trusted only when it and every directory above it are root's alone and no symbolic link
+    leads to it; anything
     else, a malformed record included, is analysed again. Check mode reads the record but never
     writes it; O(state=absent) removes it.
   - In check mode a jail, user, group or program that does not exist yet only gives a

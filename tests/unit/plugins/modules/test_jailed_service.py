@@ -117,8 +117,13 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(_analysis_record, 'RECORD_DIR', str(tmp_path / 'lib' / 'units'))
     monkeypatch.setattr(_analysis_record, 'dir_check', trust_tmp_source_dir)
     monkeypatch.setattr(_analysis_record, 'dir_lstat', safe_tmp_lstat)
+    # The unit search path (drop-ins) is read under a fake root, without the runner's SYSTEMD_UNIT_PATH.
+    (tmp_path / 'root').mkdir()
+    monkeypatch.setattr(_analysis_record, 'UNIT_ROOT', str(tmp_path / 'root'))
+    monkeypatch.delenv('SYSTEMD_UNIT_PATH', raising=False)
     return {'runtime': runtime, 'unit_dir': str(unit_dir), 'jail': str(jail), 'systemd': systemd,
-            'unit_file': str(unit_dir / 'web.service'), 'analyzer': analyzer, 'records': tmp_path / 'lib' / 'units'}
+            'unit_file': str(unit_dir / 'web.service'), 'analyzer': analyzer, 'records': tmp_path / 'lib' / 'units',
+            'unit_root': tmp_path / 'root'}
 
 
 @pytest.fixture

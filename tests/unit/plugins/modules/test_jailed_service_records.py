@@ -15,7 +15,7 @@ import shutil
 import stat
 
 import pytest
-from ansible_collections.serversec.confine.plugins.module_utils import _analysis_record
+from ansible_collections.serversec.confine.plugins.module_utils import _analysis_record, _systemd_installed
 from ansible_collections.serversec.confine.tests.unit.plugins.modules import test_jailed_service as jailed_tests
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_jailed_service import (
     EXPECTED_UNIT,
@@ -67,9 +67,10 @@ def test_first_run_records_the_analysis(host, installed):
     st = os.stat(host['analyzer'])
     text = EXPECTED_UNIT.format(jail=host['jail'])
     assert read_record(host) == {
-        'version': 1, 'unit': 'web.service', 'sha256': hashlib.sha256(text.encode()).hexdigest(),
+        'version': 2, 'unit': 'web.service', 'sha256': hashlib.sha256(text.encode()).hexdigest(),
         'analyzer': {'path': str(host['analyzer']), 'dev': st.st_dev, 'ino': st.st_ino, 'size': st.st_size,
                      'mtime_ns': st.st_mtime_ns, 'ctime_ns': st.st_ctime_ns},
+        'dropins': {'unit_path': None, 'files': []},
         'exposure': 1.4, 'rating': 'OK', 'verify_warnings': []}
     assert stat.S_IMODE(os.stat(record_file(host['records'])).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(host['records']).st_mode) == 0o700
@@ -185,9 +186,10 @@ def test_record_behind_a_symbolic_link_is_not_trusted(host, run, installed, tmp_
 
 @pytest.mark.parametrize('change', [
     'not json', pytest.param(b'\xff{}', id='not utf-8'), pytest.param('[' * 100000, id='nested too deep'), '[]',
-    '{"version": 1}', 'version=2', 'exposure="1.4"', 'exposure=true', 'exposure=-1', 'exposure=NaN', 'exposure=10.5',
+    '{"version": 2}', 'version=1', 'exposure="1.4"', 'exposure=true', 'exposure=-1', 'exposure=NaN', 'exposure=10.5',
     'exposure=null', 'rating=3', 'rating="O K"', 'rating=""', 'verify_warnings="x"',
     'verify_warnings=[1]', 'unit=null', 'sha256=null', 'analyzer=null', 'analyzer={}', 'analyzer.ino=0',
+    'dropins=null', 'dropins={}',
 ])
 def test_malformed_record_is_analysed_again(host, run, installed, change):
     if isinstance(change, str) and '=' in change:
@@ -239,3 +241,114 @@ def test_unit_file_edited_on_the_host_is_analysed(host, run, installed):
     result = run(params(host))
     assert (result['changed'], result['exposure_cached']) == (True, False)
     assert host['systemd'].analyses == BOTH
+
+
+# Drop-ins: systemd-analyze applies those on the unit search path to the candidate too, so one
+# added, changed or removed after the record changes the score (F5: 8.2 became 9.2).
+WEAKEN = '[Service]\nProtectSystem=no\n'
+
+
+def dropin(host, directory='etc/systemd/system/web.service.d', name='weaken.conf', text=WEAKEN):
+    path = host['unit_root'] / directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_no_dropin_reuses_the_record(host, run, installed):
+    (host['unit_root'] / 'etc' / 'systemd' / 'system' / 'other.service.d').mkdir(parents=True)
+    dropin(host, 'etc/systemd/system/other.service.d')  # another unit's
+    dropin(host, 'etc/systemd/system/web.service.d', 'notes.txt')  # not a *.conf
+    assert not analysed_again(host, run)
+
+
+@pytest.mark.parametrize('directory', [
+    'etc/systemd/system/web.service.d', 'run/systemd/system/web.service.d', 'run/systemd/transient/web.service.d',
+    'etc/systemd/system.control/web.service.d', 'run/systemd/generator.late/web.service.d',
+    'usr/local/lib/systemd/system/web.service.d', 'usr/lib/systemd/system/web.service.d',
+    'lib/systemd/system/web.service.d',
+    'usr/lib/systemd/system/service.d',  # every service's
+])
+def test_dropin_added_after_the_record_is_analysed(host, run, installed, directory):
+    path = dropin(host, directory)
+    assert analysed_again(host, run)
+    st = os.stat(path)
+    assert read_record(host)['dropins'] == {'unit_path': None, 'files': [[
+        f'/{directory}/weaken.conf', 27, st.st_mtime_ns, st.st_ctime_ns,
+        '8671330ac4f918cd10b8c338e5c76005b149afc4533c5092833d81a1d1e4e908']]}
+    assert not analysed_again(host, run)
+
+
+@pytest.mark.parametrize('unit, expected', [
+    ('web.service', ['web.service.d', 'service.d']),
+    ('a-b-c.service', ['a-b-c.service.d', 'a-b-.service.d', 'a-.service.d', 'service.d']),
+    ('a-b@x-y.service', ['a-b@x-y.service.d', 'a-b@.service.d', 'a-.service.d', 'service.d']),
+    ('web@.service', ['web@.service.d', 'service.d']),
+])
+def test_dropin_directories_of_a_unit(unit, expected):
+    assert _systemd_installed.dropin_dir_names(unit) == expected
+
+
+@pytest.mark.parametrize('unit, directory', [
+    ('web-api.service', 'etc/systemd/system/web-.service.d'),
+    ('web-api-v2.service', 'etc/systemd/system/web-api-.service.d'),
+    ('web-api-v2.service', 'lib/systemd/system/web-.service.d'),
+    ('web@blue.service', 'etc/systemd/system/web@.service.d'),
+    ('web-x@blue.service', 'etc/systemd/system/web-.service.d'),
+])
+def test_prefix_and_template_dropins_are_analysed(host, run, unit, directory):
+    args = params(host, name=unit)
+    run(args)
+    dropin(host, directory)
+    assert analysed_again(host, run, args)
+
+
+@pytest.mark.parametrize('change', ['rewritten', 'same size', 'touched', 'removed', 'renamed'])
+def test_dropin_changed_after_the_record_is_analysed(host, run, change):
+    path = dropin(host)
+    run(params(host))
+    if change == 'rewritten':
+        path.write_text(WEAKEN + 'PrivateTmp=no\n')
+    elif change == 'same size':
+        path.write_text(WEAKEN.replace('no', 'on'))
+    elif change == 'touched':
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    elif change == 'removed':
+        path.unlink()
+    else:
+        path.rename(path.with_name('zz-weaken.conf'))
+    assert analysed_again(host, run)
+
+
+def test_systemd_unit_path_is_part_of_the_record(host, run, installed, monkeypatch, tmp_path):
+    extra = host['unit_root'] / 'srv' / 'units'
+    extra.mkdir(parents=True)
+    monkeypatch.setenv('SYSTEMD_UNIT_PATH', '/srv/units:')
+    assert analysed_again(host, run)
+    assert read_record(host)['dropins'] == {'unit_path': '/srv/units:', 'files': []}
+    assert not analysed_again(host, run)
+    # A drop-in in a directory only SYSTEMD_UNIT_PATH names.
+    dropin(host, 'srv/units/web.service.d')
+    assert analysed_again(host, run)
+
+
+@pytest.mark.parametrize('kind', ['fifo', 'symlink loop', 'file', 'relative unit path', 'conf is a symlink loop'])
+def test_unreadable_dropins_are_never_trusted(host, run, installed, monkeypatch, module_warnings, kind):
+    system = host['unit_root'] / 'etc' / 'systemd' / 'system'
+    system.mkdir(parents=True)
+    target = system / 'web.service.d'
+    if kind == 'fifo':
+        os.mkfifo(target)
+    elif kind == 'symlink loop':
+        os.symlink('web.service.d', target)
+    elif kind == 'file':
+        target.write_text('')
+    elif kind == 'relative unit path':
+        monkeypatch.setenv('SYSTEMD_UNIT_PATH', 'units')
+    else:
+        target.mkdir()
+        os.symlink('loop.conf', target / 'loop.conf')
+    assert analysed_again(host, run)
+    assert analysed_again(host, run)  # and never recorded as trusted
+    assert module_warnings == []
