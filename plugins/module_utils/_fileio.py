@@ -150,16 +150,19 @@ def write_fd(fd, data):
         view = view[os.write(fd, view):]
 
 
-def replace_at(dir_fd, name, data, tmp):
+def replace_at(dir_fd, name, data, tmp, finish=None):
     """Replace ``name`` in the directory open on ``dir_fd`` with ``data`` (mode 0600) in one rename.
 
-    The temporary ``tmp`` is created there O_EXCL and never through a symlink, synced before the
-    rename, and removed on any failure; the directory is synced after it.
+    The temporary ``tmp`` is created there O_EXCL and never through a symlink, given to
+    ``finish(fd)`` (its final owner, mode and label, set on the descriptor while nobody else can
+    open it), synced before the rename, and removed on any failure; the directory is synced after it.
     """
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=dir_fd)
         try:
             write_fd(fd, data)
+            if finish is not None:
+                finish(fd)
             os.fsync(fd)
         finally:
             os.close(fd)

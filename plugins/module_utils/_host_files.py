@@ -20,28 +20,38 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import errno
 import grp
 import os
 import posixpath
 import pwd
 import stat
+import time
 from collections import namedtuple
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import user_writable
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import tmp_name
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC,
     O_DIRECTORY,
     O_NOFOLLOW,
-    read_if_exists,
-    write_atomic,
+    read_fd,
+    replace_at,
+    write_fd,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import JAIL_STATE_DIR, known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
 
 DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+# A regular file is read or held without following a link, blocking on a FIFO or becoming a terminal.
+FILE_FLAGS = os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | os.O_NONBLOCK | getattr(os, 'O_NOCTTY', 0)
+SELINUX_XATTR = 'security.selinux'
+MAX_ID = 2 ** 32 - 2
 # Bits a file written from a playbook never gets here: a setuid/setgid root file, or one any
 # user can rewrite while root daemons read it.
 REFUSED_MODE_BITS = (stat.S_ISUID, 'setuid'), (stat.S_ISGID, 'setgid'), (stat.S_IWOTH, 'world-writable')
+# A directory host_files makes must pass its own walk on the next run.
+REFUSED_DIRECTORY_BITS = REFUSED_MODE_BITS + ((stat.S_IWGRP, 'group-writable'),)
 
 # How a directory on the way to a file is judged. Only unit tests replace it (to trust the sticky
 # system temp dir above their scratch directories); no module option reaches it.
@@ -54,17 +64,16 @@ class HostFilesError(Exception):
     """An entry that cannot be put in place safely; the message names it and the cause."""
 
 
-def parse_mode(value, what):
-    """The numeric mode of an octal string (V(0644)) or a number; symbolic modes are refused."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        mode = value
-    elif isinstance(value, str) and value and all(c in '01234567' for c in value):
+def parse_mode(value, what, refused=REFUSED_MODE_BITS):
+    """The numeric mode of an octal string (V(0644)); a number (YAML reads 644 as decimal) and
+    symbolic modes are refused."""
+    if isinstance(value, str) and value and all(c in '01234567' for c in value):
         mode = int(value, 8)
     else:
-        raise HostFilesError(f"{what}: {value!r} is not an octal mode such as '0644'")
-    if not 0 <= mode <= 0o7777:
+        raise HostFilesError(f"{what}: {value!r} is not an octal mode in quotes, such as '0644'")
+    if mode > 0o7777:
         raise HostFilesError(f'{what}: {value!r} is out of range')
-    for bit, name in REFUSED_MODE_BITS:
+    for bit, name in refused:
         if mode & bit:
             raise HostFilesError(f'{what}: {mode:04o} is {name}; host_files does not write such files')
     return mode
@@ -72,11 +81,14 @@ def parse_mode(value, what):
 
 def resolve_id(name, what, lookup):
     """The numeric id of a user or group name (or of a number given as text)."""
-    if name.isdigit():
-        return int(name)
+    if name.isascii() and name.isdigit():
+        number = int(name)
+        if number > MAX_ID:
+            raise HostFilesError(f'{what}: {name} is out of range')
+        return number
     try:
         return lookup(name)
-    except KeyError:
+    except (KeyError, ValueError):
         raise HostFilesError(f'{what}: {name!r} does not exist on this host') from None
 
 
@@ -97,11 +109,18 @@ def check_entries(entries):
             raise HostFilesError(f'{where}.path names the root directory')
         if path in seen:
             raise HostFilesError(f'{where}.path {path} is given twice')
+        for other in seen:
+            if path.startswith(other + '/') or other.startswith(path + '/'):
+                raise HostFilesError(f'{where}.path {path}: {min(path, other, key=len)} is also given as a file')
         seen.add(path)
         content = entry.get('content')
+        try:
+            data = None if content is None else content.encode('utf-8')
+        except UnicodeEncodeError:
+            raise HostFilesError(f'{where}.content is not valid UTF-8 text') from None
         checked.append(HostFile(
             path=path,
-            content=None if content is None else content.encode('utf-8'),
+            content=data,
             uid=resolve_id(entry['owner'], f'{where}.owner', lambda n: pwd.getpwnam(n).pw_uid),
             gid=resolve_id(entry['group'], f'{where}.group', lambda n: grp.getgrnam(n).gr_gid),
             mode=parse_mode(entry['mode'], f'{where}.mode'),
@@ -119,13 +138,15 @@ def refuse_inside_jails(entries, jails):
                                      'chroot_jail puts files into jails')
 
 
-def walk_directories(path, dir_check, create_mode=None):
-    """The directories missing on the way to ``path`` after checking every one that exists.
+def walk_directories(path, dir_check, create=None):
+    """``(missing, fd)``: the directories missing on the way to ``path``, and a descriptor of its
+    directory (None when it is missing), every directory that exists checked on the way.
 
-    Each directory is entered with openat(O_NOFOLLOW) from the one before and judged by
-    ``dir_check(path, fstat)`` on the descriptor held. With ``create_mode``, the missing ones are
-    created root-owned with that mode (set on the new directory's descriptor, whatever the umask);
-    without it nothing is created and the missing ones are only reported.
+    Each directory is entered with openat(O_NOFOLLOW) from the one held before and judged by
+    ``dir_check(path, fstat)`` on the descriptor held. With ``create`` (``(mode, label)``), the
+    missing ones are created root-owned with that mode, set on the new directory's descriptor
+    whatever the umask or a setgid parent says, and ``label(path, fd)`` gives it its SELinux label;
+    without it nothing is created and the missing ones are only reported. The caller closes fd.
     """
     missing = []
     fd = os.open('/', DIR_FLAGS)
@@ -135,14 +156,14 @@ def walk_directories(path, dir_check, create_mode=None):
         for name in [c for c in posixpath.dirname(path).split('/') if c]:
             candidate = posixpath.join(current, name)
             current = candidate
-            if missing and create_mode is None:
+            if missing and create is None:
                 missing.append(candidate)
                 continue
             try:
                 st = os.stat(name, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 missing.append(candidate)
-                if create_mode is None:
+                if create is None:
                     continue
                 os.mkdir(name, 0o700, dir_fd=fd)
             else:
@@ -155,11 +176,16 @@ def walk_directories(path, dir_check, create_mode=None):
             fd = child
             if missing:
                 os.fchown(fd, 0, 0)
-                os.fchmod(fd, create_mode)
+                os.fchmod(fd, create[0])
+                create[1](candidate, fd)
             refuse_unsafe(path, dir_check, candidate, fd)
-    finally:
+    except BaseException:
         os.close(fd)
-    return missing
+        raise
+    if missing and create is None:
+        os.close(fd)
+        return missing, None
+    return missing, fd
 
 
 def refuse_unsafe(path, dir_check, directory, fd):
@@ -170,10 +196,11 @@ def refuse_unsafe(path, dir_check, directory, fd):
                              'host_files writes only where root alone can')
 
 
-def target_state(path):
-    """The lstat of the file at ``path``, None when absent; anything but a regular file is refused."""
+def target_state(path, dir_fd):
+    """The lstat of ``path``'s file in the directory held on ``dir_fd``, None when absent; anything
+    but a regular file with one name is refused."""
     try:
-        st = os.lstat(path)
+        st = os.stat(posixpath.basename(path), dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
     if not stat.S_ISREG(st.st_mode):
@@ -184,8 +211,32 @@ def target_state(path):
     return st
 
 
+def open_same(path, dir_fd, seen):
+    """A descriptor of ``path``'s file, which must still be the inode ``seen`` (its lstat)."""
+    try:
+        fd = os.open(posixpath.basename(path), FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO):
+            raise HostFilesError(f'{path}: changed while it was checked; run again') from None
+        raise
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino) or st.st_nlink != 1:
+        os.close(fd)
+        raise HostFilesError(f'{path}: changed while it was checked; run again')
+    return fd
+
+
+def replaced_in_place(st):
+    """Whether an attribute change may be made on the file itself: only when root alone could open
+    it for writing (otherwise whoever holds it open for writing would keep a root-owned file)."""
+    return st.st_uid == 0 and not st.st_mode & 0o022
+
+
+Plan = namedtuple('Plan', 'entry missing current before')
+
+
 class HostFiles:
-    """Puts every entry of ``files`` in place, or none when one is refused."""
+    """Puts every entry of ``files`` in place, after checking them all."""
 
     def __init__(self, module):
         self.module = module
@@ -195,70 +246,121 @@ class HostFiles:
     def execute(self):
         params = self.module.params
         entries = check_entries(params['files'])
-        directory_mode = parse_mode(params['directory_mode'], 'directory_mode')
+        directory_mode = parse_mode(params['directory_mode'], 'directory_mode', REFUSED_DIRECTORY_BITS)
         refuse_inside_jails(entries, known_jails(JAIL_STATE_DIR))
-        # Everything is checked before the first write: a refused entry leaves the host as it was.
-        plans = []
-        for entry in entries:
-            missing = walk_directories(entry.path, directory_check)
-            current = None if missing else target_state(entry.path)
-            plans.append((entry, missing, current))
-        for entry, missing, current in plans:
-            self.put(entry, missing, current, directory_mode, params['backup'])
+        # Every entry is validated before the first write.
+        plans = [self.plan(entry) for entry in entries]
+        for plan in plans:
+            self.put(plan, directory_mode, params['backup'])
         self.result['changed'] = any(f['changed'] for f in self.result['files'])
         if self.module._diff:
             self.result['diff'] = self.diffs
         return self.result
 
-    def put(self, entry, missing, current, directory_mode, backup):
-        module = self.module
-        report = {'path': entry.path, 'created': current is None, 'content_changed': False}
-        if missing and not module.check_mode:
-            missing = walk_directories(entry.path, directory_check, directory_mode)
-            for directory in missing:
-                module.set_default_selinux_context(directory, False)
-        for directory in missing:
+    def plan(self, entry):
+        missing, fd = walk_directories(entry.path, directory_check)
+        if fd is None:
+            return Plan(entry, missing, None, None)
+        try:
+            current = target_state(entry.path, fd)
+            before = None
+            # A file whose content is left alone (a log) is never read.
+            if current is not None and entry.content is not None:
+                held = open_same(entry.path, fd, current)
+                try:
+                    before = read_fd(held)
+                finally:
+                    os.close(held)
+        finally:
+            os.close(fd)
+        return Plan(entry, missing, current, before)
+
+    def put(self, plan, directory_mode, backup):
+        entry, current = plan.entry, plan.current
+        for directory in plan.missing:
             if directory not in self.result['created_directories']:
                 self.result['created_directories'].append(directory)
-        before = None if current is None else read_if_exists(entry.path)
-        after = entry.content if entry.content is not None else (b'' if before is None else before)
-        if before != after:
-            report['content_changed'] = True
+        content_changed = entry.content is not None and plan.before != entry.content
+        found = None if current is None else (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode))
+        attributes_changed = found != (entry.uid, entry.gid, entry.mode)
+        report = {'path': entry.path, 'created': current is None, 'content_changed': content_changed,
+                  'attributes_changed': attributes_changed, 'changed': attributes_changed or content_changed}
+        if content_changed or current is None:
             self.diffs.append({'before_header': entry.path, 'after_header': entry.path,
-                               'before': (before or b'').decode('utf-8', 'replace'),
-                               'after': after.decode('utf-8', 'replace')})
-            if not module.check_mode:
-                backup_file = write_atomic(module, entry.path, after, backup=backup and before is not None,
-                                           create_mode=0o600)
-                if backup_file:
-                    report['backup_file'] = backup_file
-        report['attributes_changed'] = self.set_attributes(entry, current)
-        report['changed'] = report['created'] or report['content_changed'] or report['attributes_changed']
-        self.result['files'].append(report)
-
-    def set_attributes(self, entry, current):
-        """Owner, group and mode of the file; True when one differed (or the file is new)."""
-        if self.module.check_mode:
-            if current is None:
-                return True
-            st = current
-        else:
-            # the file as it is now, after the rename: write_atomic kept the old owner and mode
-            st = target_state(entry.path)
-        wanted = (entry.uid, entry.gid, entry.mode)
-        found = (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
-        if found == wanted:
-            return False
-        if current is not None:
+                               'before': (plan.before or b'').decode('utf-8', 'replace'),
+                               'after': (entry.content or b'').decode('utf-8', 'replace')})
+        if attributes_changed and current is not None:
             self.diffs.append({'before_header': f'{entry.path} (owner, group, mode)',
                                'after_header': f'{entry.path} (owner, group, mode)',
                                'before': f'{found[0]}:{found[1]} {found[2]:04o}\n',
-                               'after': f'{wanted[0]}:{wanted[1]} {wanted[2]:04o}\n'})
-        if not self.module.check_mode:
-            fd = os.open(entry.path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | os.O_NONBLOCK)
+                               'after': f'{entry.uid}:{entry.gid} {entry.mode:04o}\n'})
+        if report['changed'] and not self.module.check_mode:
+            _missing, fd = walk_directories(entry.path, directory_check, (directory_mode, self.label_directory))
             try:
-                os.fchown(fd, entry.uid, entry.gid)
-                os.fchmod(fd, entry.mode)
+                backup_file = self.write(entry, current, content_changed, fd, backup)
             finally:
                 os.close(fd)
-        return True
+            if backup_file:
+                report['backup_file'] = backup_file
+        self.result['files'].append(report)
+
+    def write(self, entry, current, content_changed, dir_fd, backup):
+        """Bring the file to its entry, in the directory held on ``dir_fd``; the backup's path or None."""
+        now = target_state(entry.path, dir_fd)
+        if (now is None) != (current is None) or (now and (now.st_dev, now.st_ino) != (current.st_dev, current.st_ino)):
+            raise HostFilesError(f'{entry.path}: changed while it was checked; run again')
+        if current is None:
+            self.replace(entry, dir_fd, entry.content or b'', self.default_label(entry.path))
+            return None
+        held = open_same(entry.path, dir_fd, current)
+        try:
+            if not content_changed and replaced_in_place(current):
+                os.fchown(held, entry.uid, entry.gid)
+                os.fchmod(held, entry.mode)
+                return None
+            old = read_fd(held)
+            label = self.label_of(held) or self.default_label(entry.path)
+        finally:
+            os.close(held)
+        backup_file = self.backup(entry.path, dir_fd, old, current) if backup and content_changed else None
+        self.replace(entry, dir_fd, entry.content if content_changed else old, label)
+        return backup_file
+
+    def replace(self, entry, dir_fd, data, label):
+        def finish(fd):
+            os.fchown(fd, entry.uid, entry.gid)
+            os.fchmod(fd, entry.mode)
+            if label:
+                os.setxattr(fd, SELINUX_XATTR, label.encode('utf-8') + b'\0')
+        name = posixpath.basename(entry.path)
+        replace_at(dir_fd, name, data, tmp_name(name), finish)
+
+    def backup(self, path, dir_fd, data, current):
+        """A root-owned copy of the old content next to it, named as AnsibleModule.backup_local names one."""
+        name = f"{posixpath.basename(path)}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=dir_fd)
+        try:
+            write_fd(fd, data)
+            os.fchmod(fd, stat.S_IMODE(current.st_mode) & 0o755)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return posixpath.join(posixpath.dirname(path), name)
+
+    def label_of(self, fd):
+        try:
+            return os.getxattr(fd, SELINUX_XATTR).rstrip(b'\0').decode('utf-8', 'surrogateescape')
+        except OSError:
+            return None
+
+    def default_label(self, path):
+        """The SELinux context the policy gives ``path`` (None without SELinux)."""
+        if not self.module.selinux_enabled():
+            return None
+        context = self.module.selinux_default_context(path)
+        return ':'.join(context) if context and None not in context else None
+
+    def label_directory(self, path, fd):
+        label = self.default_label(path)
+        if label:
+            os.setxattr(fd, SELINUX_XATTR, label.encode('utf-8') + b'\0')

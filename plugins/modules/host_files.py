@@ -23,20 +23,24 @@ description:
   - Writes the files of O(files) with their content, owner, group and mode, in one module run
     instead of two per file (M(ansible.builtin.copy) runs C(stat), then C(file) or C(copy)); a
     run that changes nothing makes one module run in all.
-  - Every entry is checked before anything is written, so a refused entry leaves every file as
-    it was.
+  - Every entry is validated before the first write (path, owner, group, mode, and every
+    directory on the way), so a refused entry leaves every file as it was; a write can still fail
+    midway for other reasons (a full disk).
   - Every directory from C(/) to a file is walked one component at a time without following a
-    link, and must be root's alone (owned by root, not group- or world-writable); a symbolic
-    link on the way is refused (give the path it points to). A directory a non-root user
-    controls would let that user swap the file between the check and the write and make root
-    write or chown another one. Missing directories are created owned by root with
-    O(directory_mode).
+    link and held open, and must be root's alone (owned by root, not group- or
+    world-writable); a symbolic link on the way is refused (give the path it points to). A
+    directory a non-root user controls would let that user swap the file between the check and
+    the write. Every read and write is made relative to the directory the walk holds, so a
+    directory renamed meanwhile does not redirect it. Missing directories are created owned by
+    root with O(directory_mode).
   - A path inside a jail that M(serversec.confine.chroot_jail) recorded in its default state
-    directory is refused, since uid 0 in that jail could do the same; put files into a jail with
-    M(serversec.confine.chroot_jail).
-  - A file is replaced atomically (a temporary file in its directory, then one rename) and keeps
-    its SELinux context; a new one gets the default context. Only a regular file with one name
-    is replaced.
+    directory is refused, since uid 0 in that jail controls what is there; put files into a jail
+    with M(serversec.confine.chroot_jail).
+  - A file that changes is replaced by a new inode, given its owner, mode and SELinux context
+    (the old file's, or the default one for a new file) before it gets its name, in one rename;
+    nobody who could open the old file holds the new one. Only the owner, group or mode of a
+    root-owned file that nobody else can write is changed in place. Only a regular file with one
+    name is replaced.
   - Setuid, setgid and world-writable modes are refused.
 options:
   files:
@@ -77,17 +81,20 @@ options:
         default: root
       mode:
         description:
-          - Octal mode of the file, as a string such as V('0644').
+          - Octal mode of the file, as a quoted string such as V('0644') (a YAML number is refused, since
+            C(644) unquoted is the decimal number 644).
         type: raw
         default: '0644'
   directory_mode:
     description:
-      - Octal mode of the directories created on the way to a file, owned by root.
+      - Octal mode of the directories created on the way to a file, owned by root, as a quoted
+        string; group- or world-writable modes are refused.
     type: raw
     default: '0755'
   backup:
     description:
-      - Keep a copy of a file whose content is replaced, with a timestamp in its name.
+      - Keep a root-owned copy of a file whose content is replaced, next to it, with a timestamp
+        in its name.
     type: bool
     default: false
 attributes:
@@ -180,7 +187,7 @@ def main():
         argument_spec=dict(
             files=dict(type='list', elements='dict', required=True, options=dict(
                 path=dict(type='path', required=True),
-                content=dict(type='str'),
+                content=dict(type='str', no_log=True),
                 src=dict(type='path'),
                 owner=dict(type='str', default='root'),
                 group=dict(type='str', default='root'),
