@@ -363,3 +363,126 @@ def test_content_that_is_not_utf8_is_refused():
     with pytest.raises(_host_files.HostFilesError) as excinfo:
         _host_files.check_entries([entry])
     assert str(excinfo.value) == 'files[0].content is not valid UTF-8 text'
+
+
+@pytest.mark.parametrize('owner, message', [
+    ('4294967294', None),
+    ('4294967295', 'files[0].owner: 4294967295 is out of range'),
+])
+def test_the_largest_id_is_the_last_one_chown_can_set(root, run, owner, message):
+    # 2**32 - 1 is chown's "leave unchanged"
+    result = run([{'path': str(root / 'a'), 'content': 'x\n', 'owner': owner}])
+    assert result.get('msg') == message
+    if message is None:
+        assert os.stat(root / 'a').st_uid == 4294967294
+
+
+def test_a_backup_is_root_owned_and_never_more_than_0755(root, run):
+    conf = root / 'app.conf'
+    conf.write_text('old\n')
+    os.chown(conf, 4242, 4242)
+    os.chmod(conf, 0o777)
+    backup = run([{'path': str(conf), 'content': 'new\n'}], backup=True)['files'][0]['backup_file']
+    st = os.stat(backup)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode), open(backup).read()) == (0, 0o755, 'old\n')
+
+
+@pytest.mark.parametrize('old_mode, in_place', [(0o641, True), (0o646, False), (0o664, False)])
+def test_only_a_file_nobody_else_can_write_changes_mode_in_place(root, run, old_mode, in_place):
+    log = root / 'app.log'
+    log.write_text('line\n')
+    os.chmod(log, old_mode)
+    inode = os.stat(log).st_ino
+    run([{'path': str(log), 'mode': '0640'}])
+    assert (os.stat(log).st_ino == inode, mode_of(log), log.read_text()) == (in_place, 0o640, 'line\n')
+
+
+def test_a_change_of_attributes_alone_shows_no_content_diff(root, run):
+    conf = root / 'app.conf'
+    conf.write_text('same\n')
+    os.chmod(conf, 0o600)
+    result = run([{'path': str(conf), 'content': 'same\n'}], check=True, diff=True)
+    assert result['diff'] == [{'before_header': f'{conf} (owner, group, mode)',
+                               'after_header': f'{conf} (owner, group, mode)',
+                               'before': '0:0 0600\n', 'after': '0:0 0644\n'}]
+
+
+def swap_after_planning(monkeypatch, change):
+    """Run ``change()`` once the write phase's walk holds the directory (after every check)."""
+    real_walk = _host_files.walk_directories
+
+    def walk(path, dir_check, create=None):
+        missing, fd = real_walk(path, dir_check, create)
+        if create is not None:
+            change()
+        return missing, fd
+    monkeypatch.setattr(_host_files, 'walk_directories', walk)
+
+
+CHANGED = 'changed while it was checked; run again'
+
+
+@pytest.mark.parametrize('existed, change, message', [
+    (True, os.unlink, CHANGED),
+    (True, lambda p: (os.unlink(p), os.symlink('/etc/shadow', p)), 'exists and is not a regular file, refusing to replace it'),
+    (True, lambda p: os.link(p, p.parent / 'other'),
+     'has 2 hard links; its owner and mode would change under the other names too'),
+    (True, lambda p: (os.rename(p, p.parent / 'moved'), p.write_text('other\n'), os.chmod(p, 0o600)), CHANGED),
+    (False, lambda p: p.write_text('planted\n'), CHANGED),
+])
+def test_a_file_changed_between_the_check_and_the_write_is_left_alone(root, run, monkeypatch, existed, change,
+                                                                       message):
+    conf = root / 'app.conf'
+    if existed:
+        conf.write_text('old\n')
+        os.chmod(conf, 0o600)
+    swap_after_planning(monkeypatch, lambda: change(conf))
+    result = run([{'path': str(conf), 'content': 'new\n'}])
+    assert result['msg'] == f'{conf}: {message}'
+    assert not os.path.exists(conf) or os.path.islink(conf) or conf.read_text() != 'new\n'
+
+
+@pytest.fixture
+def selinux(monkeypatch):
+    """SELinux on, as AnsibleModule sees it; the labels are real security.selinux attributes."""
+    from ansible.module_utils import basic
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_enabled', lambda self: True)
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_default_context',
+                        lambda self, path, mode=0: ['system_u', 'object_r', 'etc_t', 's0'])
+
+
+def label(path):
+    try:
+        return os.getxattr(path, 'security.selinux', follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def test_new_files_and_directories_get_the_default_label(root, run, selinux):
+    conf = root / 'etc/app.conf'
+    run([{'path': str(conf), 'content': 'x\n'}])
+    if label(conf) is None:
+        pytest.skip('this file system keeps no security.selinux attribute')
+    assert label(conf) == b'system_u:object_r:etc_t:s0\0'
+    assert label(root / 'etc') == b'system_u:object_r:etc_t:s0\0'
+
+
+def test_a_replaced_file_keeps_its_label(root, run, selinux):
+    conf = root / 'app.conf'
+    conf.write_text('old\n')
+    try:
+        os.setxattr(conf, 'security.selinux', b'system_u:object_r:httpd_config_t:s0\0')
+    except OSError:
+        pytest.skip('this file system keeps no security.selinux attribute')
+    run([{'path': str(conf), 'content': 'new\n'}])
+    assert (conf.read_text(), label(conf)) == ('new\n', b'system_u:object_r:httpd_config_t:s0\0')
+
+
+def test_without_selinux_no_label_is_set(root, run, monkeypatch):
+    from ansible.module_utils import basic
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_enabled', lambda self: False)
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_default_context',
+                        lambda self, path, mode=0: ['system_u', 'object_r', 'etc_t', 's0'])
+    conf = root / 'app.conf'
+    run([{'path': str(conf), 'content': 'x\n'}])
+    assert label(conf) is None
