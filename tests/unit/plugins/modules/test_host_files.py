@@ -430,8 +430,7 @@ CHANGED = 'changed while it was checked; run again'
     (True, lambda p: (os.rename(p, p.parent / 'moved'), p.write_text('other\n'), os.chmod(p, 0o600)), CHANGED),
     (False, lambda p: p.write_text('planted\n'), CHANGED),
 ])
-def test_a_file_changed_between_the_check_and_the_write_is_left_alone(root, run, monkeypatch, existed, change,
-                                                                       message):
+def test_a_file_changed_between_check_and_write_is_left_alone(root, run, monkeypatch, existed, change, message):
     conf = root / 'app.conf'
     if existed:
         conf.write_text('old\n')
