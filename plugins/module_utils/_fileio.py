@@ -56,7 +56,25 @@ def sha256_fd(fd, limit=None):
 
 # The one extended attribute a copy may carry: the label SELinux gives every file. Any other (a
 # file capability, a POSIX ACL) grants what the module never copied.
-LABEL_XATTRS = ('security.selinux',)
+SELINUX_XATTR = 'security.selinux'
+LABEL_XATTRS = (SELINUX_XATTR,)
+
+
+def read_label(target):
+    """The SELinux label of ``target`` (a descriptor, or /proc/self/fd/N of an O_PATH one), None
+    when it has none."""
+    try:
+        raw = os.getxattr(target, SELINUX_XATTR)
+    except OSError as exc:
+        if exc.errno == errno.ENODATA:
+            return None
+        raise
+    return raw.rstrip(b'\0').decode('utf-8', 'surrogateescape')
+
+
+def write_label(target, context):
+    """Give ``target`` (a descriptor, or /proc/self/fd/N of an O_PATH one) the SELinux label ``context``."""
+    os.setxattr(target, SELINUX_XATTR, context.encode('utf-8') + b'\0')
 
 
 def added_xattrs(target, follow_symlinks=True):

@@ -36,8 +36,10 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_DIRECTORY,
     O_NOFOLLOW,
     read_fd,
+    read_label,
     replace_at,
     write_fd,
+    write_label,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import JAIL_STATE_DIR, known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
@@ -45,7 +47,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._paths import Pa
 DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
 # A regular file is read or held without following a link, blocking on a FIFO or becoming a terminal.
 FILE_FLAGS = os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | os.O_NONBLOCK | getattr(os, 'O_NOCTTY', 0)
-SELINUX_XATTR = 'security.selinux'
 MAX_ID = 2 ** 32 - 2
 # Bits a file written from a playbook never gets here: a setuid/setgid root file, or one any
 # user can rewrite while root daemons read it.
@@ -331,7 +332,7 @@ class HostFiles:
             os.fchown(fd, entry.uid, entry.gid)
             os.fchmod(fd, entry.mode)
             if label:
-                os.setxattr(fd, SELINUX_XATTR, label.encode('utf-8') + b'\0')
+                write_label(fd, label)
         name = posixpath.basename(entry.path)
         replace_at(dir_fd, name, data, tmp_name(name), finish)
 
@@ -349,7 +350,7 @@ class HostFiles:
 
     def label_of(self, fd):
         try:
-            return os.getxattr(fd, SELINUX_XATTR).rstrip(b'\0').decode('utf-8', 'surrogateescape')
+            return read_label(fd)
         except OSError:
             return None
 
@@ -363,4 +364,4 @@ class HostFiles:
     def label_directory(self, path, fd):
         label = self.default_label(path)
         if label:
-            os.setxattr(fd, SELINUX_XATTR, label.encode('utf-8') + b'\0')
+            write_label(fd, label)

@@ -42,6 +42,9 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_NOFOLLOW,
     O_PATH,
     PROC_FDS,
+    SELINUX_XATTR,
+    read_label,
+    write_label,
 )
 
 try:
@@ -49,7 +52,7 @@ try:
 except ImportError:  # libselinux is not installed
     BINDING = None
 
-XATTR = 'security.selinux'
+XATTR = SELINUX_XATTR
 SEMANAGE_PATHS = ('/usr/sbin/semanage', '/sbin/semanage', '/usr/bin/semanage')
 # Present when the kernel runs SELinux, whether or not libselinux can be loaded.
 ENFORCE_FILE = '/sys/fs/selinux/enforce'
@@ -65,18 +68,13 @@ def entry_mode(entry):
 
 def held_label(held):
     """The label of what the O_PATH descriptor ``held`` holds (None if unlabelled), never opening it."""
-    try:
-        return os.getxattr(f'{PROC_FDS}/{held}', XATTR).rstrip(b'\0').decode('utf-8', 'surrogateescape')
-    except OSError as exc:
-        if exc.errno == errno.ENODATA:
-            return None
-        raise
+    return read_label(f'{PROC_FDS}/{held}')
 
 
 def set_held_label(held, context):
     """Label what ``held`` holds: through /proc/self/fd the kernel reaches that very inode (a
     symlink itself, never its target), so nothing the jail renames meanwhile is labelled instead."""
-    os.setxattr(f'{PROC_FDS}/{held}', XATTR, context.encode('utf-8') + b'\0')
+    write_label(f'{PROC_FDS}/{held}', context)
 
 
 def is_planned(held, entry, seen=None):
@@ -149,7 +147,7 @@ class JailLabels:
             return
         try:
             if name is None:
-                os.setxattr(fd, XATTR, context.encode('utf-8') + b'\0')
+                write_label(fd, context)
                 return
             held = os.open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=fd)
             try:
