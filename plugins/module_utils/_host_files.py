@@ -11,7 +11,8 @@ Every entry is checked before anything is written: its path, owner, group and mo
 directory from ``/`` to it, walked one component at a time without following a link. A
 directory a non-root user owns or can write, or a symbolic link on the way, is refused: such a
 user could swap what the path reaches between the check and the write, and make root write or
-chown another file. Missing directories are created root-owned. Writes go through the shared
+chown another file; only a log (an entry without content) may sit in a root-owned directory its
+group can write. Missing directories are created root-owned. Writes go through the shared
 I/O layer (a temporary file in the target's directory, one rename, backup on request).
 """
 
@@ -139,12 +140,13 @@ def refuse_inside_jails(entries, jails):
                                      'chroot_jail puts files into jails')
 
 
-def walk_directories(path, dir_check, create=None):
+def walk_directories(path, dir_check, create=None, parent_check=None):
     """``(missing, fd)``: the directories missing on the way to ``path``, and a descriptor of its
     directory (None when it is missing), every directory that exists checked on the way.
 
     Each directory is entered with openat(O_NOFOLLOW) from the one held before and judged by
-    ``dir_check(path, fstat)`` on the descriptor held. With ``create`` (``(mode, label)``), the
+    ``dir_check(path, fstat)`` on the descriptor held (``path``'s own directory by
+    ``parent_check`` when given). With ``create`` (``(mode, label)``), the
     missing ones are created root-owned with that mode, set on the new directory's descriptor
     whatever the umask or a setgid parent says, and ``label(path, fd)`` gives it its SELinux label;
     without it nothing is created and the missing ones are only reported. The caller closes fd.
@@ -152,9 +154,10 @@ def walk_directories(path, dir_check, create=None):
     missing = []
     fd = os.open('/', DIR_FLAGS)
     try:
-        refuse_unsafe(path, dir_check, '/', fd)
+        parent = posixpath.dirname(path)
+        refuse_unsafe(path, parent_check if parent == '/' and parent_check else dir_check, '/', fd)
         current = '/'
-        for name in [c for c in posixpath.dirname(path).split('/') if c]:
+        for name in [c for c in parent.split('/') if c]:
             candidate = posixpath.join(current, name)
             current = candidate
             if missing and create is None:
@@ -179,7 +182,7 @@ def walk_directories(path, dir_check, create=None):
                 os.fchown(fd, 0, 0)
                 os.fchmod(fd, create[0])
                 create[1](candidate, fd)
-            refuse_unsafe(path, dir_check, candidate, fd)
+            refuse_unsafe(path, parent_check if candidate == parent and parent_check else dir_check, candidate, fd)
     except BaseException:
         os.close(fd)
         raise
@@ -195,6 +198,22 @@ def refuse_unsafe(path, dir_check, directory, fd):
     if reason:
         raise HostFilesError(f'{path}: {reason} (a non-root user could swap what it holds); '
                              'host_files writes only where root alone can')
+
+
+def log_directory_check(path, st):
+    """``directory_check``, but a root-owned directory its group may write (Ubuntu's /var/log is
+    root:syslog 0775) passes: an entry without content is only ever created there as a new inode,
+    or given its attributes after its descriptor is proven to hold a regular file with one name,
+    so what that group plants (a link, a second name of another file, a FIFO) is refused."""
+    reason = directory_check(path, st)
+    if reason and st.st_uid == 0 and not st.st_mode & stat.S_IWOTH:
+        return None
+    return reason
+
+
+def parent_check(entry):
+    """How the directory holding ``entry``'s file is judged."""
+    return log_directory_check if entry.content is None else directory_check
 
 
 def target_state(path, dir_fd):
@@ -233,6 +252,22 @@ def replaced_in_place(st):
     return st.st_uid == 0 and not st.st_mode & 0o022
 
 
+def refuse_takeover(entry, current, dir_fd):
+    """A file without content whose attributes must change but cannot be changed in place is
+    copied to a new inode; where the directory's group can write, that group may have planted the
+    file (its size, its content), so it is refused instead."""
+    if entry.content is not None or current is None or replaced_in_place(current):
+        return
+    if (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)) == (entry.uid, entry.gid, entry.mode):
+        return
+    parent = posixpath.dirname(entry.path)
+    if directory_check(parent, os.fstat(dir_fd)):
+        raise HostFilesError(f'{entry.path}: owned by uid {current.st_uid} with mode '
+                             f'{stat.S_IMODE(current.st_mode):04o} in {parent}, which its group can write; '
+                             'host_files does not take over a file others may have planted there: '
+                             'remove it or give it its owner and mode, and run again')
+
+
 Plan = namedtuple('Plan', 'entry missing current before')
 
 
@@ -259,11 +294,12 @@ class HostFiles:
         return self.result
 
     def plan(self, entry):
-        missing, fd = walk_directories(entry.path, directory_check)
+        missing, fd = walk_directories(entry.path, directory_check, parent_check=parent_check(entry))
         if fd is None:
             return Plan(entry, missing, None, None)
         try:
             current = target_state(entry.path, fd)
+            refuse_takeover(entry, current, fd)
             before = None
             # A file whose content is left alone (a log) is never read.
             if current is not None and entry.content is not None:
@@ -296,7 +332,8 @@ class HostFiles:
                                'before': f'{found[0]}:{found[1]} {found[2]:04o}\n',
                                'after': f'{entry.uid}:{entry.gid} {entry.mode:04o}\n'})
         if report['changed'] and not self.module.check_mode:
-            _missing, fd = walk_directories(entry.path, directory_check, (directory_mode, self.label_directory))
+            _missing, fd = walk_directories(entry.path, directory_check, (directory_mode, self.label_directory),
+                                            parent_check(entry))
             try:
                 backup_file = self.write(entry, current, content_changed, fd, backup)
             finally:

@@ -33,6 +33,11 @@ description:
     the write. Every read and write is made relative to the directory the walk holds, so a
     directory renamed meanwhile does not redirect it. Missing directories are created owned by
     root with O(directory_mode).
+  - One exception is made for log files. The directory holding an entry without content may also be
+    root-owned and writable by its group (Ubuntu's C(/var/log) is C(root:syslog 0775)). There a
+    missing file is created as a new inode, and an existing one must be a regular file with one
+    name; one that a non-root user owns, or others can write, is refused unless it already has
+    the asked owner, group and mode, since that group could have planted it.
   - A path inside a jail that M(serversec.confine.chroot_jail) recorded in its default state
     directory is refused, since uid 0 in that jail controls what is there; put files into a jail
     with M(serversec.confine.chroot_jail).

@@ -116,3 +116,12 @@ def test_sshd_refuses_the_denied_client_and_logs_it(host):
             break
         time.sleep(0.5)
     assert "tried to connect to sshd and was blocked" in log
+
+
+def test_the_log_is_made_in_a_log_directory_its_group_can_write(host):
+    # prepare.yml makes /var/log root:syslog 0775, as Ubuntu ships it
+    logs = host.file("/var/log")
+    assert (logs.user, logs.group, logs.mode) == ("root", "syslog", 0o775)
+    log = host.file("/var/log/tcpwrappers.log")
+    assert log.is_file and not log.is_symlink
+    assert (log.user, log.group, log.mode) == ("root", "adm", 0o640)

@@ -234,6 +234,93 @@ def test_only_a_regular_file_with_one_name_is_replaced(root, run, make, message)
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
 
 
+@pytest.fixture
+def log_dir(root):
+    """A root-owned directory group 4242 may write, as Ubuntu's /var/log (root:syslog 0775)."""
+    logs = root / 'log'
+    logs.mkdir()
+    os.chown(logs, 0, 4242)
+    os.chmod(logs, 0o775)
+    return logs
+
+
+def test_a_log_is_created_in_a_directory_its_group_can_write(root, run, log_dir):
+    log = log_dir / 'tcpwrappers.log'
+    entry = {'path': str(log), 'group': '4242', 'mode': '0640'}
+    assert run([entry])['changed'] is True
+    st = os.stat(log)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), st.st_size) == (0, 4242, 0o640, 0)
+    assert run([entry])['changed'] is False
+    os.chmod(log, 0o644)
+    inode = st.st_ino
+    assert run([entry])['changed'] is True
+    assert (os.stat(log).st_ino, mode_of(log)) == (inode, 0o640)
+
+
+@pytest.mark.parametrize('where, content, reason', [
+    # content there is a file root daemons may trust: only where root alone writes
+    ('log/app.conf', 'x\n', '{root}/log is group- or world-writable (mode 0775)'),
+    # only the file's own directory may be its group's
+    ('log/app/app.log', None, '{root}/log is group- or world-writable (mode 0775)'),
+])
+def test_elsewhere_a_directory_its_group_can_write_is_still_refused(root, run, log_dir, where, content, reason):
+    first = root / 'first.conf'
+    result = run([{'path': str(first), 'content': 'x\n'}, {'path': str(root / where), 'content': content}])
+    assert result['msg'] == (f'{root}/{where}: {reason.format(root=root)} (a non-root user could swap what it '
+                             'holds); host_files writes only where root alone can')
+    assert list(log_dir.iterdir()) == [] and not first.exists()
+
+
+@pytest.mark.parametrize('owner, mode, reason', [
+    (4242, 0o775, 'is owned by uid 4242'),
+    (0, 0o1777, 'is group- or world-writable (mode 1777)'),
+])
+def test_a_log_directory_a_user_owns_or_anyone_can_write_is_refused(root, run, owner, mode, reason):
+    logs = root / 'log'
+    logs.mkdir()
+    os.chown(logs, owner, 0)
+    os.chmod(logs, mode)
+    result = run([{'path': str(logs / 'app.log')}])
+    assert result['msg'] == (f'{logs}/app.log: {logs} {reason} (a non-root user could swap what it '
+                             'holds); host_files writes only where root alone can')
+    assert list(logs.iterdir()) == []
+
+
+@pytest.mark.parametrize('plant, message', [
+    (lambda p, victim: p.symlink_to(victim), 'exists and is not a regular file, refusing to replace it'),
+    (lambda p, victim: os.link(victim, p), 'has 2 hard links; its owner and mode would change under the other names too'),
+    (lambda p, victim: os.mkfifo(p), 'exists and is not a regular file, refusing to replace it'),
+])
+def test_what_the_group_plants_in_a_log_directory_is_refused(root, run, log_dir, plant, message):
+    victim = root / 'shadow'
+    victim.write_text('secret\n')
+    os.chmod(victim, 0o600)
+    log = log_dir / 'app.log'
+    plant(log, victim)
+    result = run([{'path': str(log), 'owner': '4242', 'mode': '0644'}])
+    assert result['msg'] == f'{log}: {message}'
+    st = os.stat(victim)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o600)
+
+
+def test_a_user_file_in_a_log_directory_is_not_taken_over(root, run, log_dir, monkeypatch):
+    # Making it root's would copy a file of the group's choosing (any size) into a new inode.
+    first = root / 'first.conf'
+    log = log_dir / 'app.log'
+    log.write_text('planted\n')
+    os.chown(log, 4242, 4242)
+    reads = []
+    monkeypatch.setattr(_host_files, 'read_fd', reads.append)
+    result = run([{'path': str(first), 'content': 'x\n'}, {'path': str(log), 'mode': '0640'}])
+    assert result['msg'] == (f'{log}: owned by uid 4242 with mode 0644 in {log_dir}, which its group can write; '
+                             'host_files does not take over a file others may have planted there: remove it or '
+                             'give it its owner and mode, and run again')
+    assert not first.exists() and reads == []
+    assert os.stat(log).st_uid == 4242
+    # Already as asked, it is left alone.
+    assert run([{'path': str(log), 'owner': '4242', 'group': '4242', 'mode': '0644'}])['changed'] is False
+
+
 def test_a_file_under_a_path_that_is_a_file_is_refused(root, run):
     (root / 'etc').write_text('x\n')
     result = run([{'path': str(root / 'etc/app.conf'), 'content': 'x\n'}])
@@ -322,8 +409,8 @@ def test_a_directory_swapped_after_the_walk_does_not_redirect_the_write(root, ru
     victim.mkdir(mode=0o755)
     real_walk = _host_files.walk_directories
 
-    def swap_then_walk(path, dir_check, create=None):
-        missing, fd = real_walk(path, dir_check, create)
+    def swap_then_walk(path, dir_check, create=None, parent_check=None):
+        missing, fd = real_walk(path, dir_check, create, parent_check)
         if create is not None:
             # what uid 0 of a jail could do to a directory bound into it, once the walk holds it
             os.rename(root / 'etc', root / 'etc-held')
@@ -411,8 +498,8 @@ def swap_after_planning(monkeypatch, change):
     """Run ``change()`` once the write phase's walk holds the directory (after every check)."""
     real_walk = _host_files.walk_directories
 
-    def walk(path, dir_check, create=None):
-        missing, fd = real_walk(path, dir_check, create)
+    def walk(path, dir_check, create=None, parent_check=None):
+        missing, fd = real_walk(path, dir_check, create, parent_check)
         if create is not None:
             change()
         return missing, fd
