@@ -44,6 +44,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
 )
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import JAIL_STATE_DIR, known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, check_abs_path
+from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import ServiceError
 
 DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
 # A regular file is read or held without following a link, blocking on a FIFO or becoming a terminal.
@@ -283,7 +284,11 @@ class HostFiles:
         params = self.module.params
         entries = check_entries(params['files'])
         directory_mode = parse_mode(params['directory_mode'], 'directory_mode', REFUSED_DIRECTORY_BITS)
-        refuse_inside_jails(entries, known_jails(JAIL_STATE_DIR))
+        try:
+            jails = known_jails(JAIL_STATE_DIR)
+        except ServiceError as exc:
+            raise HostFilesError(str(exc)) from None
+        refuse_inside_jails(entries, jails)
         # Every entry is validated before the first write.
         plans = [self.plan(entry) for entry in entries]
         for plan in plans:

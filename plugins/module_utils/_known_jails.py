@@ -3,12 +3,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # PRIVATE to the serversec.confine collection: this is not a public API and
-# may change at any time without notice. Only the jailed_service module uses it.
+# may change at any time without notice. jailed_service and host_files use it.
 
 """The jails on this host (whose contents uid 0 in each controls) and refusing host paths inside them.
 
-``known_jails`` reads the jail paths chroot_jail recorded in its state directory, trusting it
-only when it is root-only (``open_root_dir``, also how the analysis records are reached);
+``known_jails`` reads the jail paths chroot_jail recorded in its state directory, and refuses to
+answer when that directory is not root's alone (``open_state_dir``: a hidden record would let a
+path inside a jail pass); ``open_root_dir`` is how the analysis records are reached;
 ``refuse_inside_jails`` raises ServiceError for a path inside one.
 """
 
@@ -17,6 +18,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import errno
 import functools
 import os
 import posixpath
@@ -50,17 +52,60 @@ def open_root_dir(path, judge):
     return fd
 
 
+class _Unreachable(ServiceError):
+    """The state directory is missing (or a component is not a directory): no jail recorded."""
+
+
+def open_state_dir(state_dir, judge):
+    """A descriptor on ``state_dir``, or None when it is missing.
+
+    Fails closed: a link on the way, or a directory ``judge(path, stat)`` gives a reason against
+    (the state directory included), raises ServiceError, since whoever controls it could hide a
+    record and so make a path inside that jail look like a host path. Everything before a missing
+    component was judged root's alone, so only root can have removed it.
+    """
+    def untrusted(detail):
+        return ServiceError(f'state_dir {state_dir}: {detail}; the jails chroot_jail records there cannot be '
+                            'trusted, so no path can be shown to lie outside them: make it and every directory '
+                            'above it root-owned and not group- or world-writable, with no symbolic link on the way')
+
+    def check_dir(held, st):
+        reason = judge(held, st)
+        if reason:
+            raise untrusted(reason)
+
+    def check_link(link, _held):
+        raise untrusted(f'{link} is a symbolic link')
+
+    try:
+        with PathWalk('/', state_dir, 'state_dir', error=_Unreachable, check_dir=check_dir,
+                      check_link=check_link) as walk:
+            fd = os.open(walk.name, os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
+    except _Unreachable:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        if exc.errno == errno.ELOOP:
+            raise untrusted(f'{state_dir} is a symbolic link') from None
+        raise untrusted(f'cannot open it: {exc.strerror}') from None
+    reason = judge(state_dir, os.fstat(fd))
+    if reason:
+        os.close(fd)
+        raise untrusted(reason)
+    return fd
+
+
 def known_jails(state_dir=JAIL_STATE_DIR):
-    """The jails chroot_jail recorded in `state_dir` (the "jail" field of its state files), read
-    only when the directory is root-only and reached through directories only root can change;
-    a record that cannot be read or parsed is unknown and skipped."""
-    fd = open_root_dir(state_dir, chroot_host.source_dir_check)
+    """The jails chroot_jail recorded in `state_dir` (the "jail" field of its state files); none
+    when it is missing, ServiceError when it is not root's alone (``open_state_dir``). A record
+    that cannot be read or parsed (only root can have written one there) is skipped."""
+    fd = open_state_dir(state_dir, chroot_host.source_dir_check)
     if fd is None:
         return []
     jails = set()
     try:
-        names = os.listdir(fd) if not os.fstat(fd).st_mode & 0o077 else []
-        for name in names:
+        for name in os.listdir(fd):
             if not name.endswith('.json'):
                 continue
             where = f'{state_dir}/{name}'

@@ -40,7 +40,8 @@ description:
     the asked owner, group and mode, since that group could have planted it.
   - A path inside a jail that M(serversec.confine.chroot_jail) recorded in its default state
     directory is refused, since uid 0 in that jail controls what is there; put files into a jail
-    with M(serversec.confine.chroot_jail).
+    with M(serversec.confine.chroot_jail). When that state directory, or a directory above it, is
+    not root's alone, nothing is written rather than trust its records.
   - A file that changes is replaced by a new inode, given its owner, mode and SELinux context
     (the old file's, or the default one for a new file) before it gets its name, in one rename;
     nobody who could open the old file holds the new one. Only the owner, group or mode of a

@@ -223,10 +223,12 @@ options:
         directory, unless O(allow_user_writable_sources=true), because that user could swap the path
         for a symbolic link to anything on the host after the module has run.
       - A source inside the jail O(jail), or inside any jail that M(serversec.confine.chroot_jail)
-        recorded in its default state directory C(/var/lib/serversec-confine/jails) (read only
-        when that directory is root-only), is always refused, naming the jail, and so is a source
+        recorded in its default state directory C(/var/lib/serversec-confine/jails), is always
+        refused, naming the jail, and so is a source
         that is a symbolic link into one; uid 0 in that jail could replace it with a symbolic link
-        to C(/etc), C(/root) or C(/), which systemd would follow at the next start.
+        to C(/etc), C(/root) or C(/), which systemd would follow at the next start. When that
+        state directory, or a directory above it, is not root's alone (or is reached through a
+        symbolic link), the module fails rather than trust its records.
       - A source that does not exist yet is a missing prerequisite (only a warning in check mode).
       - The destinations are also written as C(NoExecPaths=), as for O(read_write), unless
         O(allow_exec_in_read_write=true).

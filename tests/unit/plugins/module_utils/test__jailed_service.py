@@ -12,6 +12,7 @@ import os
 import pwd
 
 import pytest
+from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
     check_bind_sources,
@@ -397,7 +398,8 @@ def no_entering(monkeypatch):
     monkeypatch.setattr(os, 'open', refuse)
 
 
-def test_bind_source_that_cannot_be_walked_is_a_clear_error(links, no_entering):
+def test_bind_source_that_cannot_be_walked_is_a_clear_error(links, no_entering, monkeypatch):
+    monkeypatch.setattr(_jailed_service, 'known_jails', lambda state_dir: [])
     source = str(links / 'data')
     with pytest.raises(ServiceError) as excinfo:
         check_bind_sources(jail_spec('/srv/jail', bind=[(source, None)]), False, False)
@@ -465,11 +467,34 @@ def test_bind_source_linking_into_a_jail_is_refused(jails):
         what=f"bind: {jails / 'to-b'} leads to {jails / 'B' / 'share'}, which", jail=jails / 'B')
 
 
-def test_known_jails_skips_what_it_cannot_trust(jails):
+def test_known_jails_skips_records_it_cannot_read(jails):
     assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
     assert known_jails(str(jails / 'missing')) == []
+    assert known_jails(str(jails / 'outside/missing/state')) == []
+    # Readable by others is still root's alone.
     os.chmod(str(jails / 'state'), 0o755)
-    assert known_jails(str(jails / 'state')) == []
+    assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
+
+
+UNTRUSTED_STATE = ('state_dir {state}: {reason}; the jails chroot_jail records there cannot be trusted, so no path '
+                   'can be shown to lie outside them: make it and every directory above it root-owned and not '
+                   'group- or world-writable, with no symbolic link on the way')
+
+
+@pytest.mark.parametrize('spoil, state, reason', [
+    (lambda j: os.chmod(str(j / 'state'), 0o770), 'state', '{j}/state is group- or world-writable (mode 0770)'),
+    (lambda j: os.chown(str(j / 'state'), 1000, 0), 'state', '{j}/state is owned by uid 1000'),
+    (lambda j: os.symlink(str(j / 'state'), str(j / 'state-link')), 'state-link', '{j}/state-link is a symbolic link'),
+    (lambda j: (os.makedirs(str(j / 'users/x')), os.rename(str(j / 'state'), str(j / 'users/x/state')),
+                os.chmod(str(j / 'users'), 0o777)),
+     'users/x/state', '{j}/users is group- or world-writable (mode 0777)'),
+])
+def test_known_jails_refuses_to_answer_from_a_state_dir_others_control(jails, spoil, state, reason):
+    # Whoever controls it could hide B's record, and a bind source inside B would pass as a host path.
+    spoil(jails)
+    with pytest.raises(ServiceError) as excinfo:
+        known_jails(str(jails / state))
+    assert str(excinfo.value) == UNTRUSTED_STATE.format(state=jails / state, reason=reason.format(j=jails))
 
 
 def test_bind_source_outside_every_jail_passes(jails):

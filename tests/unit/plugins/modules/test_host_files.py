@@ -343,6 +343,18 @@ def test_a_path_inside_a_recorded_jail_is_refused(root, run, monkeypatch):
     assert run([{'path': str(root / 'jails/web.conf'), 'content': 'x\n'}])['changed'] is True
 
 
+def test_nothing_is_written_while_the_recorded_jails_cannot_be_trusted(root, run, monkeypatch):
+    # A user who controls the state directory could hide a jail's record.
+    state = root / 'state'
+    state.mkdir(mode=0o700)
+    os.chown(state, 4242, 4242)
+    monkeypatch.setattr(_host_files, 'JAIL_STATE_DIR', str(state))
+    result = run([{'path': str(root / 'app.conf'), 'content': 'x\n'}])
+    assert result['msg'].startswith(f'state_dir {state}: {state} is owned by uid 4242; the jails chroot_jail '
+                                    'records there cannot be trusted')
+    assert not (root / 'app.conf').exists()
+
+
 def test_a_file_a_user_owned_becomes_a_new_inode_the_user_cannot_write(root, run):
     # The user may hold the old file open for writing: that descriptor must not reach root's file.
     conf = root / 'app.conf'
