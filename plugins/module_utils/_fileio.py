@@ -99,13 +99,18 @@ def open_held_regular(held):
     return st, os.open(f'{PROC_FDS}/{held}', os.O_RDONLY | os.O_NONBLOCK | O_CLOEXEC)
 
 
-def read_fd(fd):
-    """Everything an open file holds from its current offset."""
+def read_fd(fd, limit=None):
+    """Everything an open file holds from its current offset; with ``limit``, None as soon as it
+    holds more than ``limit`` bytes (a file someone else can grow is never read whole)."""
     chunks = []
+    total = 0
     while True:
         chunk = os.read(fd, COPY_CHUNK)
         if not chunk:
             return b''.join(chunks)
+        total += len(chunk)
+        if limit is not None and total > limit:
+            return None
         chunks.append(chunk)
 
 
@@ -171,14 +176,19 @@ def write_fd(fd, data):
 def replace_at(dir_fd, name, data, tmp, finish=None):
     """Replace ``name`` in the directory open on ``dir_fd`` with ``data`` (mode 0600) in one rename.
 
-    The temporary ``tmp`` is created there O_EXCL and never through a symlink, given to
+    ``data`` is bytes, or a function that fills the temporary file through its descriptor (a copy
+    that is never held in memory whole). The temporary ``tmp`` is created there O_EXCL and never
+    through a symlink, given to
     ``finish(fd)`` (its final owner, mode and label, set on the descriptor while nobody else can
     open it), synced before the rename, and removed on any failure; the directory is synced after it.
     """
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=dir_fd)
         try:
-            write_fd(fd, data)
+            if callable(data):
+                data(fd)
+            else:
+                write_fd(fd, data)
             if finish is not None:
                 finish(fd)
             os.fsync(fd)

@@ -36,6 +36,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     O_CLOEXEC,
     O_DIRECTORY,
     O_NOFOLLOW,
+    copy_fd,
     read_fd,
     read_label,
     replace_at,
@@ -50,6 +51,8 @@ DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
 # A regular file is read or held without following a link, blocking on a FIFO or becoming a terminal.
 FILE_FLAGS = os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC | os.O_NONBLOCK | getattr(os, 'O_NOCTTY', 0)
 MAX_ID = 2 ** 32 - 2
+# host_files writes text files; a larger one (which its owner may have grown) is never read.
+MAX_TEXT = 64 * 1024 * 1024
 # Bits a file written from a playbook never gets here: a setuid/setgid root file, or one any
 # user can rewrite while root daemons read it.
 REFUSED_MODE_BITS = (stat.S_ISUID, 'setuid'), (stat.S_ISGID, 'setgid'), (stat.S_IWOTH, 'world-writable')
@@ -247,26 +250,36 @@ def open_same(path, dir_fd, seen):
     return fd
 
 
+def read_text(path, fd):
+    """The content of ``path``'s file open on ``fd``, refused past MAX_TEXT bytes."""
+    data = read_fd(fd, MAX_TEXT)
+    if data is None:
+        raise HostFilesError(f'{path}: holds more than {MAX_TEXT} bytes; host_files writes text files, '
+                             'use ansible.builtin.copy for this one')
+    return data
+
+
 def replaced_in_place(st):
     """Whether an attribute change may be made on the file itself: only when root alone could open
     it for writing (otherwise whoever holds it open for writing would keep a root-owned file)."""
     return st.st_uid == 0 and not st.st_mode & 0o022
 
 
-def refuse_takeover(entry, current, dir_fd):
-    """A file without content whose attributes must change but cannot be changed in place is
-    copied to a new inode; where the directory's group can write, that group may have planted the
-    file (its size, its content), so it is refused instead."""
-    if entry.content is not None or current is None or replaced_in_place(current):
+def refuse_change_where_a_group_writes(entry, current, dir_fd):
+    """Where a group may write the file's directory (a log's), an existing file is only ever left as
+    it is: that group can rename any file of the directory onto the entry's name (another root log
+    included), so setting an owner or mode there could reach a file that is not the entry's."""
+    if current is None:
         return
-    if (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode)) == (entry.uid, entry.gid, entry.mode):
+    found = (current.st_uid, current.st_gid, stat.S_IMODE(current.st_mode))
+    if found == (entry.uid, entry.gid, entry.mode):
         return
     parent = posixpath.dirname(entry.path)
     if directory_check(parent, os.fstat(dir_fd)):
-        raise HostFilesError(f'{entry.path}: owned by uid {current.st_uid} with mode '
-                             f'{stat.S_IMODE(current.st_mode):04o} in {parent}, which its group can write; '
-                             'host_files does not take over a file others may have planted there: '
-                             'remove it or give it its owner and mode, and run again')
+        raise HostFilesError(f'{entry.path}: is {found[0]}:{found[1]} {found[2]:04o}, not {entry.uid}:{entry.gid} '
+                             f'{entry.mode:04o}, in {parent}, which its group can write; host_files changes no '
+                             'file there, since that group could have moved another file onto this name: give '
+                             'it that owner, group and mode, or remove it, and run again')
 
 
 Plan = namedtuple('Plan', 'entry missing current before')
@@ -304,13 +317,13 @@ class HostFiles:
             return Plan(entry, missing, None, None)
         try:
             current = target_state(entry.path, fd)
-            refuse_takeover(entry, current, fd)
+            refuse_change_where_a_group_writes(entry, current, fd)
             before = None
             # A file whose content is left alone (a log) is never read.
             if current is not None and entry.content is not None:
                 held = open_same(entry.path, fd, current)
                 try:
-                    before = read_fd(held)
+                    before = read_text(entry.path, held)
                 finally:
                     os.close(held)
         finally:
@@ -353,7 +366,10 @@ class HostFiles:
         if (now is None) != (current is None) or (now and (now.st_dev, now.st_ino) != (current.st_dev, current.st_ino)):
             raise HostFilesError(f'{entry.path}: changed while it was checked; run again')
         if current is None:
-            self.replace(entry, dir_fd, entry.content or b'', self.default_label(entry.path))
+            if entry.content is None:
+                self.create_empty(entry, dir_fd)
+            else:
+                self.replace(entry, dir_fd, entry.content, self.default_label(entry.path))
             return None
         held = open_same(entry.path, dir_fd, current)
         try:
@@ -361,22 +377,48 @@ class HostFiles:
                 os.fchown(held, entry.uid, entry.gid)
                 os.fchmod(held, entry.mode)
                 return None
-            old = read_fd(held)
             label = self.label_of(held) or self.default_label(entry.path)
+            if entry.content is None:
+                # a log someone else may write: copied as it is, holes kept, never read whole
+                self.replace(entry, dir_fd, lambda fd: copy_fd(held, fd, current.st_size), label)
+                return None
+            old = read_text(entry.path, held)
         finally:
             os.close(held)
         backup_file = self.backup(entry.path, dir_fd, old, current) if backup and content_changed else None
         self.replace(entry, dir_fd, entry.content if content_changed else old, label)
         return backup_file
 
+    @staticmethod
+    def finish(entry, fd, label):
+        """Give the new file on ``fd`` its owner, mode and label while nobody else can open it."""
+        os.fchown(fd, entry.uid, entry.gid)
+        os.fchmod(fd, entry.mode)
+        if label:
+            write_label(fd, label)
+
     def replace(self, entry, dir_fd, data, label):
-        def finish(fd):
-            os.fchown(fd, entry.uid, entry.gid)
-            os.fchmod(fd, entry.mode)
-            if label:
-                write_label(fd, label)
         name = posixpath.basename(entry.path)
-        replace_at(dir_fd, name, data, tmp_name(name), finish)
+        try:
+            replace_at(dir_fd, name, data, tmp_name(name), lambda fd: self.finish(entry, fd, label))
+        except OSError as exc:
+            raise HostFilesError(f'{entry.path}: cannot be written: {exc.strerror}') from None
+
+    def create_empty(self, entry, dir_fd):
+        """Create the file of an entry without content under its own name, O_EXCL: there is nothing to
+        publish in one rename, and a temporary name would give the group of a log directory a name
+        to swap (for a link) before the rename."""
+        try:
+            fd = os.open(posixpath.basename(entry.path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         0o600, dir_fd=dir_fd)
+        except FileExistsError:
+            raise HostFilesError(f'{entry.path}: changed while it was checked; run again') from None
+        try:
+            self.finish(entry, fd, self.default_label(entry.path))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.fsync(dir_fd)
 
     def backup(self, path, dir_fd, data, current):
         """A root-owned copy of the old content next to it, named as AnsibleModule.backup_local names one."""

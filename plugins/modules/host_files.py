@@ -35,9 +35,9 @@ description:
     root with O(directory_mode).
   - One exception is made for log files. The directory holding an entry without content may also be
     root-owned and writable by its group (Ubuntu's C(/var/log) is C(root:syslog 0775)). There a
-    missing file is created as a new inode, and an existing one must be a regular file with one
-    name; one that a non-root user owns, or others can write, is refused unless it already has
-    the asked owner, group and mode, since that group could have planted it.
+    missing file is created under its own name (O_EXCL, no temporary name to swap), and an
+    existing file is never changed, since that group can rename any file of the directory onto
+    its name; one without the asked owner, group and mode is refused.
   - A path inside a jail that M(serversec.confine.chroot_jail) recorded in its default state
     directory is refused, since uid 0 in that jail controls what is there; put files into a jail
     with M(serversec.confine.chroot_jail). When that state directory, or a directory above it, is
@@ -118,7 +118,8 @@ attributes:
     platforms: posix
     description: Any POSIX host.
 notes:
-  - Files are written as text; for binary files use M(ansible.builtin.copy).
+  - Files are written as text, up to 64 MiB (a larger existing file is never read); for binary
+    or larger files use M(ansible.builtin.copy).
 seealso:
   - module: ansible.builtin.copy
 """

@@ -251,10 +251,45 @@ def test_a_log_is_created_in_a_directory_its_group_can_write(root, run, log_dir)
     st = os.stat(log)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), st.st_size) == (0, 4242, 0o640, 0)
     assert run([entry])['changed'] is False
-    os.chmod(log, 0o644)
-    inode = st.st_ino
-    assert run([entry])['changed'] is True
-    assert (os.stat(log).st_ino, mode_of(log)) == (inode, 0o640)
+    # Created under its own name: no temporary name the group could swap for a link first.
+    assert sorted(os.listdir(log_dir)) == ['tcpwrappers.log']
+
+
+def test_a_log_is_never_made_through_a_temporary_name(root, run, log_dir, monkeypatch):
+    victim = root / 'shadow'
+    victim.write_text('secret\n')
+    os.chmod(victim, 0o600)
+
+    def group_member(fd, label):
+        # what a member of the directory's group could do while the module labels its new file
+        for name in os.listdir(log_dir):
+            if name != 'app.log':
+                os.rename(log_dir / name, log_dir / 'stolen')
+                os.symlink(victim, log_dir / name)
+    monkeypatch.setattr(_host_files.HostFiles, 'default_label', lambda self, path: 'system_u:object_r:var_log_t:s0')
+    monkeypatch.setattr(_host_files, 'write_label', group_member)
+    assert run([{'path': str(log_dir / 'app.log'), 'group': '4242', 'mode': '0640'}])['changed'] is True
+    log = os.lstat(log_dir / 'app.log')
+    assert stat.S_ISREG(log.st_mode) and (log.st_gid, stat.S_IMODE(log.st_mode)) == (4242, 0o640)
+    assert sorted(os.listdir(log_dir)) == ['app.log']
+
+
+def test_a_file_the_group_moved_onto_the_log_name_is_left_alone(root, run, log_dir):
+    # Another root file of the directory (as /var/log/boot.log, root 0600), renamed onto the log's
+    # name by a member of the group: giving it the log's group and mode would let that group read it.
+    other = log_dir / 'private.log'
+    other.write_text('root only\n')
+    os.chmod(other, 0o600)
+    os.rename(other, log_dir / 'app.log')
+    first = root / 'first.conf'
+    result = run([{'path': str(first), 'content': 'x\n'},
+                  {'path': str(log_dir / 'app.log'), 'group': '4242', 'mode': '0640'}])
+    assert result['msg'] == (f'{log_dir}/app.log: is 0:0 0600, not 0:4242 0640, in {log_dir}, which its group can '
+                             'write; host_files changes no file there, since that group could have moved another '
+                             'file onto this name: give it that owner, group and mode, or remove it, and run again')
+    st = os.stat(log_dir / 'app.log')
+    assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0o600)
+    assert not first.exists()
 
 
 @pytest.mark.parametrize('where, content, reason', [
@@ -303,22 +338,57 @@ def test_what_the_group_plants_in_a_log_directory_is_refused(root, run, log_dir,
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o600)
 
 
-def test_a_user_file_in_a_log_directory_is_not_taken_over(root, run, log_dir, monkeypatch):
-    # Making it root's would copy a file of the group's choosing (any size) into a new inode.
-    first = root / 'first.conf'
+def test_a_user_file_in_a_log_directory_is_left_alone(root, run, log_dir, monkeypatch):
     log = log_dir / 'app.log'
     log.write_text('planted\n')
     os.chown(log, 4242, 4242)
     reads = []
     monkeypatch.setattr(_host_files, 'read_fd', reads.append)
-    result = run([{'path': str(first), 'content': 'x\n'}, {'path': str(log), 'mode': '0640'}])
-    assert result['msg'] == (f'{log}: owned by uid 4242 with mode 0644 in {log_dir}, which its group can write; '
-                             'host_files does not take over a file others may have planted there: remove it or '
-                             'give it its owner and mode, and run again')
-    assert not first.exists() and reads == []
-    assert os.stat(log).st_uid == 4242
+    result = run([{'path': str(log), 'mode': '0640'}])
+    assert result['msg'].startswith(f'{log}: is 4242:4242 0644, not 0:0 0640, in {log_dir}, which its group can write')
+    assert reads == [] and os.stat(log).st_uid == 4242
     # Already as asked, it is left alone.
     assert run([{'path': str(log), 'owner': '4242', 'group': '4242', 'mode': '0644'}])['changed'] is False
+
+
+def test_a_log_someone_else_could_write_is_copied_never_read_whole(root, run, monkeypatch):
+    # Its owner could have made it huge (holes cost them nothing): streamed into the new inode.
+    log = root / 'app.log'
+    with open(log, 'wb') as handle:
+        handle.write(b'first line\n')
+        handle.seek(1 << 30)
+        handle.write(b'last line\n')
+    os.chown(log, 4242, 4242)
+    inode = os.stat(log).st_ino
+    monkeypatch.setattr(_host_files, 'read_fd', lambda *args: pytest.fail('the log was read whole'))
+    assert run([{'path': str(log), 'mode': '0640'}])['changed'] is True
+    st = os.stat(log)
+    assert (st.st_ino != inode, st.st_uid, stat.S_IMODE(st.st_mode), st.st_size) == (True, 0, 0o640, (1 << 30) + 10)
+    assert st.st_blocks * 512 < 1 << 20
+    with open(log, 'rb') as handle:
+        assert handle.read(11) == b'first line\n'
+        handle.seek(1 << 30)
+        assert handle.read() == b'last line\n'
+
+
+def test_a_file_too_large_for_text_is_never_read_whole(root, run, monkeypatch):
+    monkeypatch.setattr(_host_files, 'MAX_TEXT', 10)
+    conf = root / 'app.conf'
+    conf.write_text('0123456789A')
+    result = run([{'path': str(conf), 'content': 'x\n'}])
+    assert result['msg'] == f'{conf}: holds more than 10 bytes; host_files writes text files, use ansible.builtin.copy for this one'
+    assert conf.read_text() == '0123456789A'
+    conf.write_text('0123456789')
+    assert run([{'path': str(conf), 'content': 'x\n'}])['changed'] is True
+
+
+def test_a_failed_write_names_the_file(root, run, monkeypatch):
+    def full(dir_fd, name, data, tmp, finish):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(_host_files, 'replace_at', full)
+    conf = root / 'app.conf'
+    result = run([{'path': str(conf), 'content': 'x\n'}])
+    assert result['msg'] == f'{conf}: cannot be written: No space left on device'
 
 
 def test_a_file_under_a_path_that_is_a_file_is_refused(root, run):
