@@ -13,7 +13,8 @@ For each N it starts N Debian 12 stand-in hosts running sshd (scripts/fleet_host
      - baselines: plays of as many `ansible.builtin.ping` tasks (with become) as today's and
        now's runs make module runs per host: what the same number of trivial modules costs;
      and checks that every no-change run reports changed=0 on every host;
-  3. counts module runs and connection round trips per host in one -vvv run of each variant;
+  3. counts module runs and connection round trips per host in one -vvv run of each variant,
+     and with --profile times each task of same-scope no-change runs over SSH (profile_tasks);
   4. runs tests/e2e/lockout_guard.yml over SSH on every host: denying sshd to the controller's
      own address is refused and the connection survives.
 Medians of the rounds are printed as Markdown tables for README.md.
@@ -38,6 +39,7 @@ SAME_SCOPE = {"ssh_jails_list": []}
 WORK = ROOT / ".build" / "bench"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # -vvv lines of a connection operation: "<host> EXEC ..." (docker), "<host> SSH: EXEC ...", "<host> PUT ...".
+TASK_TIME = re.compile(r"^(\S.*?) -+ (\d+\.\d+)s$", re.M)
 OPERATION = re.compile(r"^<([^>]+)> (?:SSH: )?(EXEC|PUT|FETCH) (.*)$", re.M)
 
 
@@ -64,12 +66,14 @@ def ping_play(count):
     return path
 
 
-def run(playbook, inventory, config, verbose=False, extra=None, collections=None):
+def run(playbook, inventory, config, verbose=False, extra=None, collections=None, callback=None):
     command = ["ansible-playbook", "-i", str(inventory), str(playbook)] + (["-vvv"] if verbose else [])
     if extra:
         command += ["-e", json.dumps(extra)]
     # now's ansible.cfg caches facts: in a directory of this benchmark's, emptied for every N.
     env = fleet_hosts.ansible_env(config, fact_cache=WORK / "facts", collections=collections)
+    if callback:
+        env["ANSIBLE_CALLBACKS_ENABLED"] = callback
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     return time.monotonic() - started, result
@@ -93,11 +97,24 @@ def operations(output):
     return runs, trips
 
 
+def profile_tasks(side, inventory, runs):
+    """``[(median seconds, task)]`` of ``runs`` no-change runs timed per task by
+    ansible.posix.profile_tasks (its summary lines: "role : task ------- 1.05s"), slowest first."""
+    playbook, config, extra, collections = side
+    seen = {}
+    for _ in range(runs):
+        _seconds, result = run(playbook, inventory, config, extra=extra, collections=collections,
+                               callback="ansible.posix.profile_tasks")
+        for task, seconds in TASK_TIME.findall(result.stdout):
+            seen.setdefault(task, []).append(float(seconds))
+    return sorted(((median(values), task) for task, values in seen.items()), reverse=True)
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def bench_count(count, rounds, key, before, failures, light=False):
+def bench_count(count, rounds, key, before, failures, light=False, profile_runs=0):
     before_playbooks, before_config, before_collections = before
     now_config = ROOT / "ansible.cfg"
     subprocess.run(["rm", "-rf", str(WORK / "facts")], check=True)
@@ -166,13 +183,17 @@ def bench_count(count, rounds, key, before, failures, light=False):
                     failures.append("N=%d %s %s: rc=%d, hosts not clean: %s (log %s)"
                                     % (count, transport, label, result.returncode, dirty, log.name))
 
+        profile = profile_tasks(sides["same" if "same" in sides else "now"], inventories["ssh", "now"],
+                                profile_runs) if profile_runs else []
+
         _seconds, result = run(ROOT / "tests" / "e2e" / "lockout_guard.yml", inventories["ssh", "now"], now_config)
         (WORK / ("fleet-%d-lockout.log" % count)).write_text(result.stdout + result.stderr)
         lockout = "yes" if result.returncode == 0 and len(recap(result.stdout)) == count else "NO"
         if lockout != "yes":
             failures.append("N=%d: lockout-guard check failed (log fleet-%d-lockout.log)" % (count, count))
         return {"first": first, "counts": counts, "pings": {side: int(counts[transports[-1], side][0]) for side in sides},
-                "times": {key_: median(values) for key_, values in times.items()}, "lockout": lockout}
+                "times": {key_: median(values) for key_, values in times.items()}, "lockout": lockout,
+                "profile": profile}
     finally:
         fleet_hosts.stop(names)
 
@@ -204,6 +225,13 @@ def print_tables(results):
         now = r["times"]["ssh", "now"]
         print("| %d | %.1f | %.1f | %.1f | %.1f | %s |" % (count, r["first"], r["first"] / count, now, now / count,
                                                           r["lockout"]))
+    for count, r in results.items():
+        if r["profile"]:
+            print("\nWhere a same-scope no-change run over SSH spends its time at N=%d (profile_tasks, median "
+                  "seconds per task; %.1f s in all):\n" % (count, sum(seconds for seconds, _task in r["profile"])))
+            print("| task | s |\n| --- | ---: |")
+            for seconds, task in r["profile"]:
+                print("| %s | %.2f |" % (task, seconds))
 
 
 def main():
@@ -213,6 +241,8 @@ def main():
     parser.add_argument("--fleet-rounds", type=int, default=1, help="alternating no-change rounds at N>1 (default 1)")
     parser.add_argument("--light", action="store_true",
                         help="only this checkout's playbook and its ping baseline, over SSH")
+    parser.add_argument("--profile", type=int, default=0, metavar="RUNS",
+                        help="also time each task of RUNS same-scope no-change runs over SSH (profile_tasks)")
     parser.add_argument("--before", default=BEFORE_REF, help="git ref of today's playbook (default %(default)s)")
     args = parser.parse_args()
 
@@ -224,7 +254,7 @@ def main():
     for count in args.counts:
         started = time.monotonic()
         rounds = args.rounds if count == 1 else args.fleet_rounds
-        result = bench_count(count, rounds, key, before, failures, light=args.light)
+        result = bench_count(count, rounds, key, before, failures, light=args.light, profile_runs=args.profile)
         if result:
             result["rounds"] = rounds
             results[count] = result
