@@ -27,6 +27,8 @@ NETWORK = "serversec-fleet"
 SUBNET = "172.30.78.0/24"
 USER = "ansible"
 BOOT_TIMEOUT = 180
+# inotify instances one booted systemd host holds (measured: 22 hosts fit in the default 128)
+INOTIFY_PER_HOST = 5
 
 # Run inside each host with the public key as $1: the account Ansible logs in with.
 ACCOUNT_SCRIPT = """set -e
@@ -66,8 +68,20 @@ def ssh_key(work):
     return key
 
 
+def check_inotify(count):
+    """Every systemd host holds inotify instances of the same user (root): at the kernel's default
+    limit of 128 about 20 hosts boot, and the next ones exit at once without a word."""
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    needed = INOTIFY_PER_HOST * count + 32
+    limit = int(path.read_text()) if path.exists() else needed
+    if limit < needed:
+        raise RuntimeError("%d systemd hosts need about %d inotify instances and the kernel allows %d: raise the "
+                           "limit first (sysctl -w fs.inotify.max_user_instances=1024)" % (count, needed, limit))
+
+
 def start(count, key):
     """Start hosts 1..count, wait for systemd, set up the SSH account; return their names."""
+    check_inotify(count)
     image, reason = molecule_run.obtain_image("debian12")
     if reason:
         raise RuntimeError("the Debian 12 stand-in image is needed: %s" % reason)
@@ -106,8 +120,10 @@ def wait_booted(host, deadline):
                        timeout=BOOT_TIMEOUT).stdout.strip()
         if state in ("running", "degraded"):
             return
-        if time.monotonic() > deadline:
-            raise RuntimeError("%s did not boot: %s" % (host, state))
+        status = docker("inspect", "--format", "{{.State.Status}} (exit code {{.State.ExitCode}})", host,
+                        check=False).stdout.strip()
+        if time.monotonic() > deadline or not status.startswith("running"):
+            raise RuntimeError("%s did not boot: systemd says %r, the container is %s" % (host, state, status))
         time.sleep(0.5)
 
 
