@@ -63,7 +63,8 @@ REFUSED_DIRECTORY_BITS = REFUSED_MODE_BITS + ((stat.S_IWGRP, 'group-writable'),)
 # system temp dir above their scratch directories); no module option reaches it.
 directory_check = user_writable
 
-HostFile = namedtuple('HostFile', 'path content uid gid mode')
+# uid and gid are None only in check mode, for an owner or group an earlier task would create.
+HostFile = namedtuple('HostFile', 'path content uid gid mode owner group')
 
 
 class HostFilesError(Exception):
@@ -85,8 +86,10 @@ def parse_mode(value, what, refused=REFUSED_MODE_BITS):
     return mode
 
 
-def resolve_id(name, what, lookup):
-    """The numeric id of a user or group name (or of a number given as text)."""
+def resolve_id(name, what, lookup, missing=None):
+    """The numeric id of a user or group name (or of a number given as text). A name the host does
+    not know is refused, or with ``missing`` (a list: check mode, where an earlier task would have
+    created it) reported there and resolved to None."""
     if name.isascii() and name.isdigit():
         number = int(name)
         if number > MAX_ID:
@@ -95,11 +98,16 @@ def resolve_id(name, what, lookup):
     try:
         return lookup(name)
     except (KeyError, ValueError):
-        raise HostFilesError(f'{what}: {name!r} does not exist on this host') from None
+        message = f'{what}: {name!r} does not exist on this host'
+        if missing is None or '\x00' in name:
+            raise HostFilesError(message) from None
+        missing.append(f'{message} (yet); in check mode its file is reported as changing')
+        return None
 
 
-def check_entries(entries):
-    """The entries as ``HostFile`` tuples, or ``HostFilesError`` naming the first bad field."""
+def check_entries(entries, missing=None):
+    """The entries as ``HostFile`` tuples, or ``HostFilesError`` naming the first bad field; with
+    ``missing`` (check mode) an unknown owner or group is reported there instead (``resolve_id``)."""
     checked = []
     seen = set()
     for index, entry in enumerate(entries):
@@ -127,9 +135,11 @@ def check_entries(entries):
         checked.append(HostFile(
             path=path,
             content=data,
-            uid=resolve_id(entry['owner'], f'{where}.owner', lambda n: pwd.getpwnam(n).pw_uid),
-            gid=resolve_id(entry['group'], f'{where}.group', lambda n: grp.getgrnam(n).gr_gid),
+            uid=resolve_id(entry['owner'], f'{where}.owner', lambda n: pwd.getpwnam(n).pw_uid, missing),
+            gid=resolve_id(entry['group'], f'{where}.group', lambda n: grp.getgrnam(n).gr_gid, missing),
             mode=parse_mode(entry['mode'], f'{where}.mode'),
+            owner=entry['owner'],
+            group=entry['group'],
         ))
     return checked
 
@@ -276,10 +286,16 @@ def refuse_change_where_a_group_writes(entry, current, dir_fd):
         return
     parent = posixpath.dirname(entry.path)
     if directory_check(parent, os.fstat(dir_fd)):
-        raise HostFilesError(f'{entry.path}: is {found[0]}:{found[1]} {found[2]:04o}, not {entry.uid}:{entry.gid} '
-                             f'{entry.mode:04o}, in {parent}, which its group can write; host_files changes no '
-                             'file there, since that group could have moved another file onto this name: give '
-                             'it that owner, group and mode, or remove it, and run again')
+        wanted = f'{known(entry.uid, entry.owner)}:{known(entry.gid, entry.group)} {entry.mode:04o}'
+        raise HostFilesError(f'{entry.path}: is {found[0]}:{found[1]} {found[2]:04o}, not {wanted}, in {parent}, '
+                             'which its group can write; host_files changes no file there, since that group could '
+                             'have moved another file onto this name: give it that owner, group and mode, or '
+                             'remove it, and run again')
+
+
+def known(number, name):
+    """An id as the diff shows it: the number, or the name the host does not know yet (check mode)."""
+    return name if number is None else number
 
 
 Plan = namedtuple('Plan', 'entry missing current before')
@@ -295,7 +311,10 @@ class HostFiles:
 
     def execute(self):
         params = self.module.params
-        entries = check_entries(params['files'])
+        missing = [] if self.module.check_mode else None
+        entries = check_entries(params['files'], missing)
+        for warning in missing or ():
+            self.module.warn(warning)
         directory_mode = parse_mode(params['directory_mode'], 'directory_mode', REFUSED_DIRECTORY_BITS)
         try:
             jails = known_jails(JAIL_STATE_DIR)
@@ -348,7 +367,8 @@ class HostFiles:
             self.diffs.append({'before_header': f'{entry.path} (owner, group, mode)',
                                'after_header': f'{entry.path} (owner, group, mode)',
                                'before': f'{found[0]}:{found[1]} {found[2]:04o}\n',
-                               'after': f'{entry.uid}:{entry.gid} {entry.mode:04o}\n'})
+                               'after': f'{known(entry.uid, entry.owner)}:{known(entry.gid, entry.group)} '
+                                        f'{entry.mode:04o}\n'})
         if report['changed'] and not self.module.check_mode:
             _missing, fd = walk_directories(entry.path, directory_check, (directory_mode, self.label_directory),
                                             parent_check(entry))

@@ -78,11 +78,14 @@ options:
       owner:
         description:
           - Name or number of the file's owner.
+          - In check mode a name the host does not know yet (a user an earlier task would create)
+            is a warning, and the file is reported as changing; otherwise it is refused.
         type: str
         default: root
       group:
         description:
-          - Name or number of the file's group.
+          - Name or number of the file's group; in check mode an unknown name is treated as for
+            O(files[].owner).
         type: str
         default: root
       mode:

@@ -78,6 +78,27 @@ def test_check_mode_reports_and_writes_nothing(root, run):
     assert not (root / 'srv').exists()
 
 
+def test_in_check_mode_an_owner_an_earlier_task_would_create_is_a_warning(root, run, module_warnings):
+    # as when a play's user task, in check mode, did not create the service user
+    log, conf = root / 'app.log', root / 'app.conf'
+    conf.write_text('x\n')
+    os.chmod(conf, 0o644)
+    files = [{'path': str(log), 'owner': 'no-such-user', 'group': 'no-such-group', 'mode': '0640'},
+             {'path': str(conf), 'content': 'x\n', 'owner': 'no-such-user'}]
+    result = run(files, check=True, diff=True)
+    assert result['changed'] is True
+    assert module_warnings == [
+        "files[0].owner: 'no-such-user' does not exist on this host (yet); in check mode its file is reported as changing",
+        "files[0].group: 'no-such-group' does not exist on this host (yet); in check mode its file is reported as changing",
+        "files[1].owner: 'no-such-user' does not exist on this host (yet); in check mode its file is reported as changing",
+    ]
+    assert [f['changed'] for f in result['files']] == [True, True]
+    assert result['diff'][-1]['after'] == 'no-such-user:0 0644\n'
+    assert not log.exists() and os.stat(conf).st_uid == 0
+    # Outside check mode it is refused before the first write.
+    assert run(files)['msg'] == "files[0].owner: 'no-such-user' does not exist on this host"
+
+
 def test_diff_shows_content_and_attributes(root, run):
     conf = root / 'app.conf'
     conf.write_text('old\n')
