@@ -51,7 +51,8 @@ TARGETS = {
     'plugins/module_utils/_tcpwrap_match.py': TCPWRAP_TESTS,
     'plugins/module_utils/_tcpwrap_options.py': TCPWRAP_TESTS,
     'plugins/module_utils/_host_files.py': ['tests/unit/plugins/modules/test_host_files.py'],
-    'plugins/module_utils/_known_jails.py': [UT + 'test__jailed_service.py', 'tests/unit/plugins/modules/test_host_files.py'],
+    'plugins/module_utils/_known_jails.py': [UT + 'test__jailed_service.py', 'tests/unit/plugins/modules/test_host_files.py',
+                                             'tests/unit/plugins/modules/test_jailed_service_records.py'],
     'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
 }
 

@@ -438,6 +438,9 @@ def jails(links):
     write_state(state_dir, 'bad.json', '{not json')
     write_state(state_dir, 'list.json', '[1]')
     write_state(state_dir, 'relative.json', '{"jail": "srv/x"}')
+    write_state(state_dir, 'dotted.json', '{"jail": "/srv/a/./b"}')
+    write_state(state_dir, 'dotdot.json', '{"jail": "/srv/b/../a"}')
+    write_state(state_dir, 'root.json', '{"jail": "/"}')
     write_state(state_dir, 'loose.json', '{"jail": "%s"}' % (links / 'outside'), mode=0o644)
     write_state(state_dir, 'B.0123.lock', '')
     return links
@@ -474,6 +477,35 @@ def test_known_jails_skips_records_it_cannot_read(jails):
     # Readable by others is still root's alone.
     os.chmod(str(jails / 'state'), 0o755)
     assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
+
+
+def test_known_jails_reads_every_record_whatever_comes_first(jails, monkeypatch):
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, 'listdir', lambda fd: sorted(real_listdir(fd), key=lambda name: name.endswith('.json')))
+    assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
+
+
+def test_a_state_dir_that_is_a_file_records_no_jail(jails):
+    write_state(jails, 'a-file', '{}', mode=0o644)
+    assert known_jails(str(jails / 'a-file')) == []
+
+
+@pytest.mark.parametrize('error, reason', [
+    # a link put there after the walk looked at it
+    (40, '{j}/state is a symbolic link'),
+    (13, 'cannot open it: Permission denied'),
+])
+def test_known_jails_fails_closed_when_the_state_dir_cannot_be_opened(jails, monkeypatch, error, reason):
+    real_open = os.open
+
+    def refuse(path, flags, *args, **kwargs):
+        if path == 'state' and kwargs.get('dir_fd') is not None:
+            raise OSError(error, os.strerror(error))
+        return real_open(path, flags, *args, **kwargs)
+    monkeypatch.setattr(os, 'open', refuse)
+    with pytest.raises(ServiceError) as excinfo:
+        known_jails(str(jails / 'state'))
+    assert str(excinfo.value) == UNTRUSTED_STATE.format(state=jails / 'state', reason=reason.format(j=jails))
 
 
 UNTRUSTED_STATE = ('state_dir {state}: {reason}; the jails chroot_jail records there cannot be trusted, so no path '

@@ -362,14 +362,36 @@ def test_what_the_group_plants_in_a_log_directory_is_refused(root, run, log_dir,
 def test_a_user_file_in_a_log_directory_is_left_alone(root, run, log_dir, monkeypatch):
     log = log_dir / 'app.log'
     log.write_text('planted\n')
-    os.chown(log, 4242, 4242)
+    os.chown(log, 4242, 4343)
     reads = []
     monkeypatch.setattr(_host_files, 'read_fd', reads.append)
     result = run([{'path': str(log), 'mode': '0640'}])
-    assert result['msg'].startswith(f'{log}: is 4242:4242 0644, not 0:0 0640, in {log_dir}, which its group can write')
+    assert result['msg'].startswith(f'{log}: is 4242:4343 0644, not 0:0 0640, in {log_dir}, which its group can write')
     assert reads == [] and os.stat(log).st_uid == 4242
     # Already as asked, it is left alone.
-    assert run([{'path': str(log), 'owner': '4242', 'group': '4242', 'mode': '0644'}])['changed'] is False
+    assert run([{'path': str(log), 'owner': '4242', 'group': '4343', 'mode': '0644'}])['changed'] is False
+
+
+def test_a_log_made_by_someone_else_just_before_it_is_created_is_left_alone(root, run, log_dir, monkeypatch):
+    # The group creates the name between the last look and the module's O_EXCL create.
+    log = log_dir / 'app.log'
+    real_state = _host_files.target_state
+
+    def plant_after_looking(path, dir_fd):
+        seen = real_state(path, dir_fd)
+        if seen is None and not log.exists():
+            log.write_text('planted\n')
+            os.chown(log, 4242, 4242)
+        return None
+    monkeypatch.setattr(_host_files, 'target_state', plant_after_looking)
+    result = run([{'path': str(log), 'mode': '0640'}])
+    assert result['msg'] == f'{log}: changed while it was checked; run again'
+    assert os.stat(log).st_uid == 4242 and log.read_text() == 'planted\n'
+
+
+def test_text_is_read_up_to_64_mib():
+    # the limit the module's documentation gives
+    assert _host_files.MAX_TEXT == 64 * 1024 * 1024
 
 
 def test_a_log_someone_else_could_write_is_copied_never_read_whole(root, run, monkeypatch):
