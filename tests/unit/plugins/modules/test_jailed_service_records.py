@@ -155,6 +155,7 @@ def test_record_not_root_only_is_not_trusted(host, run, installed, owner, mode):
     ('records', OTHER_UID, 0o700),
     ('records', 0, 0o720),
     ('records', 0, 0o707),
+    ('records', 0, 0o702),
     ('parent', OTHER_UID, 0o755),
     ('parent', 0, 0o777),
 ])
