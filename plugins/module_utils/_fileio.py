@@ -178,9 +178,9 @@ def replace_at(dir_fd, name, data, tmp, finish=None):
 
     ``data`` is bytes, or a function that fills the temporary file through its descriptor (a copy
     that is never held in memory whole). The temporary ``tmp`` is created there O_EXCL and never
-    through a symlink, given to
-    ``finish(fd)`` (its final owner, mode and label, set on the descriptor while nobody else can
-    open it), synced before the rename, and removed on any failure; the directory is synced after it.
+    through a symlink, given to ``finish(fd)`` (its final owner, mode and label, set on the
+    descriptor while nobody else can open it), synced before the rename, and removed on any
+    failure; the directory is synced after it.
     """
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600, dir_fd=dir_fd)

@@ -216,9 +216,9 @@ def refuse_unsafe(path, dir_check, directory, fd):
 
 def log_directory_check(path, st):
     """``directory_check``, but a root-owned directory its group may write (Ubuntu's /var/log is
-    root:syslog 0775) passes: an entry without content is only ever created there as a new inode,
-    or given its attributes after its descriptor is proven to hold a regular file with one name,
-    so what that group plants (a link, a second name of another file, a FIFO) is refused."""
+    root:syslog 0775) passes: an entry without content is only ever created there (O_EXCL, under
+    its own name) or left as it is (``refuse_change_where_a_group_writes``), and what that group
+    plants (a link, a second name of another file, a FIFO) is refused."""
     reason = directory_check(path, st)
     if reason and st.st_uid == 0 and not st.st_mode & stat.S_IWOTH:
         return None

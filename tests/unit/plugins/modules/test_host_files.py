@@ -222,18 +222,21 @@ def test_a_symlinked_directory_is_never_written_through(root, run):
     assert list(elsewhere.iterdir()) == [] and not first.exists()
 
 
-@pytest.mark.parametrize('owner, mode, reason', [
-    (1000, 0o755, 'is owned by uid 1000'),
-    (0, 0o775, 'is group- or world-writable (mode 0775)'),
-    (0, 0o1777, 'is group- or world-writable (mode 1777)'),
+@pytest.mark.parametrize('name, content, owner, mode, reason', [
+    ('deep/index.html', 'x\n', 1000, 0o755, 'is owned by uid 1000'),
+    ('deep/index.html', 'x\n', 0, 0o775, 'is group- or world-writable (mode 0775)'),
+    ('deep/index.html', 'x\n', 0, 0o1777, 'is group- or world-writable (mode 1777)'),
+    # a log's own directory may be its group's, but not a user's nor everyone's
+    ('app.log', None, 4242, 0o775, 'is owned by uid 4242'),
+    ('app.log', None, 0, 0o1777, 'is group- or world-writable (mode 1777)'),
 ])
-def test_a_directory_a_user_controls_is_refused(root, run, owner, mode, reason):
+def test_a_directory_a_user_controls_is_refused(root, run, name, content, owner, mode, reason):
     users = root / 'www'
     users.mkdir()
     os.chown(users, owner, 0)
     os.chmod(users, mode)
-    result = run([{'path': str(users / 'deep/index.html'), 'content': 'x\n'}])
-    assert result['msg'] == (f'{users}/deep/index.html: {users} {reason} (a non-root user could swap what it '
+    result = run([{'path': str(users / name), 'content': content}])
+    assert result['msg'] == (f'{users}/{name}: {users} {reason} (a non-root user could swap what it '
                              'holds); host_files writes only where root alone can')
     assert list(users.iterdir()) == []
 
@@ -325,21 +328,6 @@ def test_elsewhere_a_directory_its_group_can_write_is_still_refused(root, run, l
     assert result['msg'] == (f'{root}/{where}: {reason.format(root=root)} (a non-root user could swap what it '
                              'holds); host_files writes only where root alone can')
     assert list(log_dir.iterdir()) == [] and not first.exists()
-
-
-@pytest.mark.parametrize('owner, mode, reason', [
-    (4242, 0o775, 'is owned by uid 4242'),
-    (0, 0o1777, 'is group- or world-writable (mode 1777)'),
-])
-def test_a_log_directory_a_user_owns_or_anyone_can_write_is_refused(root, run, owner, mode, reason):
-    logs = root / 'log'
-    logs.mkdir()
-    os.chown(logs, owner, 0)
-    os.chmod(logs, mode)
-    result = run([{'path': str(logs / 'app.log')}])
-    assert result['msg'] == (f'{logs}/app.log: {logs} {reason} (a non-root user could swap what it '
-                             'holds); host_files writes only where root alone can')
-    assert list(logs.iterdir()) == []
 
 
 @pytest.mark.parametrize('plant, message', [
