@@ -86,8 +86,19 @@ def test_runs_as_service_user_without_other_groups(host, unit):
 
 
 def test_role_removes_supplementary_groups(host):
-    # prepare.yml made doomed a member of disk before the role ran for it.
+    # prepare.yml made doomed a member of disk before the role ran for it, and again before the
+    # role ran with its account forgotten.
     assert host.check_output("id -Gn doomed").split() == ["doomed"]
+
+
+def test_remembered_account_that_gained_a_group_is_refused(host):
+    # prepare.yml made doomed a member of disk after the role had made the account; the role,
+    # remembering the account, did not ask for it again, and jailed_service refused it.
+    refusals = json.loads(host.file("/root/jailed_services_remembered_refusal.json").content_string)
+    assert refusals == [
+        "user: doomed is a member of the groups disk, which systemd would give the daemon (initgroups); "
+        "remove the memberships or list them in allow_supplementary_groups",
+    ]
 
 
 def test_user_with_other_groups_is_refused(host):
