@@ -53,6 +53,9 @@ TARGETS = {
     'plugins/module_utils/_host_files.py': ['tests/unit/plugins/modules/test_host_files.py'],
     'plugins/module_utils/_known_jails.py': [UT + 'test__jailed_service.py', 'tests/unit/plugins/modules/test_host_files.py',
                                              'tests/unit/plugins/modules/test_jailed_service_records.py'],
+    'plugins/module_utils/_tcpwrap_policy.py': ['tests/unit/plugins/modules/test_tcpwrap_policy.py',
+                                                'tests/unit/plugins/modules/test_tcpwrap_rule.py',
+                                                'tests/unit/plugins/modules/test_tcpwrap_parity_modules.py'],
     'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
 }
 

@@ -322,134 +322,24 @@ backup_file:
   sample: /etc/hosts.allow.12345.2026-11-28@21:00:00~
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, set_attributes, write_atomic
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import (
-    TcpwrapError,
-    read_table,
-    scan_table,
-    unreadable_table,
-)
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_enforcement import daemon_warnings
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import Environment, ssh_connection
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_match import evaluate, port_pattern
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_problems import shadowed_rules
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_rules import Rule, TableEdit
-
-SYSTEM_TABLES = {'allow': '/etc/hosts.allow', 'deny': '/etc/hosts.deny'}
-SSH_DAEMON = 'sshd'
-# One rule's options: the suboptions of rules, and the top-level options of a single rule.
-RULE_OPTIONS = dict(
-    daemons=dict(type='list', elements='str', required=True),
-    except_daemons=dict(type='list', elements='str'),
-    clients=dict(type='list', elements='str', required=True),
-    except_clients=dict(type='list', elements='str'),
-    options=dict(type='list', elements='str'),
-    command=dict(type='str'),
-    comment=dict(type='str'),
-    position=dict(type='str', choices=['first', 'last', 'before', 'after'], default='last'),
-    anchor=dict(type='str'),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
-    replace=dict(type='bool', default=False),
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap import TcpwrapError
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_policy import (
+    RULE_OPTIONS,
+    SYSTEM_TABLES,
+    PolicyEdit,
+    system_table_kind,
 )
 
 
-class TcpwrapRule:
-    """Compute the new table, then write it unless in check mode."""
-
-    def __init__(self, module):
-        self.module = module
-        self.path = module.params['path'] or SYSTEM_TABLES[module.params['table']]
-        self.env = Environment()
-
-    def _rule_specs(self):
-        params = self.module.params
-        if params['rules'] is not None:
-            return [(f'rules[{index}]', spec) for index, spec in enumerate(params['rules'])]
-        return [('', {key: params[key] for key in RULE_OPTIONS})]
-
-    def execute(self):
-        rules = [Rule(spec, field, self.env) for field, spec in self._rule_specs()]
-        try:
-            before = read_if_exists(self.path)
-        except (FileIOError, OSError) as exc:
-            raise TcpwrapError(f'{self.path} {unreadable_table(self.path, exc)[1]}. '
-                               'Refusing to write through this path') from None
-        edit = TableEdit(before or b'', self.path)
-        changed = False
-        for rule in rules:
-            changed = edit.apply(rule) or changed
-        after = edit.verify(rules) if changed else edit.before
-        for line, problem in edit.hazards():
-            self.module.warn(f'{self.path} line {line}: {problem}')
-        named = []
-        for rule in rules:
-            if rule.state == 'present':
-                # A number is a server port to Debian's libwrap, not a program to inspect.
-                named.extend(d.split('@')[0] for d in rule.daemons
-                             if d.split('@')[0] not in named and port_pattern(d.split('@')[0]) is None)
-        for warning in daemon_warnings(named):
-            self.module.warn(warning)
-        result = dict(changed=changed, path=self.path, added=edit.added, removed=edit.removed,
-                      shadowed=self._shadowed(edit))
-        if changed:
-            self._lockout_guard(before or b'', after)
-        if self.module._diff:
-            result['diff'] = dict(before=(before or b'').decode('utf-8', 'replace'),
-                                  after=after.decode('utf-8', 'replace'),
-                                  before_header=f'{self.path} (content)',
-                                  after_header=f'{self.path} (content)')
-        if changed and not self.module.check_mode:
-            # Written through a symlink to its target, as libwrap reads it.
-            backup = write_atomic(self.module, self.path, after, backup=self.module.params['backup'], follow=True)
-            if backup:
-                result['backup_file'] = backup
-        target = os.path.realpath(self.path)
-        if os.path.exists(target):
-            result['changed'] = set_attributes(self.module, target, changed)
-        return result
-
-    def _shadowed(self, edit):
-        """Rules written that an earlier line makes dead (hosts.allow comes before hosts.deny)."""
-        real = os.path.realpath(self.path)
-        earlier = []
-        if real == os.path.realpath(SYSTEM_TABLES['deny']) and real != os.path.realpath(SYSTEM_TABLES['allow']):
-            earlier.append((SYSTEM_TABLES['allow'], read_table(SYSTEM_TABLES['allow'])))
-        shadowed = []
-        for entry, message in shadowed_rules(earlier, self.path, edit.numbered_rules()):
-            rule = entry.text.rstrip('\n')
-            self.module.warn(f'{self.path}: the rule "{rule}" can never match - {message}')
-            shadowed.append(dict(rule=rule, message=message))
-        return shadowed
-
-    def _lockout_guard(self, before, after):
-        if self.module.params['allow_lockout']:
-            return
-        real = os.path.realpath(self.path)
-        kinds = [kind for kind, path in SYSTEM_TABLES.items() if os.path.realpath(path) == real]
-        connection = ssh_connection()
-        if not kinds or connection is None:
-            return
-        client, server = connection
-
-        def verdict(kind_data):
-            tables = []
-            for kind in ('allow', 'deny'):
-                entries = scan_table(kind_data) if kind in kinds else read_table(SYSTEM_TABLES[kind])
-                tables.append((kind, SYSTEM_TABLES[kind], entries))
-            return evaluate(tables, SSH_DAEMON, address=client, server_address=server, env=self.env)
-
-        old, new = verdict(before), verdict(after)
-        if old.access == 'granted' and new.access == 'denied':
-            self.module.fail_json(
-                msg=f'refusing to change {self.path}: it would deny the SSH connection Ansible is using '
-                    f'({SSH_DAEMON} to {server} from {client}: {new.reason}). '
-                    'Grant that client first, or set allow_lockout=true if you really mean it',
-                path=self.path)
+def rule_specs(params):
+    """[(field, rule spec)]: the rules of O(rules), or the single rule of the top-level options."""
+    if params['rules'] is not None:
+        return [(f'rules[{index}]', spec) for index, spec in enumerate(params['rules'])]
+    return [('', {key: params[key] for key in RULE_OPTIONS})]
 
 
 def main():
@@ -475,7 +365,8 @@ def main():
     )
     path = module.params['path'] or SYSTEM_TABLES[module.params['table']]
     try:
-        result = TcpwrapRule(module).execute()
+        edit = PolicyEdit(module, [(system_table_kind(path), path, rule_specs(module.params))], SYSTEM_TABLES['allow'])
+        [result] = edit.execute()
     except (TcpwrapError, FileIOError) as exc:
         module.fail_json(msg=to_native(exc), path=path)
     except OSError as exc:

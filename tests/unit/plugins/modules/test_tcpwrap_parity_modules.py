@@ -11,14 +11,15 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_policy
 from ansible_collections.serversec.confine.plugins.modules import tcpwrap_info, tcpwrap_rule
 
 
 @pytest.fixture(autouse=True)
 def quiet_host(monkeypatch):
     """No SSH session and no daemon inspection."""
-    monkeypatch.setattr(tcpwrap_rule, 'ssh_connection', lambda: None)
-    monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings', lambda daemons: [])
+    monkeypatch.setattr(_tcpwrap_policy, 'ssh_connection', lambda: None)
+    monkeypatch.setattr(_tcpwrap_policy, 'daemon_warnings', lambda daemons: [])
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_a_server_port_must_be_a_port_number(info, port):
 
 def test_tcpwrap_rule_does_not_look_for_a_program_named_like_a_port(tmp_path, rule, monkeypatch):
     inspected = []
-    monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings', lambda daemons: inspected.extend(daemons) or [])
+    monkeypatch.setattr(_tcpwrap_policy, 'daemon_warnings', lambda daemons: inspected.extend(daemons) or [])
     result = rule(dict(path=str(tmp_path / 'hosts.allow'), daemons=['22', 'sshd', '080@10.0.0.1'], clients=['ALL']))
     assert result['added'] == ['22, sshd, 080@10.0.0.1 : ALL']
     assert inspected == ['sshd']
@@ -196,7 +197,8 @@ def test_a_rule_already_in_place_is_not_reported_again(tmp_path, rule, module_wa
 
 def test_a_deny_rule_shadowed_by_hosts_allow_names_that_file(tmp_path, rule, module_warnings, monkeypatch):
     tables = {'allow': str(tmp_path / 'hosts.allow'), 'deny': str(tmp_path / 'hosts.deny')}
-    monkeypatch.setattr(tcpwrap_rule, 'SYSTEM_TABLES', tables)
+    for kind, table in tables.items():
+        monkeypatch.setitem(_tcpwrap_policy.SYSTEM_TABLES, kind, table)
     (tmp_path / 'hosts.allow').write_bytes(b'\nsshd : ALL\n')
     result = rule(dict(table='deny', daemons=['sshd'], clients=['10.0.0.0/8']))
     assert result['shadowed'] == [dict(rule='sshd : 10.0.0.0/8', message=f'dead rule: {tables["allow"]} line 2 matches '

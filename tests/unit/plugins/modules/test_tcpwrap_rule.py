@@ -11,15 +11,15 @@ import os
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_rules
+from ansible_collections.serversec.confine.plugins.module_utils import _tcpwrap_policy, _tcpwrap_rules
 from ansible_collections.serversec.confine.plugins.modules import tcpwrap_rule
 
 
 @pytest.fixture(autouse=True)
 def quiet_host(monkeypatch):
     """No SSH session and no daemon inspection unless a test asks for it."""
-    monkeypatch.setattr(tcpwrap_rule, 'ssh_connection', lambda: None)
-    monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings', lambda daemons: [])
+    monkeypatch.setattr(_tcpwrap_policy, 'ssh_connection', lambda: None)
+    monkeypatch.setattr(_tcpwrap_policy, 'daemon_warnings', lambda daemons: [])
 
 
 @pytest.fixture
@@ -115,8 +115,9 @@ def test_missing_final_newline_is_refused(tmp_path, run):
 @pytest.fixture
 def system_tables(tmp_path, monkeypatch):
     tables = {'allow': str(tmp_path / 'hosts.allow'), 'deny': str(tmp_path / 'hosts.deny')}
-    monkeypatch.setattr(tcpwrap_rule, 'SYSTEM_TABLES', tables)
-    monkeypatch.setattr(tcpwrap_rule, 'ssh_connection', lambda: ('192.0.2.7', '192.0.2.1'))
+    for kind, table in tables.items():
+        monkeypatch.setitem(_tcpwrap_policy.SYSTEM_TABLES, kind, table)
+    monkeypatch.setattr(_tcpwrap_policy, 'ssh_connection', lambda: ('192.0.2.7', '192.0.2.1'))
     return tables
 
 
@@ -143,7 +144,7 @@ def test_lockout_guard_passes_when_the_client_is_granted_or_overridden(system_ta
 
 
 def test_daemon_warnings_are_reported(tmp_path, monkeypatch, run, module_warnings):
-    monkeypatch.setattr(tcpwrap_rule, 'daemon_warnings', lambda daemons: [f'daemon "{d}": checked' for d in daemons])
+    monkeypatch.setattr(_tcpwrap_policy, 'daemon_warnings', lambda daemons: [f'daemon "{d}": checked' for d in daemons])
     run(dict(path=str(tmp_path / 'hosts.allow'), daemons=['sshd@10.0.0.1', 'vsftpd'], clients=['ALL']))
     assert module_warnings == ['daemon "sshd": checked', 'daemon "vsftpd": checked']
 
