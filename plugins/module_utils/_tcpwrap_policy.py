@@ -19,7 +19,9 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import grp
 import os
+import pwd
 
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
     FileIOError,
@@ -82,17 +84,27 @@ class TableChange:
 
 
 class PolicyEdit:
-    """The tables [(kind, path, [(field, rule spec)])] of one run, edited as one policy; a 'deny'
-    table is read after the hosts.allow of this run, or else the one at allow_path."""
+    """The tables [(kind, path, [(field, rule spec)])] of one run, edited as one policy.
+
+    ``kind`` is 'allow' or 'deny' for a table libwrap reads before or after the other one, or None.
+    A 'deny' table is read after the host's hosts.allow when it is the host's hosts.deny, else
+    after this run's 'allow' table, or else the file at ``allow_path``.
+    """
 
     def __init__(self, module, tables, allow_path):
         self.module = module
         self.env = Environment()
         self.allow_path = allow_path
-        real = [os.path.realpath(path) for _kind, path, _specs in tables]
-        if len(set(real)) < len(real):
-            raise TcpwrapError(f"{' and '.join(path for _kind, path, _specs in tables)} are the same file; "
-                               'one run edits each table once')
+        for kind, path, _specs in tables:
+            other = {'allow': 'deny', 'deny': 'allow'}.get(kind)
+            if other and os.path.realpath(path) == os.path.realpath(SYSTEM_TABLES[other]):
+                raise TcpwrapError(f"{kind}_path: {path} is this host's {SYSTEM_TABLES[other]}, which libwrap reads "
+                                   f"as the {other} table")
+        paths = [path for _kind, path, _specs in tables]
+        if 'deny' in [kind for kind, _path, _specs in tables] and 'allow' not in [kind for kind, _path, _specs in tables]:
+            paths.insert(0, allow_path)
+        if len({os.path.realpath(path) for path in paths}) < len(paths):
+            raise TcpwrapError(f"{' and '.join(paths)} are the same file; the allow and deny tables must be two files")
         self.tables = [(kind, path, [Rule(spec, field, self.env) for field, spec in specs])
                        for kind, path, specs in tables]
 
@@ -107,17 +119,27 @@ class PolicyEdit:
         results = [dict(changed=change.changed, path=change.path, added=change.edit.added,
                         removed=change.edit.removed, shadowed=self._shadowed(change, changes))
                    for change in changes]
-        self._lockout_guard([change for change in changes if change.changed])
+        order = self._write_order([change for change in changes if change.changed])
+        self._check_owners()
         for change, result in zip(changes, results):
             if self.module._diff:
                 result['diff'] = dict(before=change.before.decode('utf-8', 'replace'),
                                       after=change.after.decode('utf-8', 'replace'),
                                       before_header=f'{change.path} (content)',
                                       after_header=f'{change.path} (content)')
+        result_of = dict(zip(changes, results))
+        written = []
+        for change in order + [change for change in changes if change not in order]:
             try:
-                self._write(change, result)
-            except OSError as exc:
-                raise TcpwrapError(f'{change.path}: {exc}') from None
+                self._write(change, result_of[change])
+            except (FileIOError, OSError) as exc:
+                cause = exc if isinstance(exc, FileIOError) else f'{change.path}: {exc}'
+                if not written:
+                    raise TcpwrapError(str(cause)) from None
+                self.module.fail_json(msg=f"{cause}; {' and '.join(written)} had been written already", changed=True,
+                                      path=change.path)
+            if change.changed and not self.module.check_mode:
+                written.append(change.path)
         return results
 
     def _write(self, change, result):
@@ -131,16 +153,35 @@ class PolicyEdit:
         if os.path.exists(target):
             result['changed'] = set_attributes(self.module, target, change.changed)
 
+    def _check_owners(self):
+        """An owner or group the host does not know is refused before the first write (a warning
+        in check mode, where an earlier task may still create it)."""
+        for field, lookup in (('owner', pwd.getpwnam), ('group', grp.getgrnam)):
+            name = self.module.params.get(field)
+            if not name or name.isdigit():
+                continue
+            try:
+                lookup(name)
+            except KeyError:
+                message = f'{field}: {name} does not exist on this host'
+                if not self.module.check_mode:
+                    raise TcpwrapError(message) from None
+                self.module.warn(message)
+
     def _shadowed(self, change, changes):
-        """Rules written that an earlier line makes dead: hosts.allow is read before hosts.deny,
-        the new hosts.allow of this run when it edits both."""
+        """Rules written that an earlier line makes dead: hosts.allow is read before hosts.deny."""
         earlier = []
         if change.kind == 'deny':
-            allow = next((other for other in changes if other.kind == 'allow'), None)
+            if change.is_table('deny'):
+                allow = next((other for other in changes if other.is_table('allow')), None)
+                allow_path = SYSTEM_TABLES['allow']
+            else:
+                allow = {other.kind: other for other in changes}.get('allow')
+                allow_path = self.allow_path
             if allow is not None:
                 earlier.append((allow.path, scan_table(allow.after)))
             else:
-                earlier.append((self.allow_path, read_table(self.allow_path)))
+                earlier.append((allow_path, read_table(allow_path)))
         shadowed = []
         for entry, message in shadowed_rules(earlier, change.path, change.edit.numbered_rules()):
             rule = entry.text.rstrip('\n')
@@ -148,30 +189,38 @@ class PolicyEdit:
             shadowed.append(dict(rule=rule, message=message))
         return shadowed
 
-    def _lockout_guard(self, changed):
-        """Fail when the new policy would deny the SSH connection Ansible is using and the old one
-        granted it: each system table as this run leaves it, the other as it is on the host."""
-        if self.module.params['allow_lockout']:
-            return
+    def _write_order(self, changed):
+        """The changed tables in the order to write them: as given, or the other way round when the
+        first write alone would deny the SSH connection Ansible is using. Fails when the new policy
+        would deny that connection while the old one granted it: each system table as the writes
+        leave it, the other as it is on the host."""
         edits = {kind: change for kind in SYSTEM_TABLES for change in changed if change.is_table(kind)}
         connection = ssh_connection()
-        if not edits or connection is None:
-            return
+        if self.module.params['allow_lockout'] or not edits or connection is None:
+            return changed
         client, server = connection
 
-        def verdict(content):
-            tables = [(kind, path, scan_table(content(edits[kind])) if kind in edits else read_table(path))
+        def verdict(written):
+            tables = [(kind, path, scan_table(edits[kind].after if edits[kind] in written else edits[kind].before)
+                       if kind in edits else read_table(path))
                       for kind, path in SYSTEM_TABLES.items()]
             return evaluate(tables, SSH_DAEMON, address=client, server_address=server, env=self.env)
 
-        old, new = verdict(lambda change: change.before), verdict(lambda change: change.after)
-        if old.access == 'granted' and new.access == 'denied':
-            paths = ' and '.join(change.path for change in changed)
+        if verdict([]).access != 'granted':
+            return changed
+        new = verdict(changed)
+        if new.access == 'denied':
             self.module.fail_json(
-                msg=f'refusing to change {paths}: it would deny the SSH connection Ansible is using '
-                    f'({SSH_DAEMON} to {server} from {client}: {new.reason}). '
+                msg=f"refusing to change {' and '.join(change.path for change in changed)}: it would deny the SSH "
+                    f'connection Ansible is using ({SSH_DAEMON} to {server} from {client}: {new.reason}). '
                     'Grant that client first, or set allow_lockout=true if you really mean it',
                 path=changed[0].path)
+        if verdict(changed[:1]).access == 'denied':
+            # hosts.allow alone denies it, so its new version does not match the client and the old
+            # hosts.deny denies it; the old policy granted it, so the old hosts.allow grants it, and
+            # keeps granting it while hosts.deny is written first (and the other way round).
+            return changed[::-1]
+        return changed
 
 
 def system_table_kind(path):

@@ -27,18 +27,23 @@ description:
     atomic writes that keep owner, mode and SELinux context, and a symlink written through to its
     target.
   - Both tables are computed and checked before either is written. Bad input in any rule of
-    either list is refused with a message naming the field (for example C(deny[1].clients[0]))
-    and neither file is changed. Then O(allow_path) is written before O(deny_path), so grants land
-    before the denials that rely on them; if the second write fails, the first file stays
-    written and the error names the second.
+    either list, an O(owner) or O(group) the host does not know, the same file for both tables,
+    or O(allow_path) naming the host's hosts.deny (or O(deny_path) its hosts.allow) is refused
+    with a message naming the field (for example C(deny[1].clients[0])) and neither file is
+    changed. Then O(allow_path) is written before O(deny_path), so grants land before the
+    denials that rely on them; if the second write fails, the task fails as changed, saying the
+    first file was written.
   - "Lockout guard: when a file changed is C(/etc/hosts.allow) or C(/etc/hosts.deny) and the new
     policy, both tables as this run leaves them, would deny the SSH connection Ansible uses while
     the old one granted it, the module fails before writing anything unless
-    O(allow_lockout=true)."
-  - A rule of O(deny) that the new O(allow_path) makes dead (libwrap reads hosts.allow first) is
-    reported in RV(deny.shadowed) and as a warning, and so is a daemon whose rules nobody
-    enforces on the host, as M(serversec.confine.tcpwrap_rule) warns.
-  - O(mode), O(owner), O(group) and the SELinux options apply to both files.
+    O(allow_lockout=true). When writing hosts.allow first would deny that connection until
+    hosts.deny is written, hosts.deny is written first."
+  - A rule of O(deny) that an earlier line of hosts.allow makes dead (libwrap reads it first:
+    the host's C(/etc/hosts.allow) for its C(/etc/hosts.deny), otherwise O(allow) as this run
+    leaves it) is reported in RV(deny.shadowed) and as a warning, and so is a daemon whose rules
+    nobody enforces on the host, as M(serversec.confine.tcpwrap_rule) warns.
+  - O(mode), O(owner), O(group) and the SELinux options apply to each file the run edits (a list
+    omitted leaves its file alone).
 options:
   allow:
     description:

@@ -40,7 +40,8 @@ description:
     that cannot be read (a symlink loop, a path through a file, no permission), naming what
     libwrap makes of it.
   - O(mode), O(owner), O(group) and the SELinux options set those attributes of the file (of the
-    target of a symlink), whether or not its content changes. Without them an existing file
+    target of a symlink), whether or not its content changes. An owner or group the host does not
+    know is refused before the file is written (a warning in check mode). Without them an existing file
     keeps its own and a new one gets the mode the umask leaves and the default SELinux context.
   - "Lockout guard: when O(path) is C(/etc/hosts.allow) or C(/etc/hosts.deny) and the change would
     deny the SSH connection Ansible itself uses (C(SSH_CONNECTION) on the target, also found in

@@ -203,3 +203,16 @@ def test_a_deny_rule_shadowed_by_hosts_allow_names_that_file(tmp_path, rule, mod
     result = rule(dict(table='deny', daemons=['sshd'], clients=['10.0.0.0/8']))
     assert result['shadowed'] == [dict(rule='sshd : 10.0.0.0/8', message=f'dead rule: {tables["allow"]} line 2 matches '
                                        'every request this rule matches, and first')]
+
+
+@pytest.mark.parametrize('names', [('hosts.allow', 'hosts.deny'), ('z-allow', 'a-deny')])
+def test_only_the_hosts_deny_is_judged_after_hosts_allow(tmp_path, rule, monkeypatch, names):
+    tables = {'allow': str(tmp_path / names[0]), 'deny': str(tmp_path / names[1])}
+    for kind, table in tables.items():
+        monkeypatch.setitem(_tcpwrap_policy.SYSTEM_TABLES, kind, table)
+    (tmp_path / names[0]).write_bytes(b'sshd : ALL\n')
+    dead = rule(dict(table='deny', daemons=['sshd'], clients=['10.0.0.0/8']))['shadowed']
+    assert [entry['rule'] for entry in dead] == ['sshd : 10.0.0.0/8']
+    # Tables of their own, whichever way their names sort against hosts.deny's.
+    for name in ('aa-table', 'zz-table'):
+        assert rule(dict(path=str(tmp_path / name), daemons=['sshd'], clients=['10.0.0.0/8']))['shadowed'] == []

@@ -103,6 +103,8 @@ def test_check_mode_shows_both_diffs_and_writes_nothing(tables, run):
      'allow[1].clients[0]: 10.0.0.1/8 has host bits set, so libwrap would never match it; the network is 10.0.0.0/8'),
     (dict(allow=[GRANT], deny=[dict(DENY_ALL, position='before')]),
      'deny[0].anchor: position before needs the existing rule to place it by'),
+    (dict(allow=[dict(clients=['ALL'])], deny=[DENY_ALL]), 'missing required arguments: daemons found in allow'),
+    (dict(allow=[GRANT], deny=[dict(daemons=['ALL'])]), 'missing required arguments: clients found in deny'),
 ])
 def test_bad_input_in_either_list_writes_neither_table(tables, run, args, message):
     tables['allow'].write_bytes(b'# allow\n')
@@ -123,8 +125,15 @@ def test_lockout_is_judged_on_the_whole_new_policy_and_nothing_is_written(system
     assert result['msg'] == (f'refusing to change {allow} and {deny}: it would deny the SSH connection Ansible is '
                              f'using (sshd to {SERVER} from {CLIENT}: matched {deny} line 1). Grant that client '
                              'first, or set allow_lockout=true if you really mean it')
+    assert result['path'] == str(allow)
     assert allow.read_bytes() == b'sshd : 192.0.2.\n'
     assert not deny.exists()
+
+
+def test_a_connection_the_old_policy_already_denied_does_not_stop_a_change(system_tables, run):
+    system_tables['deny'].write_bytes(b'ALL : ALL\n')
+    result = run(dict(allow=[dict(daemons=['in.telnetd'], clients=['LOCAL'])], deny=[dict(daemons=['sshd'], clients=['ALL'])]))
+    assert result['changed'] is True
 
 
 def test_a_grant_and_a_deny_all_in_one_run_keep_the_connection(system_tables, run, run_module):
@@ -150,10 +159,11 @@ def test_a_deny_rule_dead_behind_the_new_hosts_allow_is_reported(tables, run, mo
     assert module_warnings == [f"{tables['deny']}: the rule \"sshd : 10.0.0.0/8\" can never match - {message}"]
 
 
-def test_daemons_of_both_tables_are_inspected_once(run, monkeypatch, module_warnings):
+def test_daemons_of_both_tables_are_inspected_once_and_removed_rules_not_at_all(run, monkeypatch, module_warnings):
     monkeypatch.setattr(_tcpwrap_policy, 'daemon_warnings', lambda daemons: [f'daemon "{d}": checked' for d in daemons])
-    run(dict(allow=[dict(daemons=['sshd', 'in.telnetd'], clients=['ALL'])],
-             deny=[dict(daemons=['sshd', '23', 'vsftpd'], clients=['ALL'])]))
+    run(dict(allow=[dict(daemons=['sshd', 'sshd@192.0.2.1', 'in.telnetd'], clients=['ALL'])],
+             deny=[dict(daemons=['sshd', '23', 'vsftpd'], clients=['ALL']),
+                   dict(daemons=['in.fingerd'], clients=['ALL'], state='absent')]))
     assert module_warnings == ['daemon "sshd": checked', 'daemon "in.telnetd": checked', 'daemon "vsftpd": checked']
 
 
@@ -169,5 +179,89 @@ def test_one_file_for_both_tables_is_refused(tables, run, tmp_path):
     link.symlink_to(tables['allow'])
     result = run(dict(allow=[GRANT], deny=[DENY_ALL], deny_path=str(link)))
     assert result['failed'] is True
-    assert result['msg'] == f"{tables['allow']} and {link} are the same file; one run edits each table once"
+    assert result['msg'] == f"{tables['allow']} and {link} are the same file; the allow and deny tables must be two files"
     assert not tables['allow'].exists()
+
+
+@pytest.fixture
+def writes(monkeypatch):
+    """The files written, in order."""
+    done = []
+    real_write = _tcpwrap_policy.write_atomic
+
+    def write(module, path, data, **kwargs):
+        done.append(path)
+        return real_write(module, path, data, **kwargs)
+    monkeypatch.setattr(_tcpwrap_policy, 'write_atomic', write)
+    return done
+
+
+def test_grants_are_written_first(tables, run, writes):
+    run(dict(allow=[GRANT], deny=[DENY_ALL]))
+    assert writes == [str(tables['allow']), str(tables['deny'])]
+
+
+def test_hosts_deny_goes_first_when_hosts_allow_alone_would_cut_the_connection(system_tables, run, writes):
+    # The grant leaves hosts.allow and the deny-all leaves hosts.deny: granted before and after,
+    # but hosts.allow written first would leave the deny-all without the grant.
+    system_tables['allow'].write_bytes(b'sshd : 192.0.2.\n')
+    system_tables['deny'].write_bytes(b'ALL : ALL\n')
+    result = run(dict(allow=[dict(GRANT, state='absent')], deny=[dict(DENY_ALL, state='absent')]))
+    assert result['changed'] is True
+    assert writes == [str(system_tables['deny']), str(system_tables['allow'])]
+    assert system_tables['allow'].read_bytes() == b'' and system_tables['deny'].read_bytes() == b''
+
+
+def test_a_failed_second_write_says_the_first_was_written(tables, run, monkeypatch):
+    real_write = _tcpwrap_policy.write_atomic
+
+    def write(module, path, data, **kwargs):
+        if path == str(tables['deny']):
+            raise _tcpwrap_policy.FileIOError(f'{path}: No space left on device')
+        return real_write(module, path, data, **kwargs)
+    monkeypatch.setattr(_tcpwrap_policy, 'write_atomic', write)
+    result = run(dict(allow=[GRANT], deny=[DENY_ALL]))
+    assert result['failed'] is True and result['changed'] is True
+    assert result['msg'] == f"{tables['deny']}: No space left on device; {tables['allow']} had been written already"
+    assert result['path'] == str(tables['deny'])
+    assert tables['allow'].read_bytes() == b'sshd : 192.0.2.\n'
+
+
+@pytest.mark.parametrize('kind, other', [('allow', 'deny'), ('deny', 'allow')])
+def test_a_table_given_the_path_of_the_other_system_table_is_refused(system_tables, run, kind, other):
+    result = run({kind: [GRANT], f'{kind}_path': str(system_tables[other])})
+    assert result['failed'] is True
+    assert result['msg'] == (f"{kind}_path: {system_tables[other]} is this host's {system_tables[other]}, which "
+                             f'libwrap reads as the {other} table')
+
+
+def test_one_file_for_both_tables_is_refused_also_when_one_list_is_omitted(tables, run):
+    tables['deny'].write_bytes(b'ALL : ALL\n')
+    result = run(dict(deny=[dict(daemons=['sshd'], clients=['10.0.0.1'], position='first')],
+                      allow_path=str(tables['deny'])))
+    assert result['failed'] is True
+    assert result['msg'] == (f"{tables['deny']} and {tables['deny']} are the same file; "
+                             'the allow and deny tables must be two files')
+    assert tables['deny'].read_bytes() == b'ALL : ALL\n'
+
+
+def test_the_hosts_deny_is_judged_after_the_hosts_allow_libwrap_reads(system_tables, run, tmp_path):
+    system_tables['allow'].write_bytes(b'sshd : ALL\n')
+    own_allow = tmp_path / 'own.allow'
+    result = run(dict(allow=[dict(daemons=['in.telnetd'], clients=['LOCAL'])],
+                      deny=[dict(daemons=['sshd'], clients=['10.0.0.0/8'])], allow_path=str(own_allow)))
+    assert [entry['rule'] for entry in result['deny']['shadowed']] == ['sshd : 10.0.0.0/8']
+
+
+@pytest.mark.parametrize('field', ['owner', 'group'])
+def test_an_unknown_owner_or_group_is_refused_before_the_first_write(tables, run, field):
+    result = run({'allow': [GRANT], 'deny': [DENY_ALL], field: 'no-such-account-here'})
+    assert result['failed'] is True
+    assert result['msg'] == f'{field}: no-such-account-here does not exist on this host'
+    assert not tables['allow'].exists() and not tables['deny'].exists()
+
+
+def test_an_unknown_owner_is_a_warning_in_check_mode(tables, run, module_warnings):
+    result = run(dict(allow=[GRANT], owner='no-such-account-here'), check=True)
+    assert result['changed'] is True
+    assert module_warnings == ['owner: no-such-account-here does not exist on this host']

@@ -244,3 +244,11 @@ def test_check_mode_on_a_missing_table_creates_nothing(tmp_path, run):
     result = run(dict(path=str(path), daemons=['sshd'], clients=['ALL'], mode='0600'), check=True)
     assert result['changed'] is True
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_an_unknown_owner_is_refused_before_the_file_is_written(tmp_path, run):
+    path = tmp_path / 'hosts.allow'
+    result = run(dict(path=str(path), daemons=['sshd'], clients=['ALL'], owner='no-such-account-here'))
+    assert result['failed'] is True
+    assert result['msg'] == 'owner: no-such-account-here does not exist on this host'
+    assert not path.exists()
