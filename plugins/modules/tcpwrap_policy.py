@@ -38,8 +38,8 @@ description:
     the old one granted it, the module fails before writing anything unless
     O(allow_lockout=true). When writing hosts.allow first would deny that connection until
     hosts.deny is written, hosts.deny is written first."
-  - A rule of O(deny) that an earlier line of hosts.allow makes dead (libwrap reads it first:
-    the host's C(/etc/hosts.allow) for its C(/etc/hosts.deny), otherwise O(allow) as this run
+  - A rule of O(deny) that an earlier line of hosts.allow makes dead (libwrap reads it first, the
+    host's C(/etc/hosts.allow) for its C(/etc/hosts.deny), otherwise O(allow) as this run
     leaves it) is reported in RV(deny.shadowed) and as a warning, and so is a daemon whose rules
     nobody enforces on the host, as M(serversec.confine.tcpwrap_rule) warns.
   - O(mode), O(owner), O(group) and the SELinux options apply to each file the run edits (a list
@@ -52,7 +52,7 @@ options:
       - Omitted, the file is not changed, but still read for the lockout guard.
     type: list
     elements: dict
-    suboptions: &rule_options
+    suboptions:
       daemons:
         description: Daemon patterns (process names, C(ALL), C(name@host)).
         type: list
@@ -106,7 +106,54 @@ options:
       - Omitted, the file is not changed, but still read for the lockout guard.
     type: list
     elements: dict
-    suboptions: *rule_options
+    suboptions:
+      daemons:
+        description: Daemon patterns (process names, C(ALL), C(name@host)).
+        type: list
+        elements: str
+        required: true
+      except_daemons:
+        description: Daemon patterns after C(EXCEPT).
+        type: list
+        elements: str
+      clients:
+        description:
+          - Client patterns (addresses, C(net/mask), C(net/prefix), C(.domain), C(@netgroup),
+            C(ALL), C(LOCAL), C(KNOWN), ...). IPv6 addresses are bracketed.
+        type: list
+        elements: str
+        required: true
+      except_clients:
+        description: Client patterns after C(EXCEPT).
+        type: list
+        elements: str
+      options:
+        description: hosts_options(5) options, such as C(severity auth.info) or C(deny).
+        type: list
+        elements: str
+      command:
+        description: A shell command run on a match, written as C(spawn <command>).
+        type: str
+      comment:
+        description: A comment line written above the rule.
+        type: str
+      position:
+        description: Where a new rule goes.
+        type: str
+        choices: [first, last, before, after]
+        default: last
+      anchor:
+        description: The rule line that C(position=before) or C(position=after) places the rule by.
+        type: str
+      state:
+        description: Whether the rule is present or absent.
+        type: str
+        choices: [present, absent]
+        default: present
+      replace:
+        description: Replace a rule with the same daemons and clients but other options or command.
+        type: bool
+        default: false
   allow_path:
     description: The hosts.allow file.
     type: path
@@ -171,7 +218,7 @@ allow:
   description: What became of O(allow_path).
   returned: always
   type: dict
-  contains: &table_result
+  contains:
     path:
       description: The file that was (or would be) edited.
       type: str
@@ -205,7 +252,36 @@ deny:
   description: What became of O(deny_path).
   returned: always
   type: dict
-  contains: *table_result
+  contains:
+    path:
+      description: The file that was (or would be) edited.
+      type: str
+      sample: /etc/hosts.allow
+    changed:
+      description: Whether the file (its content or attributes) changed.
+      type: bool
+    added:
+      description: Rule lines written, in order.
+      type: list
+      elements: str
+      sample: ["sshd : ALL"]
+    removed:
+      description: Rule lines removed (or moved), in order.
+      type: list
+      elements: str
+      sample: []
+    shadowed:
+      description:
+        - Rules written by this run that can never match, because an earlier line (in the file, or
+          in the new O(allow_path) for O(deny_path)) matches every request they match first. Each
+          is also a warning.
+      type: list
+      elements: dict
+      sample: [{"rule": "sshd : 10.0.0.0/8", "message": "dead rule: \"ALL : ALL\" on line 3 matches first"}]
+    backup_file:
+      description: The backup copy, when O(backup=true) and the file changed.
+      type: str
+      sample: /etc/hosts.allow.12345.2026-11-28@21:00:00~
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -201,6 +201,22 @@ def test_grants_are_written_first(tables, run, writes):
     assert writes == [str(tables['allow']), str(tables['deny'])]
 
 
+def test_grants_are_written_first_also_under_the_lockout_guard(system_tables, run, writes):
+    run(dict(allow=[GRANT], deny=[DENY_ALL]))
+    assert writes == [str(system_tables['allow']), str(system_tables['deny'])]
+
+
+def test_a_failed_write_after_an_unchanged_table_changed_nothing(tables, run, monkeypatch):
+    tables['allow'].write_bytes(b'sshd : 192.0.2.\n')
+
+    def write(module, path, data, **kwargs):
+        raise _tcpwrap_policy.FileIOError(f'{path}: No space left on device')
+    monkeypatch.setattr(_tcpwrap_policy, 'write_atomic', write)
+    result = run(dict(allow=[GRANT], deny=[DENY_ALL]))
+    assert result['failed'] is True and not result.get('changed')
+    assert result['msg'] == f"{tables['deny']}: No space left on device"
+
+
 def test_hosts_deny_goes_first_when_hosts_allow_alone_would_cut_the_connection(system_tables, run, writes):
     # The grant leaves hosts.allow and the deny-all leaves hosts.deny: granted before and after,
     # but hosts.allow written first would leave the deny-all without the grant.
@@ -235,13 +251,13 @@ def test_a_table_given_the_path_of_the_other_system_table_is_refused(system_tabl
                              f'libwrap reads as the {other} table')
 
 
-def test_one_file_for_both_tables_is_refused_also_when_one_list_is_omitted(tables, run):
+def test_one_file_for_both_tables_is_refused_also_when_one_list_is_omitted(tables, run, tmp_path):
     tables['deny'].write_bytes(b'ALL : ALL\n')
-    result = run(dict(deny=[dict(daemons=['sshd'], clients=['10.0.0.1'], position='first')],
-                      allow_path=str(tables['deny'])))
+    link = tmp_path / 'allow-link'
+    link.symlink_to(tables['deny'])
+    result = run(dict(deny=[dict(daemons=['sshd'], clients=['10.0.0.1'], position='first')], allow_path=str(link)))
     assert result['failed'] is True
-    assert result['msg'] == (f"{tables['deny']} and {tables['deny']} are the same file; "
-                             'the allow and deny tables must be two files')
+    assert result['msg'] == f"{link} and {tables['deny']} are the same file; the allow and deny tables must be two files"
     assert tables['deny'].read_bytes() == b'ALL : ALL\n'
 
 
