@@ -101,7 +101,8 @@ class PolicyEdit:
                 raise TcpwrapError(f"{kind}_path: {path} is this host's {SYSTEM_TABLES[other]}, which libwrap reads "
                                    f"as the {other} table")
         paths = [path for _kind, path, _specs in tables]
-        if 'deny' in [kind for kind, _path, _specs in tables] and 'allow' not in [kind for kind, _path, _specs in tables]:
+        kinds = [kind for kind, _path, _specs in tables]
+        if 'deny' in kinds and 'allow' not in kinds:
             paths.insert(0, allow_path)
         if len({os.path.realpath(path) for path in paths}) < len(paths):
             raise TcpwrapError(f"{' and '.join(paths)} are the same file; the allow and deny tables must be two files")
