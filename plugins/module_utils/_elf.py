@@ -27,6 +27,10 @@ PT_INTERP = 3
 DT_NULL = 0
 DT_NEEDED = 1
 DT_STRTAB = 5
+DT_STRSZ = 10
+DT_FLAGS_1 = 0x6ffffffb
+DT_VERNEED = 0x6ffffffe
+DT_VERNEEDNUM = 0x6fffffff
 ET_EXEC = 2
 ET_DYN = 3
 
@@ -46,6 +50,23 @@ MAX_SHEBANG = 256
 MAX_PHNUM = 4096
 MAX_DYNAMIC = 1 << 20
 MAX_NAME = 256  # longest library name read from DT_STRTAB
+MAX_VERSION_NEEDS = 4096  # (library, version) pairs one file may need
+MAX_VERSION_CHAIN = 1 << 16  # bytes of DT_VERNEED read
+VER_FLG_WEAK = 0x2
+
+# Dynamic tags that do not change which libraries the loader finds for a file: symbols, relocations,
+# hashes, init/fini code, versions, flags. Any other tag (DT_RPATH, DT_RUNPATH, DT_AUDIT, DT_FILTER,
+# DT_AUXILIARY, prelink's, a processor's own, one unknown here) makes the answer the file's own.
+LOOKUP_NEUTRAL_TAGS = frozenset((
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 30,
+    32, 33, 34, 35, 36, 37,
+    0x6ffffef5,  # DT_GNU_HASH
+    0x6ffffff0, 0x6ffffff9, 0x6ffffffa, DT_FLAGS_1, 0x6ffffffc, 0x6ffffffd, DT_VERNEED, DT_VERNEEDNUM,
+))
+# DT_FLAGS_1 bits that do not change the search either: NOW, GLOBAL, NODELETE, INITFIRST, NOOPEN, ORIGIN
+# (only marks $ORIGIN use, and $ORIGIN can only matter through a tag refused above) and PIE.
+# DF_1_NODEFLIB, DF_1_CONFALT and DF_1_GLOBAUDIT, among others, do.
+LOOKUP_NEUTRAL_FLAGS_1 = 0x1 | 0x2 | 0x8 | 0x20 | 0x40 | 0x80 | 0x8000000
 
 
 class ElfError(Exception):
@@ -59,10 +80,19 @@ class ExecInfo:
     (or None), ``dynamic`` tells whether the runtime loader must resolve
     DT_NEEDED libraries, named in ``needed`` (in order); for scripts ``interp`` is the ``#!`` interpreter and
     ``interp_args`` the rest of that line.
+
+    ``link_key`` is everything the host loader's search for a dynamic ELF file's libraries depends
+    on besides the host's libraries and the loader's own environment: machine, class, type,
+    interpreter and DT_NEEDED names in order; two files with the same key load the same libraries.
+    ``version_needs`` is the set of (library, version, weak flag) the file needs: the loader checks
+    them against what it found (a version the host lacks is an error). ``link_key`` is None when
+    the search may depend on more: on where the file is, or on a dynamic tag or flag that steers it
+    (see LOOKUP_NEUTRAL_TAGS), or on version needs this reader cannot follow.
     """
 
     def __init__(self, kind, interp=None, dynamic=False, machine=None,
-                 elf_class=None, elf_type=None, interp_args=None, needed=None):
+                 elf_class=None, elf_type=None, interp_args=None, needed=None, link_key=None,
+                 version_needs=frozenset()):
         self.kind = kind
         self.interp = interp
         self.dynamic = dynamic
@@ -71,6 +101,8 @@ class ExecInfo:
         self.elf_type = elf_type
         self.interp_args = interp_args or []
         self.needed = needed or []
+        self.link_key = link_key
+        self.version_needs = version_needs
 
     @property
     def static(self):
@@ -173,44 +205,120 @@ def _read_elf(fd, head, file_size):
         elif p_type == PT_DYNAMIC:
             dynamic_seg = (p_offset, p_filesz)
 
-    needed = _needed_names(fd, dynamic_seg, loads, end, is64, file_size) if dynamic_seg is not None else []
+    needed, version_needs = [], None
+    if dynamic_seg is not None:
+        needed, version_needs = _read_dynamic(fd, dynamic_seg, loads, end, is64, file_size)
     # A program with PT_INTERP is run by that loader; a shared object or
     # static-pie without it is dynamic only if it lists DT_NEEDED libraries.
     dynamic = interp is not None or bool(needed)
-    return ExecInfo('elf', interp=interp, dynamic=dynamic,
-                    machine=MACHINES.get(e_machine, f'machine-{e_machine}'),
-                    elf_class=64 if is64 else 32, elf_type=e_type, needed=needed)
+    machine = MACHINES.get(e_machine, f'machine-{e_machine}')
+    elf_class = 64 if is64 else 32
+    link_key = None
+    if dynamic and version_needs is not None and not any('/' in name or '$' in name for name in needed):
+        link_key = (machine, elf_class, e_type, interp, tuple(needed))
+    return ExecInfo('elf', interp=interp, dynamic=dynamic, machine=machine, elf_class=elf_class, elf_type=e_type,
+                    needed=needed, link_key=link_key, version_needs=version_needs or frozenset())
 
 
-def _needed_names(fd, segment, loads, end, is64, file_size):
-    """DT_NEEDED names of the dynamic section, in order, read from DT_STRTAB with bounds."""
+def _read_dynamic(fd, segment, loads, end, is64, file_size):
+    """``(needed, version_needs)`` of the dynamic section: the DT_NEEDED names in order, read from
+    DT_STRTAB with bounds, and the set of (file, version, weak) of DT_VERNEED, or None in its
+    place when the section holds a tag or flag that steers the library search, or version needs
+    this reader cannot follow (then only the loader can tell)."""
     offset, size = segment
     fmt = end + ('qQ' if is64 else 'iI')
     entsize = struct.calcsize(fmt)
     if offset > file_size:
         raise ElfError(f'PT_DYNAMIC: offset {offset} is past the end of the file ({file_size} bytes)')
     data = os.pread(fd, min(size, file_size - offset, MAX_DYNAMIC), offset)
-    name_offsets, strtab = [], None
+    name_offsets, values, neutral = [], {}, True
     for pos in range(0, len(data) - entsize + 1, entsize):
         tag, value = struct.unpack(fmt, data[pos:pos + entsize])
         if tag == DT_NULL:
             break
         if tag == DT_NEEDED:
             name_offsets.append(value)
-        elif tag == DT_STRTAB:
-            strtab = value
+        else:
+            # the loader keeps the last of a repeated tag
+            values[tag] = value
+        if tag not in LOOKUP_NEUTRAL_TAGS:
+            neutral = False
     if not name_offsets:
-        return []
-    # DT_STRTAB is an address: the PT_LOAD segment that maps it gives its place in the file
-    strtab_offset = next((strtab - vaddr + seg_offset for vaddr, seg_offset, filesz in loads
-                          if strtab is not None and vaddr <= strtab < vaddr + filesz), None)
+        return [], None
+    strtab_offset = _file_offset(values.get(DT_STRTAB), loads)
     if strtab_offset is None:
         raise ElfError('no string table for the dynamic section')
     names = []
     for name_offset in name_offsets:
-        start = strtab_offset + name_offset
-        name = os.pread(fd, MAX_NAME, start).split(b'\0', 1) if start < file_size else [b'']
-        if len(name) < 2:
+        name = _string_at(fd, strtab_offset + name_offset, file_size)
+        if name is None:
             raise ElfError('unterminated library name in the string table')
-        names.append(name[0].decode('utf-8', 'surrogateescape'))
-    return names
+        names.append(name)
+    if not neutral or values.get(DT_FLAGS_1, 0) & ~LOOKUP_NEUTRAL_FLAGS_1:
+        return names, None
+    return names, _version_needs(fd, values, loads, strtab_offset, end, file_size)
+
+
+def _file_offset(address, loads):
+    """The file offset of a dynamic-section address: the PT_LOAD segment mapping it tells."""
+    return next((address - vaddr + seg_offset for vaddr, seg_offset, filesz in loads
+                 if address is not None and vaddr <= address < vaddr + filesz), None)
+
+
+def _string_at(fd, start, file_size):
+    name = os.pread(fd, MAX_NAME, start).split(b'\0', 1) if start < file_size else [b'']
+    return name[0].decode('utf-8', 'surrogateescape') if len(name) == 2 else None
+
+
+def _version_needs(fd, values, loads, strtab_offset, end, file_size):
+    """The set of (file, version, weak) of the Elf_Verneed chain, or None if it cannot be followed.
+
+    The chain and the string table are read once each, bounded; anything that points outside
+    them is "cannot be followed", never an error: the loader stays the judge of such a file.
+    """
+    count = values.get(DT_VERNEEDNUM, 0)
+    if DT_VERNEED not in values:
+        return frozenset() if not count else None
+    start = _file_offset(values[DT_VERNEED], loads)
+    strsz = values.get(DT_STRSZ, 0)
+    if start is None or not count or not 0 < strsz <= MAX_DYNAMIC:
+        return None
+    chain = os.pread(fd, MAX_VERSION_CHAIN, start) if start < file_size else b''
+    strings = os.pread(fd, strsz, strtab_offset) if strtab_offset < file_size else b''
+
+    def string(offset):
+        stop = strings.find(b'\0', offset)
+        return strings[offset:stop].decode('utf-8', 'surrogateescape') if stop >= 0 else None
+
+    def record(offset, fmt):
+        # Elf32_Verneed and Elf64_Verneed are the same 16 bytes, as are both Vernaux
+        return struct.unpack(end + fmt, chain[offset:offset + 16]) if offset + 16 <= len(chain) else None
+
+    # followed as the loader follows it: by vn_next and vna_next until 0, whatever the counts say
+    needs, position, budget = set(), 0, MAX_VERSION_NEEDS
+    while True:
+        entry = record(position, 'HHIII')
+        if entry is None:
+            return None
+        _version, _count, file_name, aux, following = entry
+        library = string(file_name)
+        if library is None:
+            return None
+        aux_position = position + aux
+        while True:
+            need = record(aux_position, 'IHHII')
+            budget -= 1
+            if need is None or budget < 0:
+                return None
+            _hash, flags, _other, name, aux_next = need
+            version = string(name)
+            if version is None:
+                return None
+            needs.add((library, version, flags & VER_FLG_WEAK))
+            if not aux_next:
+                break
+            aux_position += aux_next
+        if not following:
+            break
+        position += following
+    return frozenset(needs)

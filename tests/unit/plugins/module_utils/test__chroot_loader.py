@@ -4,11 +4,18 @@
 """_chroot.loader: reading the trusted loader's output."""
 
 import os
+import shutil
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import parse_ldd
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps, _run_argv, parse_ldd
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine
+from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import INTERP
+
+fedora = test__chroot_engine.fedora  # the fake Fedora host fixture
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ldd')
 
@@ -67,3 +74,109 @@ def test_parse_ldd_refuses_garbage():
     with pytest.raises(JailError) as exc:
         parse_ldd('\tsomething odd\n', '/bin/x')
     assert str(exc.value) == "/bin/x: cannot understand loader output line 'something odd'"
+
+
+# --------------------------------------------------------------------------
+# one loader run serves every file of the run with the same link key
+
+LIBC_ONLY = '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n'
+GLIBC_234 = ('libc.so.6', 'GLIBC_2.34', 0)
+GLIBC_238 = ('libc.so.6', 'GLIBC_2.38', 0)
+
+
+class ListingRunner:
+    """The loader of the fake host: ``outputs`` maps a file's name to (rc, stdout, stderr)."""
+
+    def __init__(self, outputs=None):
+        self.outputs = outputs or {}
+        self.listed = []
+
+    def __call__(self, argv):
+        name = os.path.basename(argv[2])
+        self.listed.append(name)
+        return self.outputs.get(name, (0, LIBC_ONLY, ''))
+
+
+def elf(needed=('libc.so.6',), needs=(GLIBC_234,), keyed=True):
+    return ExecInfo('elf', interp=INTERP, dynamic=True, machine='x86_64', elf_class=64, elf_type=3,
+                    needed=list(needed), version_needs=frozenset(needs),
+                    link_key=('x86_64', 64, 3, INTERP, tuple(needed)) if keyed else None)
+
+
+def listing(env, runner, *files):
+    """Each of ``files`` = (host path, ExecInfo) listed by one LoaderDeps, in order."""
+    deps = LoaderDeps(env['host'], runner=runner)
+    return deps, [deps.list(path, info, os.stat(env['root'] + path)) for path, info in files]
+
+
+def test_a_second_file_with_the_same_link_key_runs_no_loader(fedora):
+    runner = ListingRunner()
+    deps, answers = listing(fedora, runner, ('/usr/bin/bash', elf()), ('/usr/bin/ssh', elf()))
+    assert runner.listed == ['bash']
+    assert answers == [['/lib64/libc.so.6', '/lib64/ld-linux-x86-64.so.2']] * 2
+    # each file keeps its own signature in the state: a re-run checks it as if listed itself
+    own = os.stat(fedora['root'] + '/usr/bin/ssh')
+    assert deps.used['/usr/bin/ssh']['sig'] == [own.st_size, own.st_mtime_ns, own.st_ino]
+    assert deps.used['/usr/bin/ssh']['deps'] == deps.used['/usr/bin/bash']['deps']
+
+
+@pytest.mark.parametrize('first, second, why', [
+    (elf(), elf(keyed=False), 'no link key (a search path of its own, a DT_AUDIT...): only the loader can tell'),
+    (elf(), elf(needed=('libtinfo.so.6', 'libc.so.6')), 'other DT_NEEDED names'),
+    (elf(needed=('libc.so.6', 'libtinfo.so.6')), elf(needed=('libtinfo.so.6', 'libc.so.6')), 'the same names in another order'),
+    (elf(keyed=False), elf(), 'the first answer is not known to be shareable'),
+    (elf(needs=()), elf(needs=(GLIBC_234,)), 'a version the loader did not see met for this key'),
+])
+def test_the_loader_runs_again_when_the_answer_may_differ(fedora, first, second, why):
+    runner = ListingRunner()
+    listing(fedora, runner, ('/usr/bin/bash', first), ('/usr/bin/ssh', second))
+    assert runner.listed == ['bash', 'ssh'], why
+
+
+def test_versions_met_for_a_key_add_up(fedora):
+    for name in ('prog1', 'prog2', 'prog3'):
+        test__chroot_engine.write(fedora['root'], '/usr/bin/' + name, b'FAKEELF dynamic', 0o755)
+    runner = ListingRunner()
+    listing(fedora, runner, ('/usr/bin/prog1', elf(needs=(GLIBC_234,))), ('/usr/bin/prog2', elf(needs=(GLIBC_238,))),
+            ('/usr/bin/prog3', elf(needs=(GLIBC_234, GLIBC_238))), ('/usr/bin/bash', elf(needs=(GLIBC_238,))))
+    assert runner.listed == ['prog1', 'prog2']
+
+
+def test_a_version_the_host_lacks_is_still_refused_after_a_shared_answer(fedora):
+    missing = ('libc.so.6', 'GLIBC_2.99', 0)
+    runner = ListingRunner({'ssh': (0, LIBC_ONLY, "/usr/bin/ssh: /lib64/libc.so.6: version `GLIBC_2.99' not found "
+                                                  '(required by /usr/bin/ssh)\n')})
+    with pytest.raises(JailError) as exc:
+        listing(fedora, runner, ('/usr/bin/bash', elf()), ('/usr/bin/ssh', elf(needs=(GLIBC_234, missing))))
+    assert runner.listed == ['bash', 'ssh']
+    assert "cannot understand loader output line" in str(exc.value) and 'GLIBC_2.99' in str(exc.value)
+
+
+def test_a_listing_the_loader_ended_with_an_error_is_not_shared(fedora):
+    runner = ListingRunner({'bash': (1, LIBC_ONLY, '')})
+    listing(fedora, runner, ('/usr/bin/bash', elf()), ('/usr/bin/ssh', elf()))
+    assert runner.listed == ['bash', 'ssh']
+
+
+HOST_PROGRAMS = ('bash', 'ls', 'cat', 'cp', 'grep', 'sed', 'tar', 'gzip', 'id', 'stat', 'sort', 'ps', 'python3',
+                 'ssh', 'curl', 'less', 'openssl', 'find')
+
+
+@pytest.mark.skipif(not os.path.exists('/lib64/ld-linux-x86-64.so.2'), reason='x86_64 glibc host only')
+def test_shared_answers_are_the_loaders_own_on_the_real_host():
+    """The referee: each host program's list, shared or not, is what the loader says for it alone."""
+    found = (shutil.which(name, path='/usr/bin:/bin') for name in HOST_PROGRAMS)
+    programs = [os.path.realpath(path) for path in found if path]
+    host = Host('/')
+    calls = []
+
+    def counted(argv):
+        calls.append(argv)
+        return _run_argv(argv)
+
+    shared = LoaderDeps(host, runner=counted)
+    for path in programs:
+        info = read_exec_info(path)
+        alone = LoaderDeps(host).list(path, info, os.stat(path))
+        assert shared.list(path, info, os.stat(path)) == alone, path
+    assert len(calls) < len(programs), 'programs linking the same libraries share one loader run'

@@ -174,3 +174,103 @@ def test_fd_reader_reads_the_open_file_not_the_path(tmp_path):
     finally:
         os.close(fd)
     assert info.interp == '/lib64/ld-linux-x86-64.so.2'
+
+
+# --------------------------------------------------------------------------
+# the link key: what the loader's list of libraries depends on, or None when only it can tell
+
+LIBC, GLIBC_234 = b'libc.so.6', b'GLIBC_2.34'
+DT_RPATH, DT_RUNPATH, DT_FLAGS_1, DT_AUDIT, DT_FILTER = 15, 29, 0x6ffffffb, 0x6ffffefc, 0x7fffffff
+DT_VERNEED, DT_VERNEEDNUM = 0x6ffffffe, 0x6fffffff
+DF_1_NOW_PIE, DF_1_NODEFLIB = 0x8000001, 0x800
+
+
+def strings(*names):
+    """A string table holding ``names`` and the offset of each."""
+    table, offsets = b'\0', {}
+    for name in names:
+        offsets[name] = len(table)
+        table += name + b'\0'
+    return table, offsets
+
+
+def verneed(offsets, needs, following=0, aux_next=16):
+    """One Elf64_Verneed for libc.so.6 with a Vernaux per (version, flags) of ``needs``."""
+    chain = struct.pack('<HHIII', 1, len(needs), offsets[LIBC], 16, following)
+    for i, (version, flags) in enumerate(needs):
+        chain += struct.pack('<IHHII', 0, flags, 0, offsets[version], aux_next if i + 1 < len(needs) else 0)
+    return chain
+
+
+def elf64_dynamic(tags, table, chain=b''):
+    """An x86_64 program whose one PT_LOAD maps the file at address 0 (an address is its offset):
+    PT_INTERP, the string table, the version chain, and a dynamic section of ``tags`` =
+    [(tag, value)], where the value 'STRTAB' or 'VERNEED' is the address of that part."""
+    interp_at = 64 + 3 * 56
+    strtab_at = interp_at + len(TRUSTED)
+    verneed_at = strtab_at + len(table)
+    dynamic_at = verneed_at + len(chain)
+    places = {'STRTAB': strtab_at, 'VERNEED': verneed_at}
+    dynamic = b''.join(struct.pack('<qQ', tag, places.get(value, value)) for tag, value in tags + [(0, 0)])
+    size = dynamic_at + len(dynamic)
+    return elf64([(1, 0, size), (3, interp_at, len(TRUSTED)), (2, dynamic_at, len(dynamic))],
+                 e_phoff=64, tail=TRUSTED + table + chain + dynamic)
+
+
+def program(tmp_path, needed=(LIBC,), extra=(), needs=((GLIBC_234, 0),), count=1, following=0, aux_next=16,
+            extra_strings=()):
+    table, offsets = strings(LIBC, GLIBC_234, b'GLIBC_2.2.5', *[n for n in needed + tuple(extra_strings) if n != LIBC])
+    tags = [(1, offsets[name]) for name in needed] + [(5, 'STRTAB'), (10, len(table)), (DT_FLAGS_1, DF_1_NOW_PIE)]
+    chain = verneed(offsets, needs, following, aux_next) if needs else b''
+    if needs:
+        tags += [(DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, count)]
+    tags += [(tag, offsets.get(value, value)) for tag, value in extra]
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64_dynamic(tags, table, chain))
+    return read_exec_info(str(path))
+
+
+def test_a_plain_program_has_a_link_key_and_its_version_needs(tmp_path):
+    info = program(tmp_path, needs=((GLIBC_234, 0), (b'GLIBC_2.2.5', 2)))
+    assert info.needed == ['libc.so.6']
+    assert info.link_key == ('x86_64', 64, 2, '/lib64/ld-linux-x86-64.so.2', ('libc.so.6',))
+    assert info.version_needs == {('libc.so.6', 'GLIBC_2.34', 0), ('libc.so.6', 'GLIBC_2.2.5', 2)}
+
+
+def test_version_needs_are_read_as_the_loader_reads_them_whatever_the_count_says(tmp_path):
+    assert program(tmp_path, needs=((GLIBC_234, 0), (b'GLIBC_2.2.5', 0)), count=7).version_needs == {
+        ('libc.so.6', 'GLIBC_2.34', 0), ('libc.so.6', 'GLIBC_2.2.5', 0)}
+
+
+def test_a_program_without_version_needs_needs_none(tmp_path):
+    info = program(tmp_path, needs=())
+    assert info.link_key is not None and info.version_needs == frozenset()
+
+
+@pytest.mark.parametrize('kwargs, why', [
+    ({'extra': [(DT_RUNPATH, b'/opt/lib')], 'extra_strings': [b'/opt/lib']}, 'DT_RUNPATH: its own search path'),
+    ({'extra': [(DT_RPATH, b'$ORIGIN')], 'extra_strings': [b'$ORIGIN']}, 'DT_RPATH, relative to where it is'),
+    ({'extra': [(DT_AUDIT, b'/opt/audit.so')], 'extra_strings': [b'/opt/audit.so']}, 'an audit library'),
+    ({'extra': [(DT_FILTER, LIBC)]}, 'a filter'),
+    ({'extra': [(0x70000001, 0)]}, 'a processor-specific tag unknown here'),
+    ({'extra': [(DT_FLAGS_1, DF_1_NOW_PIE | DF_1_NODEFLIB)]}, 'DF_1_NODEFLIB: no default directories'),
+    ({'needed': (b'$ORIGIN/../lib/libx.so', LIBC)}, 'a DT_NEEDED relative to where it is'),
+    ({'needed': (b'/opt/lib/libx.so', LIBC)}, 'a DT_NEEDED path'),
+    ({'needs': ((GLIBC_234, 0), (b'GLIBC_2.2.5', 0)), 'aux_next': 1 << 20}, 'a version need pointing out of the file'),
+    ({'following': 1 << 20}, 'a version chain pointing out of the file'),
+    ({'needs': (), 'extra': [(DT_VERNEEDNUM, 1)]}, 'a version count without a chain'),
+    ({'extra': [(DT_VERNEED, 1 << 40)]}, 'a version chain at an address nothing maps'),
+])
+def test_what_only_the_loader_can_tell_has_no_link_key(tmp_path, kwargs, why):
+    info = program(tmp_path, **kwargs)
+    assert info.dynamic and info.needed
+    assert info.link_key is None, why
+
+
+def test_real_programs_linking_the_same_libraries_share_a_link_key():
+    first, second = read_exec_info(_host_file('/usr/bin/cat', '/bin/cat')), read_exec_info(_host_file('/usr/bin/echo', '/bin/echo'))
+    if first.needed != second.needed:
+        pytest.skip('cat and echo link different libraries here')
+    assert first.link_key is not None
+    assert first.link_key == second.link_key
+    assert any(library.startswith('libc.so') for library, _version, _weak in first.version_needs)
