@@ -65,6 +65,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # managed side runs modules with this Python, as the other rows do
 PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
             '-e', 'ansible_python_interpreter=' + sys.executable]
+REPEATED = 5  # tasks in the plays that measure one more task
 PLAYBOOK_ENV = {'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg')}
 
 
@@ -181,11 +182,15 @@ class Tools:
             'ping': {'ansible.builtin.ping': {}},
             'collection': {'serversec.confine.tcpwrap_info': {}},
         }
+        # the same task REPEATED times: what one more re-run costs in a play that has already
+        # loaded the collection and packed the module (both are paid once per playbook run)
+        plays = {name: [task] for name, task in tasks.items()}
+        plays.update({name + '_more': [tasks[name]] * REPEATED for name in ('module', 'jk')})
         self.plays = {}
-        for name, task in tasks.items():
+        for name, play_tasks in plays.items():
             self.plays[name] = os.path.join(base, f'play-{name}.yml')
             with open(self.plays[name], 'w') as handle:
-                json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [task]}], handle)
+                json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': play_tasks}], handle)
 
     def empty(self):
         """Back to empty jails and no state, for another cold run."""
@@ -211,9 +216,10 @@ class Tools:
         """Run the one-task play ``name`` with ansible-playbook; its recap must say ok."""
         out = subprocess.run(PLAYBOOK + [self.plays[name]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              check=False, env=dict(ENV, **PLAYBOOK_ENV)).stdout.decode()
-        if 'ok=1 ' not in out or 'failed=0' not in out:
+        tasks = REPEATED if name.endswith('_more') else 1
+        if f'ok={tasks} ' not in out or 'failed=0' not in out:
             raise SystemExit(f'{name} play failed:\n{out}')
-        if name == 'module' and 'changed=0' not in out:
+        if name.startswith('module') and 'changed=0' not in out:
             raise SystemExit(f'the chroot_jail play changed the jail on a re-run:\n{out}')
 
 
@@ -251,7 +257,7 @@ def bench_size(base, binaries, trees, repeat, runs, force_runs, play_rounds):
             times[name].append(timed(func)[0])
     for name, values in times.items():
         row[name + '_rerun'] = medians(values)
-    plays = ['module', 'jk', 'ping', 'collection']
+    plays = ['module', 'jk', 'ping', 'collection', 'module_more', 'jk_more']
     play_times = {name: [] for name in plays}
     for name in plays if play_rounds else ():
         tools.playbook(name)  # once untimed: the controller's bytecode gets cached like the rest
@@ -263,6 +269,11 @@ def bench_size(base, binaries, trees, repeat, runs, force_runs, play_rounds):
     # paired in each round, so that a load change between rounds cancels out
     row['play_gap'] = statistics.median(m[1] - j[1] for m, j in zip(play_times['module'], play_times['jk'])) \
         if play_rounds else None
+    for name in ('module', 'jk'):
+        # per round, (REPEATED tasks - 1 task) / (REPEATED - 1): the cost of one more task
+        row[name + '_more'] = statistics.median(
+            (more[1] - one[1]) / (REPEATED - 1) for more, one in zip(play_times[name + '_more'], play_times[name])) \
+            if play_rounds else None
     # -f rewrites everything (and runs ldd again): as slow as cold, so few runs
     row['jk_force'] = medians([timed(lambda: tools.jkcp(force=True))[0] for _ in range(force_runs)])
 
@@ -335,6 +346,12 @@ def print_play_table(sizes, rows):
          'chroot_jail - jk_cp, same round (CPU)'],
         [[label] + [cell(row[key]) for key in ('module_play', 'jk_play', 'ping_play', 'collection_play')]
          + ['%+.3f s' % row['play_gap']]
+         for label, row in ((label, rows[label]) for label in sizes)])
+    print_table(
+        f'One more re-run task in a play that has already run one (the collection loaded, the module packed): '
+        f'(play of {REPEATED} tasks - play of 1) / {REPEATED - 1}, per round, CPU:',
+        ['size', 'chroot_jail task', 'command: jk_cp task', 'chroot_jail - jk_cp'],
+        [[label, '%.3f s' % row['module_more'], '%.3f s' % row['jk_more'], '%+.3f s' % (row['module_more'] - row['jk_more'])]
          for label, row in ((label, rows[label]) for label in sizes)])
 
 

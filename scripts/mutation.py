@@ -44,6 +44,9 @@ TCPWRAP_TESTS = [UT + 'test__tcpwrap.py', UT + 'test__tcpwrap_match.py', UT + 't
                  'tests/unit/differential/test_tcpwrap_vs_tcpdmatch.py']
 TARGETS = {
     'plugins/module_utils/_chroot/jailfs.py': JAILFS_TESTS,
+    'plugins/module_utils/_chroot/loader.py': [UT + 'test__chroot_loader.py', UT + 'test__chroot_mutants.py',
+                                               UT + 'test__chroot_sources.py', UT + 'test__chroot_engine.py'],
+    'plugins/module_utils/_elf.py': [UT + 'test__elf.py', UT + 'test__chroot_loader.py'],
     'plugins/module_utils/_chroot/state.py': STATE_TESTS,
     'plugins/module_utils/_chroot/selinux.py': [UT + 'test__chroot_selinux.py',
                                                 'tests/unit/plugins/modules/test_chroot_jail_selinux.py'],
