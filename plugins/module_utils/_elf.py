@@ -31,8 +31,6 @@ DT_STRSZ = 10
 DT_FLAGS_1 = 0x6ffffffb
 DT_VERNEED = 0x6ffffffe
 DT_VERNEEDNUM = 0x6fffffff
-ET_EXEC = 2
-ET_DYN = 3
 
 # e_machine -> name, used to pick the host loader for shared libraries
 MACHINES = {

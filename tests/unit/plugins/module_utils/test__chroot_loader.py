@@ -180,3 +180,130 @@ def test_shared_answers_are_the_loaders_own_on_the_real_host():
         alone = LoaderDeps(host).list(path, info, os.stat(path))
         assert shared.list(path, info, os.stat(path)) == alone, path
     assert len(calls) < len(programs), 'programs linking the same libraries share one loader run'
+
+
+def test_a_shared_answer_keeps_the_library_signatures(fedora):
+    deps, _answers = listing(fedora, ListingRunner(), ('/usr/bin/bash', elf()), ('/usr/bin/ssh', elf()))
+    assert deps.used['/usr/bin/ssh']['dep_sigs'] == deps.used['/usr/bin/bash']['dep_sigs']
+    assert len(deps.used['/usr/bin/ssh']['dep_sigs']) == 2
+
+
+@pytest.mark.parametrize('rc', [1, -9])
+def test_a_listing_that_did_not_end_well_is_not_shared(fedora, rc):
+    runner = ListingRunner({'bash': (rc, LIBC_ONLY, '')})
+    listing(fedora, runner, ('/usr/bin/bash', elf()), ('/usr/bin/ssh', elf()))
+    assert runner.listed == ['bash', 'ssh']
+
+
+@pytest.mark.parametrize('other', [
+    '\ta.so.1 => /lib64/libz.so.1 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',     # sorts before LIBC_ONLY's list
+    '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/libz.so.1 (0x2)\n',              # sorts after it
+])
+def test_versions_met_are_forgotten_when_the_loader_answers_otherwise(fedora, other):
+    """The host changed during the run: versions met with the old libraries prove nothing now."""
+    test__chroot_engine.write(fedora['root'], '/usr/bin/prog', b'FAKEELF dynamic', 0o755)
+    runner = ListingRunner({'ssh': (0, other, '')})
+    listing(fedora, runner, ('/usr/bin/bash', elf(needs=(GLIBC_234,))), ('/usr/bin/ssh', elf(needs=(GLIBC_238,))),
+            ('/usr/bin/prog', elf(needs=(GLIBC_234,))))
+    assert runner.listed == ['bash', 'ssh', 'prog']
+
+
+def cached_listing(env, runner, path='/usr/bin/bash'):
+    """List ``path`` once, then with a new LoaderDeps fed the first one's state, as a re-run does."""
+    first = LoaderDeps(env['host'], runner=runner)
+    first.list(path, elf(), os.stat(env['root'] + path))
+    return lambda: LoaderDeps(env['host'], cache=first.used, runner=runner).list(path, elf(), os.stat(env['root'] + path))
+
+
+@pytest.mark.parametrize('changed', ['/usr/bin/bash', '/usr/lib64/libc.so.6'])
+@pytest.mark.parametrize('content', [b'x', b'FAKEELF dynamic, rebuilt and grown' * 10])
+def test_a_changed_file_or_library_is_listed_again(fedora, changed, content):
+    runner = ListingRunner()
+    again = cached_listing(fedora, runner)
+    assert again() and runner.listed == ['bash'], 'nothing changed: the state answers'
+    with open(fedora['root'] + changed, 'wb') as handle:
+        handle.write(content)
+    again()
+    assert runner.listed == ['bash', 'bash']
+
+
+def test_a_library_gone_from_the_host_is_listed_again_and_refused_if_the_loader_still_names_it(fedora):
+    runner = ListingRunner()
+    again = cached_listing(fedora, runner)
+    os.remove(fedora['root'] + '/usr/lib64/libc.so.6')
+    with pytest.raises(JailError) as exc:
+        again()
+    assert runner.listed == ['bash', 'bash']
+    assert str(exc.value) == '/usr/bin/bash: library /lib64/libc.so.6 reported by the loader does not exist'
+
+
+@pytest.mark.parametrize('rc, out, err, message', [
+    (1, '\tstatically linked\n', '\tnot a dynamic executable\n',
+     'could not list its libraries (rc=1): not a dynamic executable'),
+    (1, '\tnot a dynamic executable\n', '', 'could not list its libraries (rc=1): not a dynamic executable'),
+    (1, 'odd output\n', '', None),
+    (-11, '', '', 'could not list its libraries (rc=-11): '),
+])
+def test_a_loader_that_fails_without_a_list_fails_the_file(fedora, rc, out, err, message):
+    runner = ListingRunner({'bash': (rc, out, err)})
+    with pytest.raises(JailError) as exc:
+        listing(fedora, runner, ('/usr/bin/bash', elf()))
+    expected = message or "cannot understand loader output line 'odd output'"
+    assert str(exc.value).endswith(expected), str(exc.value)
+
+
+def test_a_static_file_the_loader_lists_as_such_needs_nothing(fedora):
+    _deps, answers = listing(fedora, ListingRunner({'bash': (0, '\tstatically linked\n', '')}), ('/usr/bin/bash', elf()))
+    assert answers == [[]]
+
+
+def test_loader_paths_under_the_host_root_are_host_paths(fedora):
+    vendor = f"\tlibvendor.so.1 => {fedora['root']}/opt/vendor/lib/libvendor.so.1 (0x1)\n"
+    _deps, answers = listing(fedora, ListingRunner({'bash': (0, vendor, '')}), ('/usr/bin/bash', elf()))
+    assert answers == [['/opt/vendor/lib/libvendor.so.1']]
+
+
+def test_parse_ldd_skips_blank_lines_and_names_every_missing_library():
+    assert parse_ldd('\n\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n', '/bin/x') == ['/lib64/libc.so.6']
+    with pytest.raises(JailError) as exc:
+        parse_ldd('\tliba.so.1 => not found\n\tlibb.so.2 => not found\n', '/bin/x')
+    assert str(exc.value) == '/bin/x: shared libraries not found on the host: liba.so.1, libb.so.2'
+
+
+# the loader runs as root: only a root-owned, non-writable regular file at a trusted path is run
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown')
+@pytest.mark.parametrize('owner, mode', [(1000, 0o755), (0, 0o775), (0, 0o757)])
+def test_a_loader_others_could_write_is_never_run(fedora, owner, mode):
+    loader = fedora['root'] + '/usr/lib64/ld-linux-x86-64.so.2'
+    os.chown(loader, owner, owner)
+    os.chmod(loader, mode)
+    runner = ListingRunner()
+    with pytest.raises(JailError) as exc:
+        listing(fedora, runner, ('/usr/bin/bash', elf()))
+    assert str(exc.value) == '/usr/bin/bash: loader /usr/lib64/ld-linux-x86-64.so.2 is not a root-owned, non-writable file'
+    assert runner.listed == []
+
+
+def test_a_loader_that_is_not_a_regular_file_is_never_run(fedora):
+    loader = fedora['root'] + '/usr/lib64/ld-linux-x86-64.so.2'
+    os.remove(loader)
+    os.mkdir(loader, 0o755)
+    with pytest.raises(JailError) as exc:
+        listing(fedora, ListingRunner(), ('/usr/bin/bash', elf()))
+    assert str(exc.value) == '/usr/bin/bash: loader /usr/lib64/ld-linux-x86-64.so.2 is not a root-owned, non-writable file'
+
+
+def test_a_library_without_an_interpreter_is_listed_by_the_next_trusted_loader(fedora):
+    os.remove(fedora['root'] + '/usr/lib64/ld-linux-x86-64.so.2')
+    test__chroot_engine.write(fedora['root'], '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', b'FAKEELF static', 0o755)
+    seen = []
+
+    def runner(argv):
+        seen.append(argv[0])
+        return 0, LIBC_ONLY.replace('/lib64/ld-linux', '/lib/x86_64-linux-gnu/ld-linux'), ''
+
+    library = ExecInfo('elf', dynamic=True, machine='x86_64', elf_class=64, needed=['libc.so.6'])
+    test__chroot_engine.write(fedora['root'], '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', b'FAKEELF static', 0o755)
+    LoaderDeps(fedora['host'], runner=runner).list('/usr/lib64/libc.so.6', library, os.stat(fedora['root'] + '/usr/lib64/libc.so.6'))
+    assert seen == [fedora['root'] + '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2']

@@ -202,31 +202,43 @@ def verneed(offsets, needs, following=0, aux_next=16):
     return chain
 
 
-def elf64_dynamic(tags, table, chain=b''):
-    """An x86_64 program whose one PT_LOAD maps the file at address 0 (an address is its offset):
-    PT_INTERP, the string table, the version chain, and a dynamic section of ``tags`` =
-    [(tag, value)], where the value 'STRTAB' or 'VERNEED' is the address of that part."""
+LOAD_ADDRESS = 0x10000
+
+
+def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0):
+    """An x86_64 program: PT_INTERP, the string table, a dynamic section of ``tags`` = [(tag, value)]
+    and, last, the version chain; the value 'STRTAB' or 'VERNEED' is the address of that part. Its
+    one PT_LOAD maps the file from the string table on (the chain too if ``map_chain``) at
+    LOAD_ADDRESS, so that a file offset is never its address. ``cut`` bytes are cut off the end."""
     interp_at = 64 + 3 * 56
     strtab_at = interp_at + len(TRUSTED)
-    verneed_at = strtab_at + len(table)
-    dynamic_at = verneed_at + len(chain)
-    places = {'STRTAB': strtab_at, 'VERNEED': verneed_at}
+    dynamic_at = strtab_at + len(table)
+    dynamic_size = 16 * (len(tags) + 1)
+    chain_at = dynamic_at + dynamic_size
+    places = {'STRTAB': LOAD_ADDRESS, 'VERNEED': LOAD_ADDRESS + chain_at - strtab_at}
     dynamic = b''.join(struct.pack('<qQ', tag, places.get(value, value)) for tag, value in tags + [(0, 0)])
-    size = dynamic_at + len(dynamic)
-    return elf64([(1, 0, size), (3, interp_at, len(TRUSTED)), (2, dynamic_at, len(dynamic))],
-                 e_phoff=64, tail=TRUSTED + table + chain + dynamic)
+    mapped = (chain_at + len(chain) if map_chain else dynamic_at) - strtab_at
+    header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
+    header += struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0, 64, 0, 0, 64, 56, 3, 0, 0, 0)
+    phdrs = b''.join(struct.pack('<IIQQQQQQ', *fields) for fields in (
+        (1, 4, strtab_at, LOAD_ADDRESS, 0, mapped, mapped, 1),
+        (3, 4, interp_at, 0, 0, len(TRUSTED), len(TRUSTED), 1),
+        (2, 4, dynamic_at, 0, 0, dynamic_size, dynamic_size, 1)))
+    content = header + phdrs + TRUSTED + table + dynamic + chain
+    return content[:len(content) - cut]
 
 
 def program(tmp_path, needed=(LIBC,), extra=(), needs=((GLIBC_234, 0),), count=1, following=0, aux_next=16,
-            extra_strings=()):
+            extra_strings=(), flags_1=DF_1_NOW_PIE, **layout):
     table, offsets = strings(LIBC, GLIBC_234, b'GLIBC_2.2.5', *[n for n in needed + tuple(extra_strings) if n != LIBC])
-    tags = [(1, offsets[name]) for name in needed] + [(5, 'STRTAB'), (10, len(table)), (DT_FLAGS_1, DF_1_NOW_PIE)]
+    tags = [(1, offsets[name]) for name in needed] + [(5, 'STRTAB'), (10, len(table))]
+    tags += [(DT_FLAGS_1, flags_1)] if flags_1 is not None else []
     chain = verneed(offsets, needs, following, aux_next) if needs else b''
     if needs:
         tags += [(DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, count)]
     tags += [(tag, offsets.get(value, value)) for tag, value in extra]
     path = tmp_path / 'prog'
-    path.write_bytes(elf64_dynamic(tags, table, chain))
+    path.write_bytes(elf64_dynamic(tags, table, chain, **layout))
     return read_exec_info(str(path))
 
 
@@ -274,3 +286,110 @@ def test_real_programs_linking_the_same_libraries_share_a_link_key():
     assert first.link_key is not None
     assert first.link_key == second.link_key
     assert any(library.startswith('libc.so') for library, _version, _weak in first.version_needs)
+
+
+def test_a_program_without_dt_flags_1_has_a_link_key(tmp_path):
+    assert program(tmp_path, flags_1=None).link_key is not None
+
+
+def test_the_weak_flag_is_kept_alone(tmp_path):
+    # VER_FLG_BASE (1) beside VER_FLG_WEAK (2) says nothing of the need
+    assert program(tmp_path, needs=((GLIBC_234, 3),)).version_needs == {('libc.so.6', 'GLIBC_2.34', 2)}
+
+
+def test_nothing_after_dt_null_is_read(tmp_path):
+    table, offsets = strings(LIBC, b'libevil.so', b'/opt/lib')
+    tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (0, 0), (1, offsets[b'libevil.so']),
+            (DT_RUNPATH, offsets[b'/opt/lib'])]
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64_dynamic(tags, table))
+    info = read_exec_info(str(path))
+    assert info.needed == ['libc.so.6'] and info.link_key is not None
+
+
+def test_a_negative_tag_is_neither_the_end_nor_a_library(tmp_path):
+    table, offsets = strings(LIBC)
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64_dynamic([(-5, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (1, offsets[LIBC])], table))
+    info = read_exec_info(str(path))
+    assert info.needed == ['libc.so.6'] and info.link_key is None
+
+
+@pytest.mark.parametrize('cut', [0, 1, 15])
+def test_a_dynamic_section_without_dt_null_is_read_to_its_last_whole_entry(tmp_path, cut):
+    table, offsets = strings(LIBC, b'libm.so.6')
+    content = elf64_dynamic([(5, 'STRTAB'), (10, len(table)), (1, offsets[LIBC]), (1, offsets[b'libm.so.6'])], table)
+    content = content[:-16]  # no DT_NULL: the section ends with a DT_NEEDED
+    path = tmp_path / 'prog'
+    path.write_bytes(content[:len(content) - cut] if cut else content)
+    info = read_exec_info(str(path))
+    assert info.needed == (['libc.so.6', 'libm.so.6'] if not cut else ['libc.so.6'])
+
+
+def test_version_needs_past_the_mapped_segment_are_not_followed(tmp_path):
+    # the loader maps the chain through PT_LOAD: an address just past the segment maps nothing
+    assert program(tmp_path, map_chain=False).link_key is None
+
+
+@pytest.mark.parametrize('cut', [1, 15])
+def test_a_version_chain_cut_short_by_the_end_of_the_file_is_not_followed(tmp_path, cut):
+    assert program(tmp_path, cut=cut).link_key is None
+
+
+def test_a_version_name_running_past_the_string_table_is_not_followed(tmp_path):
+    table, offsets = strings(LIBC, GLIBC_234)
+    table = table[:-1]  # GLIBC_2.34 is the last string: DT_STRSZ now ends before its NUL
+    chain = verneed(offsets, ((GLIBC_234, 0),))
+    tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, 1)]
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64_dynamic(tags, table + b'\0', chain))
+    assert read_exec_info(str(path)).link_key is None
+
+
+def test_an_unterminated_library_name_is_an_elf_error(tmp_path):
+    # PT_LOAD maps the whole file at 0; the dynamic section, then the string table, end the file
+    dynamic_at = 64 + 2 * 56
+    table_at = dynamic_at + 32
+    dynamic = struct.pack('<qQqQ', 5, table_at, 1, 1)
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64([(1, 0, table_at + 10), (2, dynamic_at, 32)], tail=dynamic + b'\0libc.so.6'))
+    with pytest.raises(ElfError) as exc:
+        read_exec_info(str(path))
+    assert str(exc.value) == 'unterminated library name in the string table'
+
+
+def test_version_needs_shared_by_many_entries_are_bounded(tmp_path):
+    """2,000 Elf_Verneed entries that all point at one chain of 2,000 needs: 4 million needs to
+    follow, refused after 4,096 (a file must not make the module loop for minutes)."""
+    table, offsets = strings(LIBC, GLIBC_234)
+    entries, needs = 2000, 2000
+    chain = b''.join(struct.pack('<HHIII', 1, needs, offsets[LIBC], 16 * (entries - i), 16) for i in range(entries))
+    chain += b''.join(struct.pack('<IHHII', 0, 0, 0, offsets[GLIBC_234], 16 if i + 1 < needs else 0)
+                      for i in range(needs))
+    tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, entries)]
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64_dynamic(tags, table, chain))
+    assert read_exec_info(str(path)).link_key is None
+
+
+SEARCH_STEERING_TAGS = {
+    'DT_RPATH': 15, 'DT_RUNPATH': 29, 'DT_AUDIT': 0x6ffffefc, 'DT_DEPAUDIT': 0x6ffffefb, 'DT_CONFIG': 0x6ffffefa,
+    'DT_FILTER': 0x7fffffff, 'DT_AUXILIARY': 0x7ffffffd, 'DT_GNU_PRELINKED': 0x6ffffdf5,
+    'DT_GNU_CONFLICT': 0x6ffffef8, 'DT_GNU_LIBLIST': 0x6ffffef9, 'DT_NUM (unknown)': 38,
+}
+SEARCH_STEERING_FLAGS_1 = {'DF_1_GROUP': 0x4, 'DF_1_LOADFLTR': 0x10, 'DF_1_NODEFLIB': 0x800, 'DF_1_CONFALT': 0x2000,
+                           'DF_1_ENDFILTEE': 0x4000, 'DF_1_GLOBAUDIT': 0x1000000}
+
+
+@pytest.mark.parametrize('name', sorted(SEARCH_STEERING_TAGS))
+def test_a_tag_that_steers_the_search_takes_the_link_key_away(tmp_path, name):
+    table, offsets = strings(LIBC, b'/opt/lib')
+    path = tmp_path / 'prog'
+    tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (SEARCH_STEERING_TAGS[name], offsets[b'/opt/lib'])]
+    path.write_bytes(elf64_dynamic(tags, table))
+    assert read_exec_info(str(path)).link_key is None
+
+
+@pytest.mark.parametrize('name', sorted(SEARCH_STEERING_FLAGS_1))
+def test_a_flag_that_steers_the_search_takes_the_link_key_away(tmp_path, name):
+    assert program(tmp_path, flags_1=DF_1_NOW_PIE | SEARCH_STEERING_FLAGS_1[name]).link_key is None
