@@ -196,8 +196,9 @@ def test_a_listing_that_did_not_end_well_is_not_shared(fedora, rc):
 
 
 @pytest.mark.parametrize('other', [
-    '\ta.so.1 => /lib64/libz.so.1 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',     # sorts before LIBC_ONLY's list
-    '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/libz.so.1 (0x2)\n',              # sorts after it
+    '\ta.so.1 => /lib64/libz.so.1 (0x1)\n\t/lib64/ld-linux-x86-64.so.2 (0x2)\n',     # sorts after LIBC_ONLY's list
+    '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n',                                      # sorts before it
+    '\tlibc.so.6 => /lib64/libc.so.6 (0x1)\n\t/lib64/libz.so.1 (0x2)\n',              # sorts after it too
 ])
 def test_versions_met_are_forgotten_when_the_loader_answers_otherwise(fedora, other):
     """The host changed during the run: versions met with the old libraries prove nothing now."""
@@ -261,6 +262,15 @@ def test_loader_paths_under_the_host_root_are_host_paths(fedora):
     vendor = f"\tlibvendor.so.1 => {fedora['root']}/opt/vendor/lib/libvendor.so.1 (0x1)\n"
     _deps, answers = listing(fedora, ListingRunner({'bash': (0, vendor, '')}), ('/usr/bin/bash', elf()))
     assert answers == [['/opt/vendor/lib/libvendor.so.1']]
+
+
+@pytest.mark.parametrize('line, expected', [
+    ('\t/lib/ld-linux.so.2 =>  (0x1)\n', ['/lib/ld-linux.so.2']),  # an absolute name with an empty target
+    ('\tlibfoo.so.1 =>  (0x1)\n', []),                              # old glibc's vdso
+    ('\t/lib/odd.so => odd (0x1)\n', []),
+])
+def test_parse_ldd_arrow_lines_without_a_path(line, expected):
+    assert parse_ldd(line, '/bin/x') == expected
 
 
 def test_parse_ldd_skips_blank_lines_and_names_every_missing_library():

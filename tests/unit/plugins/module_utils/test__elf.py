@@ -217,7 +217,7 @@ def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0):
     chain_at = dynamic_at + dynamic_size
     places = {'STRTAB': LOAD_ADDRESS, 'VERNEED': LOAD_ADDRESS + chain_at - strtab_at}
     dynamic = b''.join(struct.pack('<qQ', tag, places.get(value, value)) for tag, value in tags + [(0, 0)])
-    mapped = (chain_at + len(chain) if map_chain else dynamic_at) - strtab_at
+    mapped = (chain_at + len(chain) if map_chain else chain_at) - strtab_at
     header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
     header += struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0, 64, 0, 0, 64, 56, 3, 0, 0, 0)
     phdrs = b''.join(struct.pack('<IIQQQQQQ', *fields) for fields in (
@@ -327,7 +327,7 @@ def test_a_dynamic_section_without_dt_null_is_read_to_its_last_whole_entry(tmp_p
 
 
 def test_version_needs_past_the_mapped_segment_are_not_followed(tmp_path):
-    # the loader maps the chain through PT_LOAD: an address just past the segment maps nothing
+    # the loader maps the chain through PT_LOAD: the address just past the segment maps nothing
     assert program(tmp_path, map_chain=False).link_key is None
 
 
@@ -359,17 +359,22 @@ def test_an_unterminated_library_name_is_an_elf_error(tmp_path):
 
 
 def test_version_needs_shared_by_many_entries_are_bounded(tmp_path):
-    """2,000 Elf_Verneed entries that all point at one chain of 2,000 needs: 4 million needs to
-    follow, refused after 4,096 (a file must not make the module loop for minutes)."""
+    """Elf_Verneed entries that all point at one chain of needs: 2 x 2,000 needs are followed,
+    2,000 x 2,000 (4 million) are refused after 4,096: a file must not keep the module busy."""
     table, offsets = strings(LIBC, GLIBC_234)
-    entries, needs = 2000, 2000
-    chain = b''.join(struct.pack('<HHIII', 1, needs, offsets[LIBC], 16 * (entries - i), 16) for i in range(entries))
-    chain += b''.join(struct.pack('<IHHII', 0, 0, 0, offsets[GLIBC_234], 16 if i + 1 < needs else 0)
-                      for i in range(needs))
-    tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, entries)]
-    path = tmp_path / 'prog'
-    path.write_bytes(elf64_dynamic(tags, table, chain))
-    assert read_exec_info(str(path)).link_key is None
+
+    def shared_needs(entries, needs):
+        chain = b''.join(struct.pack('<HHIII', 1, needs, offsets[LIBC], 16 * (entries - i), 16 if i + 1 < entries else 0)
+                         for i in range(entries))
+        chain += b''.join(struct.pack('<IHHII', 0, 0, 0, offsets[GLIBC_234], 16 if i + 1 < needs else 0)
+                          for i in range(needs))
+        tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, entries)]
+        path = tmp_path / 'prog'
+        path.write_bytes(elf64_dynamic(tags, table, chain))
+        return read_exec_info(str(path))
+
+    assert shared_needs(2, 2000).version_needs == {('libc.so.6', 'GLIBC_2.34', 0)}
+    assert shared_needs(2000, 2000).link_key is None
 
 
 SEARCH_STEERING_TAGS = {
@@ -393,3 +398,77 @@ def test_a_tag_that_steers_the_search_takes_the_link_key_away(tmp_path, name):
 @pytest.mark.parametrize('name', sorted(SEARCH_STEERING_FLAGS_1))
 def test_a_flag_that_steers_the_search_takes_the_link_key_away(tmp_path, name):
     assert program(tmp_path, flags_1=DF_1_NOW_PIE | SEARCH_STEERING_FLAGS_1[name]).link_key is None
+
+
+def elf_header(machine=62, phentsize=56, phnum=0, size=64):
+    """A little-endian 64-bit ELF header alone (no program headers follow), cut to ``size`` bytes."""
+    header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
+    header += struct.pack('<HHIQQQIHHHHHH', 2, machine, 1, 0, 64, 0, 0, 64, phentsize, phnum, 0, 0, 0)
+    return header[:size]
+
+
+@pytest.mark.parametrize('machine, name', [(3, 'i386'), (20, 'ppc'), (21, 'ppc64'), (22, 's390'), (40, 'arm'),
+                                           (62, 'x86_64'), (183, 'aarch64'), (243, 'riscv'), (2, 'machine-2')])
+def test_the_machine_is_named_as_the_elf_specification_numbers_it(tmp_path, machine, name):
+    path = tmp_path / 'prog'
+    path.write_bytes(elf_header(machine))
+    assert read_exec_info(str(path)).machine == name
+
+
+@pytest.mark.parametrize('content, expected', [
+    (elf_header(), 'static'),
+    (elf_header(size=63), 'truncated ELF header'),
+    (elf_header(phentsize=0), 'static'),  # no program headers: their size is not looked at
+    (elf_header(phentsize=55, phnum=1), 'program header entry size 55 is not 56'),
+    (elf_header(phentsize=57, phnum=1), 'program header entry size 57 is not 56'),
+    (_elf32_be(b'')[:52], 'static'),
+    (_elf32_be(b'')[:51], 'truncated ELF header'),
+])
+def test_header_bounds(tmp_path, content, expected):
+    if expected == 'static' and content[4] == 1:
+        content = content[:44] + b'\0\0' + content[46:]  # the 32-bit header without its one program header
+    path = tmp_path / 'prog'
+    path.write_bytes(content)
+    if expected == 'static':
+        assert read_exec_info(str(path)).static
+    else:
+        with pytest.raises(ElfError) as exc:
+            read_exec_info(str(path))
+        assert str(exc.value) == expected
+
+
+@pytest.mark.parametrize('size, expected', [(4096, '/lib64/ld-linux-x86-64.so.2'), (4097, 'bad PT_INTERP size 4097'),
+                                            (0, 'bad PT_INTERP size 0')])
+def test_pt_interp_size_bounds(tmp_path, size, expected):
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64([(3, 120, size)], tail=TRUSTED + b'\0' * 4096))
+    if expected.startswith('/'):
+        assert read_exec_info(str(path)).interp == expected
+    else:
+        with pytest.raises(ElfError) as exc:
+            read_exec_info(str(path))
+        assert str(exc.value) == expected
+
+
+def test_pt_interp_running_past_the_end_of_the_file_says_so(tmp_path):
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64([(3, 120, 28)], tail=TRUSTED[:20]))
+    with pytest.raises(ElfError) as exc:
+        read_exec_info(str(path))
+    assert str(exc.value) == 'PT_INTERP: 28 bytes at offset 120 are past the end of the file (140 bytes)'
+
+
+def test_a_pt_null_header_is_not_the_dynamic_section(tmp_path):
+    table, offsets = strings(LIBC)
+    content = elf64_dynamic([(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table))], table)
+    # the file's PT_INTERP header (the second) becomes a PT_NULL header after PT_DYNAMIC
+    phdrs = [content[64 + i * 56:64 + (i + 1) * 56] for i in range(3)]
+    path = tmp_path / 'prog'
+    path.write_bytes(content[:64] + phdrs[0] + phdrs[2] + b'\0' * 56 + content[64 + 3 * 56:])
+    assert read_exec_info(str(path)).needed == ['libc.so.6']
+
+
+def test_a_dynamic_section_at_the_end_of_the_file_is_empty(tmp_path):
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64([(2, 120, 16)]))
+    assert read_exec_info(str(path)).static
