@@ -54,10 +54,12 @@ VER_FLG_WEAK = 0x2
 
 # Dynamic tags that do not change which libraries the loader finds for a file: symbols, relocations,
 # hashes, init/fini code, versions, flags. Any other tag (DT_RPATH, DT_RUNPATH, DT_AUDIT, DT_FILTER,
-# DT_AUXILIARY, prelink's, a processor's own, one unknown here) makes the answer the file's own.
+# DT_AUXILIARY, prelink's, a processor's own, one unknown here) makes the answer the file's own, and
+# so do DT_SONAME (a program's own soname satisfies its DT_NEEDED of that name) and DT_RELR (which
+# an older loader refuses or cannot apply).
 LOOKUP_NEUTRAL_TAGS = frozenset((
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 30,
-    32, 33, 34, 35, 36, 37,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 30,
+    32, 33, 34,
     0x6ffffef5,  # DT_GNU_HASH
     0x6ffffff0, 0x6ffffff9, 0x6ffffffa, DT_FLAGS_1, 0x6ffffffc, 0x6ffffffd, DT_VERNEED, DT_VERNEEDNUM,
 ))
@@ -183,6 +185,7 @@ def _read_elf(fd, head, file_size):
     interp = None
     dynamic_seg = None
     loads = []
+    places = []  # (file offset, address) of PT_INTERP and PT_DYNAMIC: the loader reads the address
     table = _read_at(fd, e_phoff, e_phentsize * e_phnum, file_size, 'program headers') if e_phnum else b''
     for i in range(e_phnum):
         raw = table[i * e_phentsize:i * e_phentsize + struct.calcsize(ph_fmt)]
@@ -198,10 +201,12 @@ def _read_elf(fd, head, file_size):
             if p_filesz == 0 or p_filesz > 4096:
                 raise ElfError(f'bad PT_INTERP size {p_filesz}')
             interp = _read_at(fd, p_offset, p_filesz, file_size, 'PT_INTERP').split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
+            places.append((p_offset, p_vaddr))
         elif p_type == PT_LOAD:
             loads.append((p_vaddr, p_offset, p_filesz))
         elif p_type == PT_DYNAMIC:
             dynamic_seg = (p_offset, p_filesz)
+            places.append((p_offset, p_vaddr))
 
     needed, version_needs = [], None
     if dynamic_seg is not None:
@@ -212,7 +217,10 @@ def _read_elf(fd, head, file_size):
     machine = MACHINES.get(e_machine, f'machine-{e_machine}')
     elf_class = 64 if is64 else 32
     link_key = None
-    if dynamic and version_needs is not None and not any('/' in name or '$' in name for name in needed):
+    # the key is only what the loader sees too: what was read at a file offset must be what the
+    # loader maps at its address, through PT_LOAD segments in order that do not overlap
+    as_mapped = _loads_in_order(loads) and all(_file_offset(address, loads) == offset for offset, address in places)
+    if dynamic and version_needs is not None and as_mapped and not any('/' in name or '$' in name for name in needed):
         link_key = (machine, elf_class, e_type, interp, tuple(needed))
     return ExecInfo('elf', interp=interp, dynamic=dynamic, machine=machine, elf_class=elf_class, elf_type=e_type,
                     needed=needed, link_key=link_key, version_needs=version_needs or frozenset())
@@ -229,10 +237,11 @@ def _read_dynamic(fd, segment, loads, end, is64, file_size):
     if offset > file_size:
         raise ElfError(f'PT_DYNAMIC: offset {offset} is past the end of the file ({file_size} bytes)')
     data = os.pread(fd, min(size, file_size - offset, MAX_DYNAMIC), offset)
-    name_offsets, values, neutral = [], {}, True
+    name_offsets, values, neutral, terminated = [], {}, True, False
     for pos in range(0, len(data) - entsize + 1, entsize):
         tag, value = struct.unpack(fmt, data[pos:pos + entsize])
         if tag == DT_NULL:
+            terminated = True
             break
         if tag == DT_NEEDED:
             name_offsets.append(value)
@@ -252,9 +261,44 @@ def _read_dynamic(fd, segment, loads, end, is64, file_size):
         if name is None:
             raise ElfError('unterminated library name in the string table')
         names.append(name)
-    if not neutral or values.get(DT_FLAGS_1, 0) & ~LOOKUP_NEUTRAL_FLAGS_1:
+    # past the segment the loader reads what it maps there, not the file: no DT_NULL in the
+    # section, or a string table running out of its segment, and only the loader can tell
+    strsz = values.get(DT_STRSZ, 0)
+    if not neutral or not terminated or values.get(DT_FLAGS_1, 0) & ~LOOKUP_NEUTRAL_FLAGS_1 \
+            or not 0 < strsz <= min(MAX_DYNAMIC, _mapped_bytes(values[DT_STRTAB], loads)):
         return names, None
-    return names, _version_needs(fd, values, loads, strtab_offset, end, file_size)
+    strings = os.pread(fd, strsz, strtab_offset)
+
+    def string(offset):
+        stop = strings.find(b'\0', offset, offset + MAX_NAME)
+        return strings[offset:stop].decode('utf-8', 'surrogateescape') if stop >= 0 else None
+
+    if any(string(offset) != name for offset, name in zip(name_offsets, names)):
+        return names, None
+    return names, _version_needs(fd, values, loads, string, names, end, file_size)
+
+
+def _loads_in_order(loads):
+    """PT_LOAD segments in ascending address order, none overlapping the next (as the ELF
+    specification requires; the loader maps a later one over an earlier one)."""
+    return all(vaddr + filesz <= next_vaddr for (vaddr, _offset, filesz), (next_vaddr, _o, _f) in zip(loads, loads[1:]))
+
+
+def _mapped_bytes(address, loads):
+    """How many bytes of the file a PT_LOAD segment maps from ``address`` on (0 if none does)."""
+    return next((vaddr + filesz - address for vaddr, _offset, filesz in loads
+                 if address is not None and vaddr <= address < vaddr + filesz), 0)
+
+
+def _elf_hash(name):
+    """The System V ELF hash, which each Vernaux carries for its version name."""
+    value = 0
+    for byte in name.encode('utf-8', 'surrogateescape'):
+        value = (value << 4) + byte
+        high = value & 0xf0000000
+        value ^= high >> 24
+        value &= ~high & 0xffffffff
+    return value
 
 
 def _file_offset(address, loads):
@@ -268,25 +312,21 @@ def _string_at(fd, start, file_size):
     return name[0].decode('utf-8', 'surrogateescape') if len(name) == 2 else None
 
 
-def _version_needs(fd, values, loads, strtab_offset, end, file_size):
+def _version_needs(fd, values, loads, string, needed, end, file_size):
     """The set of (file, version, weak) of the Elf_Verneed chain, or None if it cannot be followed.
 
-    The chain and the string table are read once each, bounded; anything that points outside
-    them is "cannot be followed", never an error: the loader stays the judge of such a file.
+    The chain is read once, bounded by its segment; anything that points outside it, or that the
+    loader would refuse (a record version other than 1, a hash that is not its name's, a library
+    that is not a DT_NEEDED of the file), is "cannot be followed", never an error: the loader
+    stays the judge of such a file.
     """
     count = values.get(DT_VERNEEDNUM, 0)
     if DT_VERNEED not in values:
         return frozenset() if not count else None
     start = _file_offset(values[DT_VERNEED], loads)
-    strsz = values.get(DT_STRSZ, 0)
-    if start is None or not count or not 0 < strsz <= MAX_DYNAMIC:
+    if start is None or not count:
         return None
-    chain = os.pread(fd, MAX_VERSION_CHAIN, start) if start < file_size else b''
-    strings = os.pread(fd, strsz, strtab_offset) if strtab_offset < file_size else b''
-
-    def string(offset):
-        stop = strings.find(b'\0', offset)
-        return strings[offset:stop].decode('utf-8', 'surrogateescape') if stop >= 0 else None
+    chain = os.pread(fd, min(MAX_VERSION_CHAIN, _mapped_bytes(values[DT_VERNEED], loads)), start) if start < file_size else b''
 
     def record(offset, fmt):
         # Elf32_Verneed and Elf64_Verneed are the same 16 bytes, as are both Vernaux
@@ -296,11 +336,11 @@ def _version_needs(fd, values, loads, strtab_offset, end, file_size):
     needs, position, budget = set(), 0, MAX_VERSION_NEEDS
     while True:
         entry = record(position, 'HHIII')
-        if entry is None:
+        if entry is None or entry[0] != 1:
             return None
         _version, _count, file_name, aux, following = entry
         library = string(file_name)
-        if library is None:
+        if library not in needed:
             return None
         aux_position = position + aux
         while True:
@@ -308,9 +348,9 @@ def _version_needs(fd, values, loads, strtab_offset, end, file_size):
             budget -= 1
             if need is None or budget < 0:
                 return None
-            _hash, flags, _other, name, aux_next = need
+            name_hash, flags, _other, name, aux_next = need
             version = string(name)
-            if version is None:
+            if version is None or _elf_hash(version) != name_hash:
                 return None
             needs.add((library, version, flags & VER_FLG_WEAK))
             if not aux_next:

@@ -116,12 +116,15 @@ class LoaderDeps:
     the cache entries this run relied on (what the state keeps).
 
     Within a run, a file whose ELF link key (``ExecInfo.link_key``: interpreter, DT_NEEDED names,
-    no search path of its own) equals one the loader already listed, and whose symbol version
-    needs the loader already found met for that key, gets that list without another run: the
-    loader's answer cannot differ for it. Most programs of a jail link just the C library, so a
-    cold jail of 45 binaries runs the loader 16 times instead of 45. What the loader would refuse in the program file alone (a header it cannot map, an
-    instruction set this CPU lacks) is not asked again for such a file; the jail's copy fails to
-    run as it does on the host.
+    no search path of its own) equals that of a file the loader already listed gets that list
+    without another run when the loader found every symbol version it needs met for that key and
+    /etc/ld.so.cache is still the one it read: the loader's answer cannot differ for it. Only a
+    ``shareable`` file lends its answer (root's own, in directories only root can change): a
+    user's file could be swapped for another between the headers read here and the loader
+    opening it. Most programs of a jail link just the C library, so a cold jail of 45 binaries
+    runs the loader 22 times instead of 45. What the loader would refuse in the program file
+    alone (a header it cannot map, an instruction set this CPU lacks, DT_RELR it cannot apply) is
+    not asked again for such a file; the jail's copy fails to run as it does on the host.
     """
 
     def __init__(self, host, cache=None, runner=None):
@@ -129,7 +132,7 @@ class LoaderDeps:
         self.cache = dict(cache or {})
         self.used = {}
         self.runner = runner or _run_argv
-        self._listed = {}  # link key -> (deps, dep_sigs, version needs met) the loader gave this run
+        self._listed = {}  # link key -> (deps, dep_sigs, ld.so.cache signature, version needs met)
 
     def trusted_loader(self, info, subject):
         candidates = TRUSTED_LOADERS.get((info.machine, info.elf_class))
@@ -171,14 +174,16 @@ class LoaderDeps:
                 return None
         return entry
 
-    def list(self, path, info, st):
+    def list(self, path, info, st, shareable=False):
         """``path`` is the host path of a dynamic ELF file (symlinks resolved), ``st`` the fstat
-        of the descriptor it was inspected through."""
+        of the descriptor it was inspected through; ``shareable`` lets its answer serve other
+        files with the same link key in this run."""
         sig = _stat_sig(st)
         entry = self._cached(path, sig)
         listed = self._listed.get(info.link_key)
-        if entry is None and listed is not None and info.version_needs <= listed[2]:
-            entry = {'sig': sig, 'ldcache': self._ldcache_sig(), 'deps': listed[0], 'dep_sigs': listed[1]}
+        ldcache = self._ldcache_sig()
+        if entry is None and listed is not None and listed[2] == ldcache and info.version_needs <= listed[3]:
+            entry = {'sig': sig, 'ldcache': ldcache, 'deps': listed[0], 'dep_sigs': listed[1]}
         if entry is None:
             loader = self.trusted_loader(info, path)
             rc, out, err = self.runner([self.host.fs(loader), '--list', self.host.fs(path)])
@@ -194,10 +199,11 @@ class LoaderDeps:
                     dep_sigs.append(_stat_sig(os.stat(self.host.fs(dep))))
                 except OSError:
                     raise JailError(f'{path}: library {dep} reported by the loader does not exist')
-            entry = {'sig': sig, 'ldcache': self._ldcache_sig(), 'deps': deps, 'dep_sigs': dep_sigs}
-            if info.link_key is not None and rc == 0:
+            entry = {'sig': sig, 'ldcache': ldcache, 'deps': deps, 'dep_sigs': dep_sigs}
+            if shareable and info.link_key is not None and rc == 0:
                 # the loader listed without complaint: every version this file needs was met
-                met = listed[2] if listed is not None and listed[0] == deps else frozenset()
-                self._listed[info.link_key] = (deps, dep_sigs, met | info.version_needs)
+                same = listed is not None and listed[0] == deps and listed[2] == ldcache
+                met = listed[3] if same else frozenset()
+                self._listed[info.link_key] = (deps, dep_sigs, ldcache, met | info.version_needs)
         self.used[path] = entry
         return list(entry['deps'])

@@ -25,7 +25,7 @@ import posixpath
 import re
 import stat
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host, UnsafeSource, seen
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host, UnsafeSource, first_user_writable, seen
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import (
     LD_SO_CACHE,
     LIB_DIRS,
@@ -240,6 +240,9 @@ class Planner:
             except (ElfError, OSError) as exc:
                 raise JailError(f'{why}: cannot inspect {real}: {exc}')
             st = src.st
+            # only root's own file, in directories only root can change, lends its loader answer
+            # to other programs: a user's file could be swapped while the loader reads it
+            root_only = st.st_uid == 0 and not st.st_mode & 0o022 and first_user_writable(src.dirs) is None
         if info.kind == 'script':
             interp = info.interp
             if not interp.startswith('/'):
@@ -250,7 +253,7 @@ class Planner:
             return
         if info.static:
             return
-        for lib in self.deps.list(real, info, st):
+        for lib in self.deps.list(real, info, st, shareable=root_only):
             self.add_library(lib, f'{why} (library)')
             if not STANDARD_LIB_DIR_RE.match(posixpath.dirname(lib)) and self.host.lstat(LD_SO_CACHE):
                 # found through ld.so.conf: the jail's loader needs the cache to find it too

@@ -10,7 +10,8 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.loader import LoaderDeps, _run_argv, parse_ldd
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.plan import Planner
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
 from ansible_collections.serversec.confine.plugins.module_utils._elf import ExecInfo, read_exec_info
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_engine import INTERP
@@ -103,10 +104,10 @@ def elf(needed=('libc.so.6',), needs=(GLIBC_234,), keyed=True):
                     link_key=('x86_64', 64, 3, INTERP, tuple(needed)) if keyed else None)
 
 
-def listing(env, runner, *files):
+def listing(env, runner, *files, shareable=True):
     """Each of ``files`` = (host path, ExecInfo) listed by one LoaderDeps, in order."""
     deps = LoaderDeps(env['host'], runner=runner)
-    return deps, [deps.list(path, info, os.stat(env['root'] + path)) for path, info in files]
+    return deps, [deps.list(path, info, os.stat(env['root'] + path), shareable) for path, info in files]
 
 
 def test_a_second_file_with_the_same_link_key_runs_no_loader(fedora):
@@ -178,7 +179,7 @@ def test_shared_answers_are_the_loaders_own_on_the_real_host():
     for path in programs:
         info = read_exec_info(path)
         alone = LoaderDeps(host).list(path, info, os.stat(path))
-        assert shared.list(path, info, os.stat(path)) == alone, path
+        assert shared.list(path, info, os.stat(path), shareable=True) == alone, path
     assert len(calls) < len(programs), 'programs linking the same libraries share one loader run'
 
 
@@ -317,3 +318,48 @@ def test_a_library_without_an_interpreter_is_listed_by_the_next_trusted_loader(f
     test__chroot_engine.write(fedora['root'], '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', b'FAKEELF static', 0o755)
     LoaderDeps(fedora['host'], runner=runner).list('/usr/lib64/libc.so.6', library, os.stat(fedora['root'] + '/usr/lib64/libc.so.6'))
     assert seen == [fedora['root'] + '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2']
+
+
+def test_only_a_shareable_file_lends_its_answer(fedora):
+    """A user's file could be swapped for another between its headers and the loader's run."""
+    runner = ListingRunner()
+    listing(fedora, runner, ('/usr/bin/bash', elf()), ('/usr/bin/ssh', elf()), shareable=False)
+    assert runner.listed == ['bash', 'ssh']
+
+
+def test_an_answer_given_before_ld_so_cache_changed_is_not_lent(fedora):
+    deps = LoaderDeps(fedora['host'], runner=ListingRunner())
+    deps.list('/usr/bin/bash', elf(), os.stat(fedora['root'] + '/usr/bin/bash'), shareable=True)
+    test__chroot_engine.write(fedora['root'], '/etc/ld.so.cache', b'glibc-ld.so.cache1.1 fake, after ldconfig')
+    deps.runner = runner = ListingRunner()
+    deps.list('/usr/bin/ssh', elf(), os.stat(fedora['root'] + '/usr/bin/ssh'), shareable=True)
+    assert runner.listed == ['ssh']
+
+
+def keyed_read_info(fd):
+    """The fake host's ELF files, all with the link key of a libc-only program."""
+    info = test__chroot_engine.fake_read_info(fd)
+    if info.kind == 'elf' and info.dynamic and info.interp:
+        info.link_key, info.needed = ('x86_64', 64, 3, info.interp, ('libc.so.6',)), ['libc.so.6']
+    return info
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown')
+@pytest.mark.parametrize('first, owner, mode, runs', [
+    ('/usr/bin/bash', 0, 0o755, 1),
+    ('/usr/bin/bash', 1000, 0o755, 2),   # a user's program
+    ('/usr/bin/bash', 0, 0o775, 2),      # a program its group can rewrite
+    ('/usr/local/bin/app', 0, 0o755, 2),  # root's program in a user's directory
+])
+def test_the_plan_lends_only_roots_own_programs_answers(fedora, first, owner, mode, runs):
+    root = fedora['root']
+    if first == '/usr/local/bin/app':
+        test__chroot_engine.write(root, first, b'FAKEELF dynamic /lib64/ld-linux-x86-64.so.2 app', 0o755)
+        os.chown(root + '/usr/local/bin', 1000, 1000)
+    os.chown(root + first, owner, owner)
+    os.chmod(root + first, mode)
+    runner = ListingRunner()
+    spec = JailSpec(fedora['jail'], binaries=[first, '/usr/bin/ssh'], allow_user_writable_sources=True)
+    deps = LoaderDeps(fedora['host'], runner=runner)
+    Planner(spec, host=fedora['host'], deps=deps, read_info=keyed_read_info).run()
+    assert len(runner.listed) == runs

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._elf import (
     ElfError,
+    _elf_hash,
     parse_shebang,
     read_exec_info,
     read_exec_info_fd,
@@ -198,32 +199,40 @@ def verneed(offsets, needs, following=0, aux_next=16):
     """One Elf64_Verneed for libc.so.6 with a Vernaux per (version, flags) of ``needs``."""
     chain = struct.pack('<HHIII', 1, len(needs), offsets[LIBC], 16, following)
     for i, (version, flags) in enumerate(needs):
-        chain += struct.pack('<IHHII', 0, flags, 0, offsets[version], aux_next if i + 1 < len(needs) else 0)
+        chain += struct.pack('<IHHII', _elf_hash(version.decode()), flags, 0, offsets[version],
+                             aux_next if i + 1 < len(needs) else 0)
     return chain
 
 
 LOAD_ADDRESS = 0x10000
 
 
-def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0):
+def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0, places=None):
     """An x86_64 program: PT_INTERP, the string table, a dynamic section of ``tags`` = [(tag, value)]
     and, last, the version chain; the value 'STRTAB' or 'VERNEED' is the address of that part. Its
-    one PT_LOAD maps the file from the string table on (the chain too if ``map_chain``) at
-    LOAD_ADDRESS, so that a file offset is never its address. ``cut`` bytes are cut off the end."""
+    one PT_LOAD maps the file from PT_INTERP on (the chain too if ``map_chain``) at LOAD_ADDRESS,
+    so that a file offset is never its address. ``cut`` bytes are cut off the end; ``places``
+    overrides the address given for 'INTERP' or 'DYNAMIC' in its program header."""
     interp_at = 64 + 3 * 56
     strtab_at = interp_at + len(TRUSTED)
     dynamic_at = strtab_at + len(table)
     dynamic_size = 16 * (len(tags) + 1)
     chain_at = dynamic_at + dynamic_size
-    places = {'STRTAB': LOAD_ADDRESS, 'VERNEED': LOAD_ADDRESS + chain_at - strtab_at}
-    dynamic = b''.join(struct.pack('<qQ', tag, places.get(value, value)) for tag, value in tags + [(0, 0)])
-    mapped = (chain_at + len(chain) if map_chain else chain_at) - strtab_at
+
+    def address(offset):
+        return LOAD_ADDRESS + offset - interp_at
+
+    where = {'STRTAB': address(strtab_at), 'VERNEED': address(chain_at), 'INTERP': address(interp_at),
+             'DYNAMIC': address(dynamic_at)}
+    where.update(places or {})
+    dynamic = b''.join(struct.pack('<qQ', tag, where.get(value, value)) for tag, value in tags + [(0, 0)])
+    mapped = (chain_at + len(chain) if map_chain else chain_at) - interp_at
     header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
     header += struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0, 64, 0, 0, 64, 56, 3, 0, 0, 0)
     phdrs = b''.join(struct.pack('<IIQQQQQQ', *fields) for fields in (
-        (1, 4, strtab_at, LOAD_ADDRESS, 0, mapped, mapped, 1),
-        (3, 4, interp_at, 0, 0, len(TRUSTED), len(TRUSTED), 1),
-        (2, 4, dynamic_at, 0, 0, dynamic_size, dynamic_size, 1)))
+        (1, 4, interp_at, LOAD_ADDRESS, 0, mapped, mapped, 1),
+        (3, 4, interp_at, where['INTERP'], 0, len(TRUSTED), len(TRUSTED), 1),
+        (2, 4, dynamic_at, where['DYNAMIC'], 0, dynamic_size, dynamic_size, 1)))
     content = header + phdrs + TRUSTED + table + dynamic + chain
     return content[:len(content) - cut]
 
@@ -366,7 +375,7 @@ def test_version_needs_shared_by_many_entries_are_bounded(tmp_path):
     def shared_needs(entries, needs):
         chain = b''.join(struct.pack('<HHIII', 1, needs, offsets[LIBC], 16 * (entries - i), 16 if i + 1 < entries else 0)
                          for i in range(entries))
-        chain += b''.join(struct.pack('<IHHII', 0, 0, 0, offsets[GLIBC_234], 16 if i + 1 < needs else 0)
+        chain += b''.join(struct.pack('<IHHII', _elf_hash('GLIBC_2.34'), 0, 0, offsets[GLIBC_234], 16 if i + 1 < needs else 0)
                           for i in range(needs))
         tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, entries)]
         path = tmp_path / 'prog'
@@ -381,6 +390,8 @@ SEARCH_STEERING_TAGS = {
     'DT_RPATH': 15, 'DT_RUNPATH': 29, 'DT_AUDIT': 0x6ffffefc, 'DT_DEPAUDIT': 0x6ffffefb, 'DT_CONFIG': 0x6ffffefa,
     'DT_FILTER': 0x7fffffff, 'DT_AUXILIARY': 0x7ffffffd, 'DT_GNU_PRELINKED': 0x6ffffdf5,
     'DT_GNU_CONFLICT': 0x6ffffef8, 'DT_GNU_LIBLIST': 0x6ffffef9, 'DT_NUM (unknown)': 38,
+    # a program's own soname satisfies its DT_NEEDED of that name; DT_RELR is refused by older loaders
+    'DT_SONAME': 14, 'DT_RELRSZ': 35, 'DT_RELR': 36, 'DT_RELRENT': 37,
 }
 SEARCH_STEERING_FLAGS_1 = {'DF_1_GROUP': 0x4, 'DF_1_LOADFLTR': 0x10, 'DF_1_NODEFLIB': 0x800, 'DF_1_CONFALT': 0x2000,
                            'DF_1_ENDFILTEE': 0x4000, 'DF_1_GLOBAUDIT': 0x1000000}
@@ -472,3 +483,53 @@ def test_a_dynamic_section_at_the_end_of_the_file_is_empty(tmp_path):
     path = tmp_path / 'prog'
     path.write_bytes(elf64([(2, 120, 16)]))
     assert read_exec_info(str(path)).static
+
+
+# what the loader reads through its mappings, and the version checks it makes, must be what was read
+
+def test_the_version_hash_is_the_elf_hash_of_the_name():
+    # the values every glibc program carries (readelf -V shows them on any x86_64 binary)
+    assert (_elf_hash('GLIBC_2.2.5'), _elf_hash('GLIBC_2.34')) == (0x09691a75, 0x069691b4)
+
+
+@pytest.mark.parametrize('kwargs, why', [
+    ({'places': {'DYNAMIC': LOAD_ADDRESS}}, 'the loader reads another dynamic section at its address'),
+    ({'places': {'INTERP': LOAD_ADDRESS + 8}}, 'the loader names itself from what its address holds'),
+    ({'map_chain': False, 'places': {}}, 'a version chain the segment does not map'),
+])
+def test_what_the_loader_reads_elsewhere_takes_the_link_key_away(tmp_path, kwargs, why):
+    assert program(tmp_path, **kwargs).link_key is None, why
+
+
+def test_a_string_table_running_past_its_segment_takes_the_link_key_away(tmp_path):
+    assert program(tmp_path, extra=[(10, 1 << 16)]).link_key is None
+
+
+def test_overlapping_segments_take_the_link_key_away(tmp_path):
+    table, offsets = strings(LIBC)
+    content = elf64_dynamic([(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table))], table)
+    load = content[64:64 + 56]
+    # a second PT_LOAD at the same address replaces the PT_INTERP header: the later mapping wins
+    path = tmp_path / 'prog'
+    path.write_bytes(content[:64] + load + load + content[64 + 2 * 56:])
+    info = read_exec_info(str(path))
+    assert info.needed == ['libc.so.6'] and info.link_key is None
+
+
+@pytest.mark.parametrize('field, why', [
+    ('version', 'a Verneed record version the loader does not know'),
+    ('hash', 'a hash other than the name\'s: the loader looks the version up by hash'),
+    ('library', 'versions of a library the file does not need'),
+    ('long name', 'a version name longer than any read here'),
+])
+def test_version_needs_the_loader_would_judge_otherwise_take_the_link_key_away(tmp_path, field, why):
+    long_name = b'V' * 300
+    table, offsets = strings(LIBC, GLIBC_234, b'libm.so.6', long_name)
+    version = long_name if field == 'long name' else GLIBC_234
+    chain = struct.pack('<HHIII', 2 if field == 'version' else 1, 1,
+                        offsets[b'libm.so.6' if field == 'library' else LIBC], 16, 0)
+    chain += struct.pack('<IHHII', 1 if field == 'hash' else _elf_hash(version.decode()), 0, 0, offsets[version], 0)
+    tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, 1)]
+    path = tmp_path / 'prog'
+    path.write_bytes(elf64_dynamic(tags, table, chain))
+    assert read_exec_info(str(path)).link_key is None, why
