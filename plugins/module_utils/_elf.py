@@ -51,6 +51,7 @@ MAX_NAME = 256  # longest library name read from DT_STRTAB
 MAX_VERSION_NEEDS = 4096  # (library, version) pairs one file may need
 MAX_VERSION_CHAIN = 1 << 16  # bytes of DT_VERNEED read
 VER_FLG_WEAK = 0x2
+PAGE_SIZE = os.sysconf('SC_PAGE_SIZE') if hasattr(os, 'sysconf') else 4096
 
 # Dynamic tags that do not change which libraries the loader finds for a file: symbols, relocations,
 # hashes, init/fini code, versions, flags. Any other tag (DT_RPATH, DT_RUNPATH, DT_AUDIT, DT_FILTER,
@@ -127,10 +128,11 @@ def parse_shebang(head):
     """Return (interpreter, [args]) for a ``#!`` line, or None."""
     if not head.startswith(b'#!'):
         return None
-    line = head[2:].split(b'\n', 1)[0].strip()
-    if not line:
+    # the kernel splits the line on spaces and tabs only
+    parts = [part.decode('utf-8', 'surrogateescape')
+             for part in head[2:].split(b'\n', 1)[0].replace(b'\t', b' ').split(b' ') if part]
+    if not parts:
         raise ElfError('empty #! line')
-    parts = line.decode('utf-8', 'surrogateescape').split()
     return parts[0], parts[1:]
 
 
@@ -185,7 +187,8 @@ def _read_elf(fd, head, file_size):
     interp = None
     dynamic_seg = None
     loads = []
-    places = []  # (file offset, address) of PT_INTERP and PT_DYNAMIC: the loader reads the address
+    places = []  # (file offset, address, size) of PT_INTERP and PT_DYNAMIC: the loader reads the address
+    dynamic_headers = 0
     table = _read_at(fd, e_phoff, e_phentsize * e_phnum, file_size, 'program headers') if e_phnum else b''
     for i in range(e_phnum):
         raw = table[i * e_phentsize:i * e_phentsize + struct.calcsize(ph_fmt)]
@@ -201,12 +204,13 @@ def _read_elf(fd, head, file_size):
             if p_filesz == 0 or p_filesz > 4096:
                 raise ElfError(f'bad PT_INTERP size {p_filesz}')
             interp = _read_at(fd, p_offset, p_filesz, file_size, 'PT_INTERP').split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
-            places.append((p_offset, p_vaddr))
+            places.append((p_offset, p_vaddr, p_filesz))
         elif p_type == PT_LOAD:
             loads.append((p_vaddr, p_offset, p_filesz))
         elif p_type == PT_DYNAMIC:
             dynamic_seg = (p_offset, p_filesz)
-            places.append((p_offset, p_vaddr))
+            dynamic_headers += 1
+            places.append((p_offset, p_vaddr, p_filesz))
 
     needed, version_needs = [], None
     if dynamic_seg is not None:
@@ -218,10 +222,15 @@ def _read_elf(fd, head, file_size):
     elf_class = 64 if is64 else 32
     link_key = None
     # the key is only what the loader sees too: what was read at a file offset must be what the
-    # loader maps at its address, through PT_LOAD segments in order that do not overlap
-    as_mapped = _loads_in_order(loads) and all(_file_offset(address, loads) == offset for offset, address in places)
+    # loader maps at its address, whole (the dynamic section up to its DT_NULL included), through
+    # PT_LOAD segments in order that do not overlap, and one dynamic section
+    as_mapped = dynamic_headers == 1 and _loads_in_order(loads) and all(
+        _file_offset(address, loads) == offset and size <= _mapped_bytes(address, loads)
+        for offset, address, size in places)
     if dynamic and version_needs is not None and as_mapped and not any('/' in name or '$' in name for name in needed):
-        link_key = (machine, elf_class, e_type, interp, tuple(needed))
+        # endianness, OS ABI and flags: a file the host's loader would not take can never share
+        e_flags = struct.unpack(end + 'I', head[48:52] if is64 else head[36:40])[0]
+        link_key = (machine, elf_class, ei_data, head[7], e_flags, e_type, interp, tuple(needed))
     return ExecInfo('elf', interp=interp, dynamic=dynamic, machine=machine, elf_class=elf_class, elf_type=e_type,
                     needed=needed, link_key=link_key, version_needs=version_needs or frozenset())
 
@@ -279,9 +288,16 @@ def _read_dynamic(fd, segment, loads, end, is64, file_size):
 
 
 def _loads_in_order(loads):
-    """PT_LOAD segments in ascending address order, none overlapping the next (as the ELF
-    specification requires; the loader maps a later one over an earlier one)."""
-    return all(vaddr + filesz <= next_vaddr for (vaddr, _offset, filesz), (next_vaddr, _o, _f) in zip(loads, loads[1:]))
+    """PT_LOAD segments in ascending address order, none sharing a page with the next unless both
+    map the same file page there (the loader maps whole pages: a later segment's page replaces
+    an earlier one's, whatever was read at the earlier one's file offsets)."""
+    page = PAGE_SIZE
+    for (vaddr, offset, filesz), (next_vaddr, next_offset, _filesz) in zip(loads, loads[1:]):
+        if vaddr + filesz > next_vaddr:
+            return False
+        if offset - vaddr != next_offset - next_vaddr and -(-(vaddr + filesz) // page) > next_vaddr // page:
+            return False
+    return True
 
 
 def _mapped_bytes(address, loads):

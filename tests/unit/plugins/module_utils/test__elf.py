@@ -9,8 +9,10 @@ import struct
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._elf import (
+    PAGE_SIZE,
     ElfError,
     _elf_hash,
+    _loads_in_order,
     parse_shebang,
     read_exec_info,
     read_exec_info_fd,
@@ -207,12 +209,13 @@ def verneed(offsets, needs, following=0, aux_next=16):
 LOAD_ADDRESS = 0x10000
 
 
-def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0, places=None):
+def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0, places=None, short_by=0):
     """An x86_64 program: PT_INTERP, the string table, a dynamic section of ``tags`` = [(tag, value)]
     and, last, the version chain; the value 'STRTAB' or 'VERNEED' is the address of that part. Its
     one PT_LOAD maps the file from PT_INTERP on (the chain too if ``map_chain``) at LOAD_ADDRESS,
     so that a file offset is never its address. ``cut`` bytes are cut off the end; ``places``
-    overrides the address given for 'INTERP' or 'DYNAMIC' in its program header."""
+    overrides the address given for 'INTERP' or 'DYNAMIC' in its program header; the segment
+    maps ``short_by`` bytes less."""
     interp_at = 64 + 3 * 56
     strtab_at = interp_at + len(TRUSTED)
     dynamic_at = strtab_at + len(table)
@@ -226,7 +229,7 @@ def elf64_dynamic(tags, table, chain=b'', map_chain=True, cut=0, places=None):
              'DYNAMIC': address(dynamic_at)}
     where.update(places or {})
     dynamic = b''.join(struct.pack('<qQ', tag, where.get(value, value)) for tag, value in tags + [(0, 0)])
-    mapped = (chain_at + len(chain) if map_chain else chain_at) - interp_at
+    mapped = (chain_at + len(chain) if map_chain else chain_at) - interp_at - short_by
     header = b'\x7fELF' + bytes([2, 1, 1]) + b'\0' * 9
     header += struct.pack('<HHIQQQIHHHHHH', 2, 62, 1, 0, 64, 0, 0, 64, 56, 3, 0, 0, 0)
     phdrs = b''.join(struct.pack('<IIQQQQQQ', *fields) for fields in (
@@ -254,7 +257,7 @@ def program(tmp_path, needed=(LIBC,), extra=(), needs=((GLIBC_234, 0),), count=1
 def test_a_plain_program_has_a_link_key_and_its_version_needs(tmp_path):
     info = program(tmp_path, needs=((GLIBC_234, 0), (b'GLIBC_2.2.5', 2)))
     assert info.needed == ['libc.so.6']
-    assert info.link_key == ('x86_64', 64, 2, '/lib64/ld-linux-x86-64.so.2', ('libc.so.6',))
+    assert info.link_key == ('x86_64', 64, 1, 0, 0, 2, '/lib64/ld-linux-x86-64.so.2', ('libc.so.6',))
     assert info.version_needs == {('libc.so.6', 'GLIBC_2.34', 0), ('libc.so.6', 'GLIBC_2.2.5', 2)}
 
 
@@ -426,6 +429,28 @@ def test_the_machine_is_named_as_the_elf_specification_numbers_it(tmp_path, mach
     assert read_exec_info(str(path)).machine == name
 
 
+@pytest.mark.parametrize('head, expected', [
+    (b'#!\x1c\n', ('\x1c', [])),                        # not whitespace to the kernel
+    (b'#! \xe2\x80\x83\n', ('\u2003', [])),
+    (b'#!/bin/sh\x1c/x\n', ('/bin/sh\x1c/x', [])),
+    (b'#!\t/bin/sh\t-e  -u\n', ('/bin/sh', ['-e', '-u'])),
+])
+def test_a_shebang_line_is_split_as_the_kernel_splits_it(head, expected):
+    assert parse_shebang(head) == expected
+
+
+@pytest.mark.parametrize('loads, in_order', [
+    ([(0, 0, 0x500), (PAGE_SIZE, PAGE_SIZE, 0x100)], True),
+    ([(0, 0, 0x500), (0x800, 0x800, 0x100)], True),                  # one page, the same file page
+    ([(0, 0, 0x500), (0x800, PAGE_SIZE + 0x800, 0x100)], False),     # one page, another file page
+    ([(0, 0, 0x500), (PAGE_SIZE, 2 * PAGE_SIZE, 0x100)], True),      # another file page on its own page
+    ([(0, 0, 0x900), (0x800, 0x800, 0x100)], False),                 # overlapping bytes
+    ([(PAGE_SIZE, PAGE_SIZE, 0x100), (0, 0, 0x100)], False),         # not in address order
+])
+def test_segments_sharing_a_page_must_map_the_same_file_page(loads, in_order):
+    assert _loads_in_order(loads) is in_order
+
+
 @pytest.mark.parametrize('content, expected', [
     (elf_header(), 'static'),
     (elf_header(size=63), 'truncated ELF header'),
@@ -499,6 +524,22 @@ def test_the_version_hash_is_the_elf_hash_of_the_name():
 ])
 def test_what_the_loader_reads_elsewhere_takes_the_link_key_away(tmp_path, kwargs, why):
     assert program(tmp_path, **kwargs).link_key is None, why
+
+
+def test_a_dynamic_section_running_past_its_segment_takes_the_link_key_away(tmp_path):
+    # the loader reads the section in memory up to DT_NULL, which this segment no longer maps
+    assert program(tmp_path, needs=(), short_by=16).link_key is None
+    assert program(tmp_path, needs=()).link_key is not None
+
+
+def test_two_dynamic_sections_take_the_link_key_away(tmp_path):
+    table, offsets = strings(LIBC)
+    content = elf64_dynamic([(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table))], table)
+    dynamic = content[64 + 2 * 56:64 + 3 * 56]
+    path = tmp_path / 'prog'
+    path.write_bytes(content[:64 + 56] + dynamic + dynamic + content[64 + 3 * 56:])
+    info = read_exec_info(str(path))
+    assert info.needed == ['libc.so.6'] and info.link_key is None
 
 
 def test_a_string_table_running_past_its_segment_takes_the_link_key_away(tmp_path):
