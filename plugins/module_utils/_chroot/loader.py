@@ -174,7 +174,7 @@ class LoaderDeps:
                 return None
         return entry
 
-    def list(self, path, info, st, shareable=False):
+    def list(self, path, info, st, shareable):
         """``path`` is the host path of a dynamic ELF file (symlinks resolved), ``st`` the fstat
         of the descriptor it was inspected through; ``shareable`` lets its answer serve other
         files with the same link key in this run."""

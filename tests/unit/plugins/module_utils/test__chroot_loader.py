@@ -178,7 +178,7 @@ def test_shared_answers_are_the_loaders_own_on_the_real_host():
     shared = LoaderDeps(host, runner=counted)
     for path in programs:
         info = read_exec_info(path)
-        alone = LoaderDeps(host).list(path, info, os.stat(path))
+        alone = LoaderDeps(host).list(path, info, os.stat(path), shareable=False)
         assert shared.list(path, info, os.stat(path), shareable=True) == alone, path
     assert len(calls) < len(programs), 'programs linking the same libraries share one loader run'
 
@@ -213,8 +213,9 @@ def test_versions_met_are_forgotten_when_the_loader_answers_otherwise(fedora, ot
 def cached_listing(env, runner, path='/usr/bin/bash'):
     """List ``path`` once, then with a new LoaderDeps fed the first one's state, as a re-run does."""
     first = LoaderDeps(env['host'], runner=runner)
-    first.list(path, elf(), os.stat(env['root'] + path))
-    return lambda: LoaderDeps(env['host'], cache=first.used, runner=runner).list(path, elf(), os.stat(env['root'] + path))
+    first.list(path, elf(), os.stat(env['root'] + path), shareable=True)
+    return lambda: LoaderDeps(env['host'], cache=first.used, runner=runner).list(path, elf(), os.stat(env['root'] + path),
+                                                                                shareable=True)
 
 
 @pytest.mark.parametrize('changed', ['/usr/bin/bash', '/usr/lib64/libc.so.6'])
@@ -316,7 +317,8 @@ def test_a_library_without_an_interpreter_is_listed_by_the_next_trusted_loader(f
 
     library = ExecInfo('elf', dynamic=True, machine='x86_64', elf_class=64, needed=['libc.so.6'])
     test__chroot_engine.write(fedora['root'], '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', b'FAKEELF static', 0o755)
-    LoaderDeps(fedora['host'], runner=runner).list('/usr/lib64/libc.so.6', library, os.stat(fedora['root'] + '/usr/lib64/libc.so.6'))
+    LoaderDeps(fedora['host'], runner=runner).list('/usr/lib64/libc.so.6', library, os.stat(fedora['root'] + '/usr/lib64/libc.so.6'),
+                                                   shareable=False)
     assert seen == [fedora['root'] + '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2']
 
 
@@ -327,10 +329,11 @@ def test_only_a_shareable_file_lends_its_answer(fedora):
     assert runner.listed == ['bash', 'ssh']
 
 
-def test_an_answer_given_before_ld_so_cache_changed_is_not_lent(fedora):
+@pytest.mark.parametrize('cache', [b'glibc-ld.so.cache1.1 fake, after ldconfig', b'short'])
+def test_an_answer_given_before_ld_so_cache_changed_is_not_lent(fedora, cache):
     deps = LoaderDeps(fedora['host'], runner=ListingRunner())
     deps.list('/usr/bin/bash', elf(), os.stat(fedora['root'] + '/usr/bin/bash'), shareable=True)
-    test__chroot_engine.write(fedora['root'], '/etc/ld.so.cache', b'glibc-ld.so.cache1.1 fake, after ldconfig')
+    test__chroot_engine.write(fedora['root'], '/etc/ld.so.cache', cache)
     deps.runner = runner = ListingRunner()
     deps.list('/usr/bin/ssh', elf(), os.stat(fedora['root'] + '/usr/bin/ssh'), shareable=True)
     assert runner.listed == ['ssh']

@@ -336,6 +336,7 @@ def test_a_dynamic_section_without_dt_null_is_read_to_its_last_whole_entry(tmp_p
     path.write_bytes(content[:len(content) - cut] if cut else content)
     info = read_exec_info(str(path))
     assert info.needed == (['libc.so.6', 'libm.so.6'] if not cut else ['libc.so.6'])
+    assert info.link_key is None  # where the loader stops reading is not known
 
 
 def test_version_needs_past_the_mapped_segment_are_not_followed(tmp_path):
@@ -446,6 +447,11 @@ def test_a_shebang_line_is_split_as_the_kernel_splits_it(head, expected):
     ([(0, 0, 0x500), (PAGE_SIZE, 2 * PAGE_SIZE, 0x100)], True),      # another file page on its own page
     ([(0, 0, 0x900), (0x800, 0x800, 0x100)], False),                 # overlapping bytes
     ([(PAGE_SIZE, PAGE_SIZE, 0x100), (0, 0, 0x100)], False),         # not in address order
+    ([(0, 0, PAGE_SIZE), (PAGE_SIZE, PAGE_SIZE, 0x100)], True),       # adjacent
+    ([(0, 0, PAGE_SIZE), (PAGE_SIZE, 2 * PAGE_SIZE, 0x100)], True),   # adjacent at a page boundary
+    ([(0, 0, 0x500), (2 * PAGE_SIZE, 3 * PAGE_SIZE, 0x100)], True),   # a page apart
+    ([(PAGE_SIZE, PAGE_SIZE, 0x500), (PAGE_SIZE + 0x800, PAGE_SIZE + 0x800, 0x100)], True),
+    ([(0, PAGE_SIZE, 0x500), (0x800, 0x800, 0x100)], False),          # one page, the earlier file page
 ])
 def test_segments_sharing_a_page_must_map_the_same_file_page(loads, in_order):
     assert _loads_in_order(loads) is in_order
@@ -540,6 +546,10 @@ def test_two_dynamic_sections_take_the_link_key_away(tmp_path):
     path.write_bytes(content[:64 + 56] + dynamic + dynamic + content[64 + 3 * 56:])
     info = read_exec_info(str(path))
     assert info.needed == ['libc.so.6'] and info.link_key is None
+
+
+def test_a_library_name_running_past_dt_strsz_takes_the_link_key_away(tmp_path):
+    assert program(tmp_path, needs=(), extra=[(10, 5)]).link_key is None
 
 
 def test_a_string_table_running_past_its_segment_takes_the_link_key_away(tmp_path):
