@@ -569,7 +569,9 @@ def test_overlapping_segments_take_the_link_key_away(tmp_path):
 
 @pytest.mark.parametrize('field, why', [
     ('version', 'a Verneed record version the loader does not know'),
+    ('version 0', 'a Verneed record version the loader does not know'),
     ('hash', 'a hash other than the name\'s: the loader looks the version up by hash'),
+    ('hash above', 'a hash other than the name\'s: the loader looks the version up by hash'),
     ('library', 'versions of a library the file does not need'),
     ('long name', 'a version name longer than any read here'),
 ])
@@ -577,10 +579,43 @@ def test_version_needs_the_loader_would_judge_otherwise_take_the_link_key_away(t
     long_name = b'V' * 300
     table, offsets = strings(LIBC, GLIBC_234, b'libm.so.6', long_name)
     version = long_name if field == 'long name' else GLIBC_234
-    chain = struct.pack('<HHIII', 2 if field == 'version' else 1, 1,
-                        offsets[b'libm.so.6' if field == 'library' else LIBC], 16, 0)
-    chain += struct.pack('<IHHII', 1 if field == 'hash' else _elf_hash(version.decode()), 0, 0, offsets[version], 0)
+    record_version = {'version': 2, 'version 0': 0}.get(field, 1)
+    chain = struct.pack('<HHIII', record_version, 1, offsets[b'libm.so.6' if field == 'library' else LIBC], 16, 0)
+    name_hash = {'hash': 1, 'hash above': 0xffffffff}.get(field, _elf_hash(version.decode()))
+    chain += struct.pack('<IHHII', name_hash, 0, 0, offsets[version], 0)
     tags = [(1, offsets[LIBC]), (5, 'STRTAB'), (10, len(table)), (DT_VERNEED, 'VERNEED'), (DT_VERNEEDNUM, 1)]
     path = tmp_path / 'prog'
     path.write_bytes(elf64_dynamic(tags, table, chain))
     assert read_exec_info(str(path)).link_key is None, why
+
+
+def elf32_dynamic(osabi=0, e_flags=0):
+    """A little-endian 32-bit i386 program linking libc.so.6: one PT_LOAD maps the whole file at
+    LOAD_ADDRESS, then PT_INTERP and PT_DYNAMIC (Elf32 dynamic entries are 8 bytes)."""
+    interp = b'/lib/ld-linux.so.2\0'
+    table, offsets = strings(LIBC)
+    interp_at = 52 + 3 * 32
+    strtab_at = interp_at + len(interp)
+    dynamic_at = strtab_at + len(table)
+    tags = [(1, offsets[LIBC]), (5, LOAD_ADDRESS + strtab_at), (10, len(table)), (0, 0)]
+    dynamic = b''.join(struct.pack('<iI', tag, value) for tag, value in tags)
+    size = dynamic_at + len(dynamic)
+    header = b'\x7fELF' + bytes([1, 1, 1, osabi]) + b'\0' * 8
+    header += struct.pack('<HHIIIIIHHHHHH', 2, 3, 1, 0, 52, 0, e_flags, 52, 32, 3, 0, 0, 0)
+    phdrs = b''.join(struct.pack('<IIIIIIII', *fields) for fields in (
+        (1, 0, LOAD_ADDRESS, 0, size, size, 5, 0x1000),
+        (3, interp_at, LOAD_ADDRESS + interp_at, 0, len(interp), len(interp), 4, 1),
+        (2, dynamic_at, LOAD_ADDRESS + dynamic_at, 0, len(dynamic), len(dynamic), 6, 4)))
+    return header + phdrs + interp + table + dynamic
+
+
+def test_a_32_bit_program_has_a_link_key_with_its_abi_and_flags(tmp_path):
+    path = tmp_path / 'prog'
+    keys = []
+    for osabi, e_flags in ((0, 0), (3, 0), (0, 0x10)):
+        path.write_bytes(elf32_dynamic(osabi, e_flags))
+        info = read_exec_info(str(path))
+        assert (info.machine, info.elf_class, info.needed) == ('i386', 32, ['libc.so.6'])
+        keys.append(info.link_key)
+    assert keys[0] == ('i386', 32, 1, 0, 0, 2, '/lib/ld-linux.so.2', ('libc.so.6',))
+    assert len(set(keys)) == 3, 'another OS ABI or other flags: another key'
