@@ -214,8 +214,11 @@ def cached_listing(env, runner, path='/usr/bin/bash'):
     """List ``path`` once, then with a new LoaderDeps fed the first one's state, as a re-run does."""
     first = LoaderDeps(env['host'], runner=runner)
     first.list(path, elf(), os.stat(env['root'] + path), shareable=True)
-    return lambda: LoaderDeps(env['host'], cache=first.used, runner=runner).list(path, elf(), os.stat(env['root'] + path),
-                                                                                shareable=True)
+
+    def again():
+        return LoaderDeps(env['host'], cache=first.used, runner=runner).list(
+            path, elf(), os.stat(env['root'] + path), shareable=True)
+    return again
 
 
 @pytest.mark.parametrize('changed', ['/usr/bin/bash', '/usr/lib64/libc.so.6'])
