@@ -65,8 +65,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # managed side runs modules with this Python, as the other rows do
 PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
             '-e', 'ansible_python_interpreter=' + sys.executable]
-REPEATED = 5  # tasks in the plays that measure one more task
 PLAYBOOK_ENV = {'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg')}
+REPEATED = 5  # tasks in the plays that measure one more task
 
 
 def find_binaries():

@@ -224,9 +224,10 @@ def _read_elf(fd, head, file_size):
     # the key is only what the loader sees too: what was read at a file offset must be what the
     # loader maps at its address, whole (the dynamic section up to its DT_NULL included), through
     # PT_LOAD segments in order that do not overlap, and one dynamic section
-    as_mapped = dynamic_headers == 1 and _loads_in_order(loads) and all(
-        _file_offset(address, loads) == offset and size <= _mapped_bytes(address, loads)
-        for offset, address, size in places)
+    as_mapped = dynamic_headers == 1 and _loads_in_order(loads)
+    for offset, address, size in places:
+        mapped_at, room = _mapping(address, loads)
+        as_mapped = as_mapped and mapped_at == offset and size <= room
     if dynamic and version_needs is not None and as_mapped and not any('/' in name or '$' in name for name in needed):
         # endianness, OS ABI and flags: a file the host's loader would not take can never share
         e_flags = struct.unpack(end + 'I', head[48:52] if is64 else head[36:40])[0]
@@ -261,7 +262,7 @@ def _read_dynamic(fd, segment, loads, end, is64, file_size):
             neutral = False
     if not name_offsets:
         return [], None
-    strtab_offset = _file_offset(values.get(DT_STRTAB), loads)
+    strtab_offset, strtab_room = _mapping(values.get(DT_STRTAB), loads)
     if strtab_offset is None:
         raise ElfError('no string table for the dynamic section')
     names = []
@@ -274,7 +275,7 @@ def _read_dynamic(fd, segment, loads, end, is64, file_size):
     # section, or a string table running out of its segment, and only the loader can tell
     strsz = values.get(DT_STRSZ, 0)
     if not neutral or not terminated or values.get(DT_FLAGS_1, 0) & ~LOOKUP_NEUTRAL_FLAGS_1 \
-            or not 0 < strsz <= min(MAX_DYNAMIC, _mapped_bytes(values[DT_STRTAB], loads)):
+            or not 0 < strsz <= min(MAX_DYNAMIC, strtab_room):
         return names, None
     strings = os.pread(fd, strsz, strtab_offset)
 
@@ -300,10 +301,11 @@ def _loads_in_order(loads):
     return True
 
 
-def _mapped_bytes(address, loads):
-    """How many bytes of the file a PT_LOAD segment maps from ``address`` on (0 if none does)."""
-    return next((vaddr + filesz - address for vaddr, _offset, filesz in loads
-                 if address is not None and vaddr <= address < vaddr + filesz), 0)
+def _mapping(address, loads):
+    """``(file offset, bytes of the file mapped from there on)`` of an address, as the PT_LOAD
+    segment mapping it tells; ``(None, 0)`` if none does."""
+    return next(((address - vaddr + seg_offset, vaddr + filesz - address) for vaddr, seg_offset, filesz in loads
+                 if address is not None and vaddr <= address < vaddr + filesz), (None, 0))
 
 
 def _elf_hash(name):
@@ -315,12 +317,6 @@ def _elf_hash(name):
         value ^= high >> 24
         value &= ~high & 0xffffffff
     return value
-
-
-def _file_offset(address, loads):
-    """The file offset of a dynamic-section address: the PT_LOAD segment mapping it tells."""
-    return next((address - vaddr + seg_offset for vaddr, seg_offset, filesz in loads
-                 if address is not None and vaddr <= address < vaddr + filesz), None)
 
 
 def _string_at(fd, start, file_size):
@@ -339,10 +335,10 @@ def _version_needs(fd, values, loads, string, needed, end, file_size):
     count = values.get(DT_VERNEEDNUM, 0)
     if DT_VERNEED not in values:
         return frozenset() if not count else None
-    start = _file_offset(values[DT_VERNEED], loads)
+    start, room = _mapping(values[DT_VERNEED], loads)
     if start is None or not count:
         return None
-    chain = os.pread(fd, min(MAX_VERSION_CHAIN, _mapped_bytes(values[DT_VERNEED], loads)), start) if start < file_size else b''
+    chain = os.pread(fd, min(MAX_VERSION_CHAIN, room), start) if start < file_size else b''
 
     def record(offset, fmt):
         # Elf32_Verneed and Elf64_Verneed are the same 16 bytes, as are both Vernaux

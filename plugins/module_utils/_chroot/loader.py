@@ -161,9 +161,9 @@ class LoaderDeps:
         st = self.host.lstat(LD_SO_CACHE)
         return _stat_sig(st) if st else None
 
-    def _cached(self, path, sig):
+    def _cached(self, path, sig, ldcache):
         entry = self.cache.get(path)
-        if not entry or entry.get('sig') != sig or entry.get('ldcache') != self._ldcache_sig():
+        if not entry or entry.get('sig') != sig or entry.get('ldcache') != ldcache:
             return None
         for dep, dep_sig in zip(entry['deps'], entry['dep_sigs']):
             try:
@@ -179,9 +179,9 @@ class LoaderDeps:
         of the descriptor it was inspected through; ``shareable`` lets its answer serve other
         files with the same link key in this run."""
         sig = _stat_sig(st)
-        entry = self._cached(path, sig)
-        listed = self._listed.get(info.link_key)
         ldcache = self._ldcache_sig()
+        entry = self._cached(path, sig, ldcache)
+        listed = self._listed.get(info.link_key)
         if entry is None and listed is not None and listed[2] == ldcache and info.version_needs <= listed[3]:
             entry = {'sig': sig, 'ldcache': ldcache, 'deps': listed[0], 'dep_sigs': listed[1]}
         if entry is None:
