@@ -10,13 +10,13 @@
 Nothing is written and no exclusive lock is taken: the state is read under a shared lock
 (waited for at most ``LOCK_WAIT_SECONDS``; a run that holds it longer makes the state
 ``locked`` and drift and unmanaged files are not judged). The jail is hostile: it is reached
-only through ``jailfs.Jail`` and ``converge.walk`` (directory descriptors, O_NOFOLLOW, links
+only through ``jailfs.Jail`` and ``tree.walk`` (directory descriptors, O_NOFOLLOW, links
 never followed, FIFOs and devices never opened, the walk bounded), and host paths come only
 from the root-only state file, never from the jail. Findings:
 
 - ``drift``: each managed path found ``missing``, ``tampered`` (the jail copy differs from
   what the state recorded) or ``stale`` (the host source differs from what was copied);
-- ``setuid``, ``writable``: as ``converge.audit`` judges them;
+- ``setuid``, ``writable``: as ``tree.audit`` judges them;
 - ``capabilities``: regular files with file capabilities (``security.capability``), setuid's
   quieter twin; any extended attribute but the SELinux label on a managed file is drift too;
 - ``devices``: every device node but a character device the module made, with its numbers;
@@ -38,7 +38,7 @@ import os
 import stat
 import time
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import jail_xattrs, xattrs_at
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail
@@ -122,7 +122,7 @@ def shown(path):
 
 def audit_jail(path, state_dir):
     """The ``AuditResult`` of the jail ``path`` whose state lives in ``state_dir``; nothing is written."""
-    root_lstat = converge.jail_root_lstat
+    root_lstat = tree.jail_root_lstat
     path = abs_path(path, 'jail path')
     if path == '/':
         raise JailError("refusing to use '/' as a jail")
@@ -163,7 +163,7 @@ def last_copy_ns(path, state_dir):
     state records of a copy as it was written (``written_ns``; the verified ``ctime_ns`` of records
     from before it was kept), in ns since the epoch; None when the state cannot tell."""
     try:
-        store = StateStore(state_dir, abs_path(path, 'jail path'), check_mode=True, lstat=converge.jail_root_lstat,
+        store = StateStore(state_dir, abs_path(path, 'jail path'), check_mode=True, lstat=tree.jail_root_lstat,
                            wait=LOCK_WAIT_SECONDS)
         try:
             store.open()
@@ -307,11 +307,11 @@ def _host_drift(host, record):
 def _walk(jail, managed, result):
     """setuid, writable, devices and (when the state is usable) unmanaged, in one walk."""
     root = jail.lstat('/')
-    if root is not None and 'writable' in converge.audit_kinds(root):
+    if root is not None and 'writable' in tree.audit_kinds(root):
         result.writable.append('/')
-    for rel, st, dir_fd in converge.walk(jail.root, result.warnings, dir_fds=True):
+    for rel, st, dir_fd in tree.walk(jail.root, result.warnings, dir_fds=True):
         name = shown(rel)
-        kinds = converge.audit_kinds(st)
+        kinds = tree.audit_kinds(st)
         if 'setuid' in kinds:
             result.setuid.append(name)
         if stat.S_ISREG(st.st_mode) and FILE_CAPABILITY in xattrs_at(dir_fd, os.path.basename(rel)):

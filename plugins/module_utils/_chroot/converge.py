@@ -12,8 +12,8 @@ Flow: ``JailSpec`` -> ``Planner.run()`` (the ``Plan``, nothing written) -> ``com
 changed) -> the intent (what is about to be made) saved in the host state -> ``Jail.write()``/
 ``Jail.remove()`` for what differs -> the state, built from the records written and the facts
 compared. The whole run holds the jail's lock (``state.StateStore``); temporaries a killed
-run left are removed. ``audit()`` lists setuid files, entries writable by others than root,
-and device nodes, walking the jail through descriptors (``walk()``, bounded, links never
+run left are removed. ``tree.audit()`` lists setuid files, entries writable by others than root,
+and device nodes, walking the jail through descriptors (``tree.walk()``, bounded, links never
 followed); that one walk also gives ``compare()`` its lstat of each planned entry, and the
 jail is walked again only after a run that changed it. All validation happens before any
 write to the jail.
@@ -25,9 +25,9 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 __metaclass__ = type  # noqa: UP001
 
 import os
-import posixpath
 import stat
 
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.base import shared_base
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare, kept_record
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
@@ -49,20 +49,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.state im
     JailState,
     locked_state,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
-    O_CLOEXEC,
-    O_DIRECTORY,
-    O_NOFOLLOW,
-)
-
-# The lstat that judges the jail path's ancestors. Only unit tests replace it (to trust the
-# sticky system temp dir); no module option reaches it.
-jail_root_lstat = os.lstat
-
-DIR_FLAGS = os.O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-# Bounds of the audit walk through a tree the jail may have built to be endless.
-AUDIT_MAX_DEPTH = 256
-AUDIT_MAX_ENTRIES = 1000000
 
 
 class JailResult:
@@ -97,90 +83,6 @@ def _depth_key(path):
     return (path.count('/') if path != '/' else 0, path)
 
 
-def audit(jail, warnings, entries=None):
-    """Setuid/setgid files, entries not root-only-writable, and device nodes in the jail.
-
-    What the walk could not look into is said in ``warnings``. ``entries`` is a ``walk()``
-    of the jail already under way, when the caller has one.
-    """
-    result = {'setuid': [], 'writable': [], 'devices': []}
-    if entries is None:
-        if jail.lstat('/') is None:
-            return result
-        entries = walk(jail.root, warnings)
-    for rel, st in entries:
-        for kind in audit_kinds(st):
-            result[kind].append(rel)
-    for values in result.values():
-        values.sort()
-    return result
-
-
-def audit_kinds(st):
-    """What ``audit()`` reports an entry with the lstat ``st`` as: setuid, writable, devices."""
-    kinds = []
-    if stat.S_ISLNK(st.st_mode):
-        return kinds
-    if st.st_mode & (stat.S_ISUID | stat.S_ISGID) and stat.S_ISREG(st.st_mode):
-        kinds.append('setuid')
-    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        kinds.append('devices')
-    elif st.st_uid != 0 or st.st_mode & 0o022:
-        kinds.append('writable')
-    return kinds
-
-
-def walk(root, warnings, dir_fds=False):
-    """Yield ``(jail path, lstat)`` of everything below the jail directory ``root``, links never followed
-    (``(jail path, lstat, descriptor of its directory)`` when ``dir_fds``; open only until the next).
-
-    Iterative, through descriptors: each directory is opened O_NOFOLLOW relative to its parent's
-    descriptor and listed through its own, so one the jail swaps for a symlink mid-walk is
-    skipped, never entered. A jailed process can build a tree of any depth or size: past
-    ``AUDIT_MAX_DEPTH`` levels nothing is entered, past ``AUDIT_MAX_ENTRIES`` the walk stops,
-    and ``warnings`` names where.
-    """
-    stack = [('/', os.open(root, DIR_FLAGS), None)]  # (jail path, descriptor, subdirectory names left)
-    seen = 0
-    too_deep = []
-    try:
-        while stack:
-            path, fd, subdirs = stack[-1]
-            if subdirs is None:
-                subdirs = []
-                for name in sorted(os.listdir(fd)):
-                    seen += 1
-                    if seen > AUDIT_MAX_ENTRIES:
-                        warnings.append(f'audit: stopped in {path} after {AUDIT_MAX_ENTRIES} entries; '
-                                        'the rest of the jail was not looked into')
-                        return
-                    try:
-                        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    except OSError:  # gone since the listing
-                        continue
-                    yield (posixpath.join(path, name), st, fd) if dir_fds else (posixpath.join(path, name), st)
-                    if stat.S_ISDIR(st.st_mode):
-                        subdirs.append(name)
-                subdirs = iter(subdirs)
-                stack[-1] = (path, fd, subdirs)
-            name = next(subdirs, None)
-            if name is None:
-                os.close(stack.pop()[1])
-            elif len(stack) > AUDIT_MAX_DEPTH:
-                too_deep.append(posixpath.join(path, name))
-            else:
-                try:
-                    stack.append((posixpath.join(path, name), os.open(name, DIR_FLAGS, dir_fd=fd), None))
-                except OSError:  # swapped for a link (ELOOP) or gone since its lstat: not entered
-                    pass
-    finally:
-        for _path, fd, _subdirs in stack:
-            os.close(fd)
-        if too_deep:
-            more = f'; {len(too_deep) - 1} more such directories were skipped too' if len(too_deep) > 1 else ''
-            warnings.append(f'audit: {too_deep[0]} and what lies below it were not looked into '
-                            f'(more than {AUDIT_MAX_DEPTH} levels deep){more}')
-
 
 def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None, base=None,
              labels=None):
@@ -190,7 +92,7 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     ``labels`` (a ``selinux.JailLabels``, by default the host's) labels what is written."""
     host = host or Host()
     labels = labels or host_labels(spec.path)
-    root_lstat = root_lstat or jail_root_lstat
+    root_lstat = root_lstat or tree.jail_root_lstat
     result = JailResult()
     check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
     with shared_base(base, state_dir, spec.path, host, root_lstat) as shared, \
@@ -226,7 +128,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
     walk_warnings = []
     first_audit = None
     if not missing_root:
-        first_audit = audit(jail, walk_warnings, _noting(walk(jail.root, walk_warnings), plan.entries, seen))
+        first_audit = tree.audit(jail, walk_warnings, _noting(tree.walk(jail.root, walk_warnings), plan.entries, seen))
     todo = []
     verified = {}  # the entries found as planned, {jail path: entry}
     new_managed = {}
@@ -312,7 +214,7 @@ def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_
         result.audit = first_audit
         result.warnings.extend(walk_warnings)
     else:
-        result.audit = audit(jail, result.warnings)
+        result.audit = tree.audit(jail, result.warnings)
 
 
 def _noting(entries, wanted, seen):
@@ -332,7 +234,7 @@ def _legacy_present(jail):
 def remove_jail(path, state_dir, check_mode=False, root_lstat=None, labels=None):
     """state=absent: remove what the state says the module made, then the dirs it created if empty,
     and the jail's SELinux equivalence when the state says the module added it."""
-    root_lstat = root_lstat or jail_root_lstat
+    root_lstat = root_lstat or tree.jail_root_lstat
     path = abs_path(path, 'jail path')
     result = JailResult()
     if path == '/':

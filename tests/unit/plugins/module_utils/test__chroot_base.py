@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import audit
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import base as base_room
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import compare as compare_room
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import foreign_link
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import converge, remove_jail
@@ -306,7 +306,7 @@ def test_a_base_directory_swapped_for_a_link_to_the_host_is_not_entered(shared):
 def test_another_jail_linking_a_shared_file_is_no_change_of_this_one(shared, monkeypatch):
     """b's link moved the change time of a's files too: a's next run records it, but a's content
     did not change, so a daemon of a does not predate its jail (jailed_service predates_jail)."""
-    monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     written = audit.last_copy_ns(shared['a'], shared['state_dir'])
     assert build(shared, 'a', base='base').changed is False
     assert audit.last_copy_ns(shared['a'], shared['state_dir']) == written

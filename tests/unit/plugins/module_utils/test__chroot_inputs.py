@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, JailSpec
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils import test__chroot_engine
@@ -370,7 +370,7 @@ def test_device_nodes_created_on_purpose(specials):
 def run_jail(run_module, monkeypatch):
     """chroot_jail trusting the system temp dir as a jail ancestor. Runs that get past the spec
     are made in check mode: they plan on the real host and write nothing, anywhere."""
-    monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     return lambda args, check=False: run_module(chroot_jail, args, check=check)
 
 

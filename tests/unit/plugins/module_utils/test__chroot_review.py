@@ -14,7 +14,7 @@ import stat
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as converge_module
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import Jail, make_root_dirs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge import remove_jail
@@ -192,8 +192,8 @@ def test_audit_never_lists_a_directory_swapped_for_a_symlink_mid_walk(fedora, ho
             swap()
         return real_scandir(path)
 
-    monkeypatch.setattr(converge_module.os, 'open', opener)
-    monkeypatch.setattr(converge_module.os, 'scandir', scandir)
+    monkeypatch.setattr(tree.os, 'open', opener)
+    monkeypatch.setattr(tree.os, 'scandir', scandir)
     try:
         result = run(fedora, directories=['/var'])
     finally:
@@ -238,7 +238,7 @@ def test_audit_stops_after_its_entry_limit_with_a_warning(fedora, monkeypatch):
     for name in ('a', 'b', 'c'):
         os.mkdir(fedora['jail'] + '/var/' + name)
         os.chmod(fedora['jail'] + '/var/' + name, 0o777)
-    monkeypatch.setattr(converge_module, 'AUDIT_MAX_ENTRIES', 3, raising=False)
+    monkeypatch.setattr(tree, 'AUDIT_MAX_ENTRIES', 3)
     result = run(fedora, directories=['/var'])
     assert result.warnings == ['audit: stopped in /var after 3 entries; the rest of the jail was not looked into']
     assert audited(result.audit) == ['/var/a', '/var/b']
@@ -262,7 +262,7 @@ def test_a_run_that_repairs_warns_of_the_audit_limit_once(fedora, monkeypatch):
         os.mkdir(fedora['jail'] + '/var/' + name)
         os.chmod(fedora['jail'] + '/var/' + name, 0o777)
     os.chmod(fedora['jail'] + '/var', 0o700)
-    monkeypatch.setattr(converge_module, 'AUDIT_MAX_ENTRIES', 3, raising=False)
+    monkeypatch.setattr(tree, 'AUDIT_MAX_ENTRIES', 3)
     result = run(fedora, directories=['/var'])
     assert result.updated == ['/var']
     assert result.warnings == ['audit: stopped in /var after 3 entries; the rest of the jail was not looked into']

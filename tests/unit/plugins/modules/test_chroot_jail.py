@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as host_reader
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__elf import elf64
@@ -42,7 +42,7 @@ def run(run_module, monkeypatch, tmp_path):
         args = dict({'state_dir': str(tmp_path / 'state')}, **args)
         with monkeypatch.context() as patch:
             if trust_tmp:
-                patch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+                patch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
             if trust_tmp_sources:
                 patch.setattr(host_reader, 'source_dir_check', trust_tmp_source_dir)
             return run_module(chroot_jail, args, check=check, diff=diff)

@@ -16,7 +16,7 @@ import struct
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import audit
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as host_reader
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import jailfs
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
@@ -36,7 +36,7 @@ NULL = {'path': '/dev/null', 'kind': 'char', 'major': 1, 'minor': 3}
 @pytest.fixture
 def lab(run_module, monkeypatch, tmp_path):
     """A jail made by chroot_jail from two host files under the test's temp dir, plus /dev/null."""
-    monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     monkeypatch.setattr(host_reader, 'source_dir_check', trust_tmp_source_dir)
     src = tmp_path / 'src'
     src.mkdir()
@@ -394,7 +394,7 @@ def test_host_source_unreadable_is_stale(lab, monkeypatch):
 
 
 def test_a_walk_cut_short_is_said(lab, monkeypatch, module_warnings):
-    monkeypatch.setattr(engine, 'AUDIT_MAX_ENTRIES', 2)
+    monkeypatch.setattr(tree, 'AUDIT_MAX_ENTRIES', 2)
     result = lab.info()
     assert not result.get('failed')
     assert module_warnings == ['audit: stopped in /dev after 2 entries; the rest of the jail was not looked into']

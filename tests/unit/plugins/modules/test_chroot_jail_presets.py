@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import presets as preset_data
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import safe_tmp_lstat
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 def run(run_module, monkeypatch, tmp_path):
     """chroot_jail with its state in the test's temp dir, trusting the sticky system temp dir
     as a jail ancestor (see test_chroot_jail.py)."""
-    monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
 
     def run_jail(args, check=False):
         return run_module(chroot_jail, dict({'state_dir': str(tmp_path / 'state')}, **args), check=check)

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import selinux as room
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__chroot_selinux import (
@@ -37,7 +37,7 @@ def jail(run_module, monkeypatch, tmp_path):
     base.chmod(0o755)
     env = {'path': str(base / 'jail'), 'binding': FakeBinding(), 'runner': FakeSemanage(str(subs_dir / 'file_contexts.subs')),
            'semanage': str(semanage)}
-    monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     monkeypatch.setattr(room, 'BINDING', env['binding'])
     monkeypatch.setattr(room, 'SEMANAGE_PATHS', (str(semanage),))
     monkeypatch.setattr(room, 'SELINUX_DIR', str(tmp_path / 'selinux'))

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
-from ansible_collections.serversec.confine.plugins.module_utils._chroot import converge as engine
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
 from ansible_collections.serversec.confine.plugins.modules import chroot_jail
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import (
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root to chown t
 @pytest.fixture
 def refreshed(host, run_module, monkeypatch, tmp_path):
     """The fake host's jail refreshed by chroot_jail now; systemd's MainPID start set by the test."""
-    monkeypatch.setattr(engine, 'jail_root_lstat', safe_tmp_lstat)
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     monkeypatch.setattr(chroot_host, 'source_dir_check', trust_tmp_source_dir)
     monkeypatch.setattr(_jailed_service, 'JAIL_STATE_DIR', str(tmp_path / 'state'))
     library = tmp_path / 'libweb.so.1'
