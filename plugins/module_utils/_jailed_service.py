@@ -58,7 +58,6 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
     unit_name,
     validate_unit,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import filter_settings
 
 SYSTEMD_RUNTIME_DIR = '/run/systemd/system'
 RUNNING_STATES = ('active', 'activating', 'reloading')
@@ -384,6 +383,8 @@ class JailedService:
         for name, _values in spec.extra:
             if name in ('IPAddressAllow', 'IPAddressDeny'):
                 raise ServiceError(f'extra_properties: {name} is set by tcpwrap_daemon; give one or the other')
+        # loaded only here: the host compiles the libwrap engine from source on every run that imports it
+        from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_compile import filter_settings
         return filter_settings(daemon, self.module.warn, self.result)
 
     def confirm_running(self):

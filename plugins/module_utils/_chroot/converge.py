@@ -83,7 +83,6 @@ def _depth_key(path):
     return (path.count('/') if path != '/' else 0, path)
 
 
-
 def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_info=None, root_lstat=None, base=None,
              labels=None):
     """Make the jail match ``spec``, its state kept in ``state_dir``, its files linked from the jail
