@@ -123,7 +123,7 @@ def main():
                     handle.write(data)
                 loads[name].append(host_import(zip_path, fqcn))
     print('| module | packing on the controller (s) | its own code in the payload (KiB) '
-          '| loading it on the host, every run: CPU (ms) | of which compile() (ms, files compiled) |')
+          '| loading it on the host, every run: CPU (ms) | of which compile() (ms; calls, two per file) |')
     print('| --- | ---: | ---: | ---: | ---: |')
     for name in MODULES:
         load = statistics.median(cpu for cpu, _compile, _count in loads[name]) * 1000
