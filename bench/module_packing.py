@@ -13,8 +13,8 @@ module's own code in the payload (all but ansible.module_utils).
 
 The host pays on every run of a module: Python imports the payload's code from the zip, where
 no bytecode is kept, so every file is compiled from source each time, and twice with the
-zipimport of Python 3.13 and older (CPython gh-141276: the module's spec asks for its file name,
-which compiles it, and then it is compiled again to run). The same rounds import each module's
+zipimport of every CPython release so far (CPython gh-141276, a fix proposed, not merged: the
+module's spec asks for its file name, which compiles it, and then it is compiled again to run). The same rounds import each module's
 own code from its payload in a fresh interpreter (ansible.module_utils.basic imported first, as
 every module does, and not counted; the module's main() is not run) and report the CPU time of
 that import and how much of it went to compile().

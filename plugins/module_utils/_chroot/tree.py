@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import errno
 import os
 import posixpath
 import stat
@@ -112,8 +113,12 @@ def walk(root, warnings, dir_fds=False):
             else:
                 try:
                     stack.append((posixpath.join(path, name), os.open(name, DIR_FLAGS, dir_fd=fd), None))
-                except OSError:  # swapped for a link (ELOOP) or gone since its lstat: not entered
-                    pass
+                except OSError as exc:
+                    # swapped for a link or a file, or gone, since its lstat: nothing to look into;
+                    # anything else (out of descriptors, an I/O error) hid what lies below
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                        warnings.append(f'audit: {posixpath.join(path, name)} could not be opened ({exc.strerror}); '
+                                        'what lies below it was not looked into')
     finally:
         for _path, fd, _subdirs in stack:
             os.close(fd)

@@ -7,6 +7,7 @@ The walk runs against a directory of pytest's; the jail's moves (an entry gone b
 and its lstat, a directory swapped for a file before it is opened) are played by wrapping os.
 """
 
+import errno
 import os
 import stat
 
@@ -32,7 +33,8 @@ def walked(root, warnings=None):
 def test_the_audit_lists_are_sorted_whatever_order_the_walk_found_them_in():
     entries = [('/b', entry(stat.S_IFDIR | 0o777)), ('/a/x', entry(stat.S_IFDIR | 0o755, uid=1000)),
                ('/d/s', entry(stat.S_IFREG | 0o4755)), ('/c/s', entry(stat.S_IFREG | 0o2755)),
-               ('/z/null', entry(stat.S_IFCHR | 0o666)), ('/y/sda', entry(stat.S_IFBLK | 0o660))]
+               ('/z/null', entry(stat.S_IFCHR | 0o666)), ('/y/sda', entry(stat.S_IFBLK | 0o660)),
+               ('/g', entry(stat.S_IFDIR | 0o2755))]  # a setgid directory is not a setgid program
     assert tree.audit(None, [], iter(entries)) == {
         'setuid': ['/c/s', '/d/s'], 'writable': ['/a/x', '/b'], 'devices': ['/y/sda', '/z/null']}
 
@@ -76,7 +78,31 @@ def test_a_directory_swapped_for_a_file_before_it_is_opened_is_not_entered(tmp_p
         return real_open(path, flags, mode, dir_fd=dir_fd)
 
     monkeypatch.setattr(tree.os, 'open', swapping)
-    assert walked(tmp_path) == ['/d', '/e']
+    warnings = []
+    assert walked(tmp_path, warnings) == ['/d', '/e']
+    assert warnings == []  # nothing was hidden: the file that took its place is the jail's own
+
+
+def test_a_directory_that_cannot_be_opened_for_another_reason_is_named_in_a_warning(tmp_path, monkeypatch):
+    make_dirs(tmp_path, 'd/inner', 'e/inner')
+    real_open = os.open
+
+    def exhausted(path, flags, mode=0o777, *, dir_fd=None):
+        if path == 'd' and dir_fd is not None:
+            raise OSError(errno.EMFILE, 'Too many open files')
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(tree.os, 'open', exhausted)
+    warnings = []
+    assert walked(tmp_path, warnings) == ['/d', '/e', '/e/inner']
+    assert warnings == ['audit: /d could not be opened (Too many open files); what lies below it was not looked into']
+
+
+def test_a_whole_walk_closes_every_directory_it_opened(tmp_path):
+    make_dirs(tmp_path, 'a/b/c', 'a/d', 'e')
+    before = sorted(os.listdir('/proc/self/fd'))
+    assert walked(tmp_path) == ['/a', '/e', '/a/b', '/a/d', '/a/b/c']
+    assert sorted(os.listdir('/proc/self/fd')) == before
 
 
 def test_a_walk_stopped_at_its_entry_limit_closes_every_directory_it_held(tmp_path, monkeypatch):
