@@ -14,10 +14,10 @@ module's own code in the payload (all but ansible.module_utils).
 The host pays on every run of a module: Python imports the payload's code from the zip, where
 no bytecode is kept, so every file is compiled from source each time, and twice with the
 zipimport of every CPython release so far (CPython gh-141276, a fix proposed, not merged: the
-module's spec asks for its file name, which compiles it, and then it is compiled again to run). The same rounds import each module's
-own code from its payload in a fresh interpreter (ansible.module_utils.basic imported first, as
-every module does, and not counted; the module's main() is not run) and report the CPU time of
-that import and how much of it went to compile().
+module's spec asks for its file name, which compiles it, and then it is compiled again to run).
+The same rounds import each module's own code from its payload in a fresh interpreter
+(ansible.module_utils.basic imported first, as every module does, and not counted; the module's
+main() is not run) and report the CPU time of that import and how much of it went to compile().
 
 Run with the project's venv (ansible-core 2.19); the collection is this checkout's
 (.build/collections, which `make collections-link` makes) unless ANSIBLE_COLLECTIONS_PATH says:
@@ -46,7 +46,7 @@ MODULES = ['ansible.builtin.ping', 'serversec.confine.host_files', 'serversec.co
 
 # Run in a fresh interpreter on one payload: import basic, then the module, compile() timed.
 IMPORT_FROM_PAYLOAD = """
-import builtins, importlib, json, resource, sys, time
+import builtins, importlib, json, sys, time
 sys.path.insert(0, sys.argv[1])
 sys.dont_write_bytecode = True
 import ansible.module_utils.basic

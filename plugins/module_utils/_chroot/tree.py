@@ -9,8 +9,8 @@
 
 ``walk()`` lists everything below the jail directory, links never followed, bounded; ``audit()``
 sorts what it finds into setuid files, entries writable by others than root and device nodes.
-chroot_jail (converge.py) and the read-only audit of chroot_jail_info and jailed_service
-(audit.py) share them, and ``jail_root_lstat``, without loading the engine that writes jails.
+chroot_jail (converge.py) and chroot_jail_info's read-only audit (audit.py, which jailed_service
+loads too) share them, and ``jail_root_lstat``, without loading the engine that writes jails.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
