@@ -519,12 +519,10 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.converge
     converge,
     remove_jail,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.presets import (  # noqa: E402
-    FAMILIES,
-    PRESET_NAMES,
-    apply_presets,
-)
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (  # noqa: E402
+    FAMILIES,
+    LIST_KEYS,
+    PRESET_NAMES,
     PROFILES,
     JailError,
     JailSpec,
@@ -569,8 +567,14 @@ def main():
         else:
             # YAML reads an unquoted `null` as None (ansible-core 2.19 turns it into '')
             devices = ['null' if device in (None, '') else device for device in params['devices']]
-            # binaries, files, devices, profiles, users, groups with the presets merged in
-            lists, presets_skipped = apply_presets(dict(params, devices=devices))
+            options = dict(params, devices=devices)
+            if params['presets']:
+                # binaries, files, devices, profiles, users, groups with the presets merged in; their
+                # data is loaded only for a jail that names one (every module run compiles what it loads)
+                from ansible_collections.serversec.confine.plugins.module_utils._chroot.presets import apply_presets
+                lists, presets_skipped = apply_presets(options)
+            else:
+                lists = {key: options[key] for key in LIST_KEYS}
             spec = JailSpec(
                 params['path'], directories=params['directories'], **lists,
                 allow_setuid=params['allow_setuid'], prune=params['prune'],

@@ -59,10 +59,7 @@ def check_base(jail_path, base):
 
 @contextlib.contextmanager
 def shared_base(base, state_dir, jail_path, host, root_lstat):
-    """The ``Base`` named ``base`` (None when unset), its state locked shared until the block ends."""
-    if base is None:
-        yield None
-        return
+    """The ``Base`` named ``base``, its state locked shared until the block ends."""
     base = check_base(jail_path, base)
     check_jail_root(base, root_lstat, what='base')
     # shared, never created: the base's own run is the only writer of the base and its state

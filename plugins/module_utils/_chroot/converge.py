@@ -24,11 +24,11 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import contextlib
 import os
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.base import shared_base
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.compare import compare, kept_record
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.jailfs import (
@@ -94,7 +94,7 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     root_lstat = root_lstat or tree.jail_root_lstat
     result = JailResult()
     check_jail_root(spec.path, root_lstat)  # a bad jail path is refused before state_dir is touched
-    with shared_base(base, state_dir, spec.path, host, root_lstat) as shared, \
+    with _shared_base(base, state_dir, spec.path, host, root_lstat) as shared, \
             locked_state(state_dir, spec.path, check_mode, root_lstat) as store:
         # again under the lock: a run that held it may have created the jail meanwhile
         missing_root = check_jail_root(spec.path, root_lstat)
@@ -107,6 +107,15 @@ def converge(spec, state_dir, check_mode=False, host=None, runner=None, read_inf
     result.updated.sort()
     result.removed.sort()
     return result
+
+
+def _shared_base(base, state_dir, jail_path, host, root_lstat):
+    """The base's ``shared_base`` context, or one that gives None: base.py is loaded only for a jail
+    that names a base (a module run compiles every file it loads)."""
+    if base is None:
+        return contextlib.nullcontext()
+    from ansible_collections.serversec.confine.plugins.module_utils._chroot.base import shared_base
+    return shared_base(base, state_dir, jail_path, host, root_lstat)
 
 
 def _converge(spec, store, jail, labels, missing_root, check_mode, runner, read_info, result, shared):

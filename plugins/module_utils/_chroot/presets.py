@@ -25,9 +25,13 @@ import os
 import re
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.host import Host
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import (
+    FAMILIES,
+    LIST_KEYS,
+    PRESET_NAMES,
+    JailError,
+)
 
-FAMILIES = ('debian', 'redhat')
 # os-release ID / ID_LIKE values -> family (os-release(5); ID_LIKE lists the closest first)
 FAMILY_OF_ID = {
     'debian': 'debian', 'ubuntu': 'debian', 'linuxmint': 'debian', 'raspbian': 'debian',
@@ -36,7 +40,6 @@ FAMILY_OF_ID = {
 }
 OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
 OS_RELEASE_MAX = 65536
-LIST_KEYS = ('binaries', 'files', 'devices', 'profiles', 'users', 'groups')
 
 # Debian's multiarch triplets and the Python versions whose standard library a host may hold:
 # the paths that differ between Debian 12 and 13 (or EL 8 and Fedora) are all listed, and those
@@ -152,9 +155,6 @@ PRESETS = {
         },
     },
 }
-# The order of jailkit's issue and documentation, for the option's choices.
-PRESET_NAMES = ('basicshell', 'editors', 'netutils', 'ssh', 'sftp', 'scp', 'rsync', 'git', 'perl', 'python',
-                'uidbasics', 'netbasics', 'logbasics')
 
 
 class Expansion:

@@ -9,8 +9,10 @@
 
 ``JailError`` (the engine's one error class), ``JailSpec`` (the module options checked and
 normalised: paths, ids in range, names, modes, device names and list shapes, so that nothing
-malformed reaches the plan or a write), the ``PROFILES`` data (what ldd cannot see) and
-``check_jail_root``, which refuses a jail path that OpenSSH's ChrootDirectory would refuse.
+malformed reaches the plan or a write), the ``PROFILES`` data (what ldd cannot see), the names
+of the presets and their families (presets.py holds what they expand to and is loaded only for a
+jail that names one) and ``check_jail_root``, which refuses a jail path that OpenSSH's
+ChrootDirectory would refuse.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -58,6 +60,14 @@ PROFILES = {
                   '/etc/default/locale', '/etc/locale.conf', '/usr/share/locale/locale.alias'),
     },
 }
+
+# presets.py: jailkit's jk_init sections in the order of its issue and documentation, for the
+# option's choices, and the distribution families whose paths they name
+PRESET_NAMES = ('basicshell', 'editors', 'netutils', 'ssh', 'sftp', 'scp', 'rsync', 'git', 'perl', 'python',
+                'uidbasics', 'netbasics', 'logbasics')
+FAMILIES = ('debian', 'redhat')
+# the options that list what goes into a jail, which presets add to
+LIST_KEYS = ('binaries', 'files', 'devices', 'profiles', 'users', 'groups')
 
 DEVICE_NAME_RE = re.compile(r'[a-z][a-z0-9]{0,63}')
 DIRECTORY_KEYS = ('path', 'owner', 'group', 'mode')

@@ -51,12 +51,17 @@ def refreshed(host, run_module, monkeypatch, tmp_path):
     return systemd
 
 
+def long_ago():
+    """Seconds long before the fixture's refresh, yet after the boot (the machine may be up for minutes)."""
+    return min(3600, time.monotonic() // 2)
+
+
 def started(seconds_ago):
-    return str((time.monotonic_ns() - seconds_ago * 10**9) // 1000)
+    return str((time.monotonic_ns() - int(seconds_ago * 10**9)) // 1000)
 
 
 def test_daemon_started_before_the_refresh_predates_it(host, run, refreshed):
-    refreshed.active, refreshed.sub, refreshed.main = 'active', 'running', ('4242', started(3600))
+    refreshed.active, refreshed.sub, refreshed.main = 'active', 'running', ('4242', started(long_ago()))
     result = run(params(host, state='present'))
     assert result['predates_jail'] is True
 
@@ -75,5 +80,5 @@ def test_no_daemon_running_is_unknown(host, run, refreshed):
 
 def test_jail_without_a_state_is_unknown(host, run, refreshed, monkeypatch, tmp_path):
     monkeypatch.setattr(_jailed_service, 'JAIL_STATE_DIR', str(tmp_path / 'no-state'))
-    refreshed.active, refreshed.sub, refreshed.main = 'active', 'running', ('4242', started(3600))
+    refreshed.active, refreshed.sub, refreshed.main = 'active', 'running', ('4242', started(long_ago()))
     assert run(params(host, state='present'))['predates_jail'] is None

@@ -5,8 +5,9 @@
 
 Ansible ships module_utils to the host as source in a zip, and Python compiles every file a
 module imports on every run (bench/module_packing.py). A module that only reads jails must not
-load the engine that writes them, and jailed_service loads the libwrap engine only for a
-tcpwrap_daemon.
+load the engine that writes them, jailed_service loads the libwrap engine only for a
+tcpwrap_daemon, and chroot_jail loads the presets' data and the base's engine only for a jail
+that names them.
 """
 
 import json
@@ -19,6 +20,7 @@ import pytest
 MU = 'ansible_collections.serversec.confine.plugins.module_utils.'
 WRITING_ENGINE = [MU + '_chroot.' + room for room in ('converge', 'plan', 'loader', 'base', 'selinux')] + [MU + '_elf']
 LIBWRAP_ENGINE = [MU + room for room in ('_tcpwrap_compile', '_tcpwrap_match', '_tcpwrap_rules', '_tcpwrap')]
+NAMED_ONLY = [MU + '_chroot.presets', MU + '_chroot.base']
 
 
 def loaded(module):
@@ -33,6 +35,7 @@ def loaded(module):
 @pytest.mark.parametrize('module, not_loaded', [
     ('chroot_jail_info', WRITING_ENGINE),
     ('jailed_service', WRITING_ENGINE + LIBWRAP_ENGINE),
+    ('chroot_jail', NAMED_ONLY),
 ])
 def test_a_module_loads_only_what_it_needs(module, not_loaded):
     modules = loaded('ansible_collections.serversec.confine.plugins.modules.' + module)
