@@ -36,11 +36,20 @@ from ansible_collections.serversec.confine.plugins.module_utils._chroot.host imp
     refuse_user_links,
     refuse_user_writable,
 )
-from ansible_collections.serversec.confine.plugins.module_utils._fileio import FileIOError, read_if_exists, write_atomic
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
+from ansible_collections.serversec.confine.plugins.module_utils._fileio import (
+    O_CLOEXEC,
+    O_NOFOLLOW,
+    O_PATH,
+    FileIOError,
+    read_if_exists,
+    write_atomic,
+)
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import (
     JAIL_STATE_DIR,
     known_jails,
-    refuse_inside_jails,
+    refuse_jail_overlap,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathWalk
 from ansible_collections.serversec.confine.plugins.module_utils._privilege_drop import confirm_drop, exposure_limit
@@ -50,6 +59,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze
     parse_verify,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
+    ALLOW_SENSITIVE,
     JOURNAL_SOCKETS,
     PrerequisiteError,
     ServiceError,
@@ -178,8 +188,13 @@ def missing_in_jail(spec, allow_user_writable=False):
     writable path that leaves the jail through a symbolic link or that a non-root user could
     swap."""
     jail = spec.jail
-    if os.path.islink(jail):
-        raise ServiceError(f'jail: {jail} is a symbolic link; give the real path')
+    try:
+        # as chroot_jail and OpenSSH's ChrootDirectory: systemd enters the jail by this path at
+        # every start, so whoever can change a directory on it can swap the jail for their own
+        check_jail_root(jail, tree.jail_root_lstat)
+    except JailError as exc:
+        raise ServiceError(f'jail: {jail}: {exc}; systemd follows the jail path at every start, so a user who can change '
+                           'it could swap the jail for a tree of their own') from None
     if not os.path.isdir(jail):
         return [f'jail: {jail} does not exist or is not a directory; build it first with serversec.confine.chroot_jail']
     missing = []
@@ -201,32 +216,52 @@ def missing_in_jail(spec, allow_user_writable=False):
     return missing
 
 
+def drop_refusal(field, fd):
+    """Why the bind source held by the O_PATH descriptor `fd` is refused for a privilege_drop
+    daemon, whose master is root in the jail, or None."""
+    st = os.fstat(fd)
+    if stat.S_ISSOCK(st.st_mode):
+        # a read-only bind does not stop connect(), and root is privileged to most daemons
+        return 'is a socket, which the daemon\'s master, root in the jail with privilege_drop, could connect to as root'
+    if field == 'bind' and st.st_uid == 0:
+        return 'is owned by root, so the daemon\'s master, root in the jail with privilege_drop, could change it'
+    return None
+
+
 def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAIL_STATE_DIR):
-    """Messages about bind sources that do not exist yet; raises for a source inside this unit's
-    jail or one chroot_jail knows (in `state_dir`), for one that leads to the host's root or a
-    sensitive path (a symbolic link is bound where it points), or whose path a non-root user
-    could swap."""
+    """Messages about bind sources that do not exist yet; raises for a source inside, equal to or
+    above this unit's jail or one chroot_jail knows (in `state_dir`), for one that leads to the
+    host's root or a sensitive path (a symbolic link is bound where it points), or whose path a
+    non-root user could swap; with privilege_drop also for a socket and a read-write root-owned
+    source."""
     missing = []
     jails = ([spec.jail] if spec.jail else []) + known_jails(state_dir)
+    drop = spec.drop_to is not None
     for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
         for source, _dest in entries:
             if source in JOURNAL_SOCKETS:
                 continue
             what = f'{field}: {source}'
-            refuse_inside_jails(what, source, jails)
+            refuse_jail_overlap(what, source, jails)
             try:
                 with PathWalk('/', source, what, error=walk_failure) as walk:
                     target, dirs, links = walk.real, walk.dirs, walk.links
+                    fd = os.open(walk.name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
+                    try:
+                        refusal = drop_refusal(field, fd) if drop else None
+                    finally:
+                        os.close(fd)
             except PrerequisiteError as exc:
                 missing.append(str(exc))
                 continue
             except OSError as exc:
                 raise ServiceError(f'{what} cannot be followed on this host: {exc.strerror}') from None
-            refuse_inside_jails(f'{what} leads to {target}, which', target, jails)
-            covered = sensitive_bind(target)
-            if covered and not allow_sensitive:
-                raise ServiceError(f"{what} leads to {target} on this host, which exposes the host's "
-                                   f'{covered} to the jailed daemon')
+            refuse_jail_overlap(f'{what} leads to {target}, which', target, jails)
+            reason = sensitive_bind(target, drop)
+            if reason and not allow_sensitive:
+                raise ServiceError(f'{what} leads to {target} on this host, which {reason}; {ALLOW_SENSITIVE}')
+            if refusal and not allow_sensitive:
+                raise ServiceError(f'{what} {refusal}; {ALLOW_SENSITIVE}')
             refuse_swappable(what, dirs, links, allow_user_writable)
     return missing
 
@@ -236,8 +271,18 @@ def read_unit(path):
     try:
         data = read_if_exists(path)
     except FileIOError as exc:
-        raise ServiceError(str(exc))
+        raise ServiceError(f'unit_dir: {exc}') from None
+    except OSError as exc:
+        # read_if_exists passes on all but ENOENT: unit_dir a file, a loop, a denied directory
+        raise ServiceError(f'unit_dir: cannot read {path}: {exc.strerror}') from None
     return None if data is None else data.decode('utf-8', 'surrogateescape')
+
+
+def remove_unit(path):
+    try:
+        os.remove(path)
+    except OSError as exc:
+        raise ServiceError(f'unit_dir: cannot remove {path}: {exc.strerror}') from None
 
 
 def write_unit(module, path, text):
@@ -409,7 +454,7 @@ class JailedService:
         if step == 'install':
             write_unit(self.module, unit_path, text)
         elif step == 'remove':
-            os.remove(unit_path)
+            remove_unit(unit_path)
         else:
             self.run([self.systemctl, step, self.name])
         if step in ('install', 'remove'):

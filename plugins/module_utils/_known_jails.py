@@ -10,7 +10,8 @@
 ``known_jails`` reads the jail paths chroot_jail recorded in its state directory, and refuses to
 answer when that directory is not root's alone (``open_state_dir``: a hidden record would let a
 path inside a jail pass); ``open_root_dir`` is how the analysis records are reached;
-``refuse_inside_jails`` raises ServiceError for a path inside one.
+``refuse_inside_jails`` raises ServiceError for a path inside one, ``refuse_jail_overlap`` also for a
+bind source that is or holds one.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -130,3 +131,13 @@ def refuse_inside_jails(what, path, jails):
             raise ServiceError(f'{what} lies inside the jail {jail}, where uid 0 in that jail could replace it with a '
                                'symbolic link to any host path, which systemd would follow when the unit starts; '
                                'bind a path outside every jail')
+
+
+def refuse_jail_overlap(what, path, jails):
+    """refuse_inside_jails, and a bind source that is or holds a jail: the daemon would reach that
+    jail's programs and libraries (its own included) through the bind, past ProtectSystem=."""
+    refuse_inside_jails(what, path, jails)
+    for jail in jails:
+        if jail == path or jail.startswith(path.rstrip('/') + '/'):
+            raise ServiceError(f'{what} is or holds the jail {jail}, whose programs and libraries the daemon could '
+                               'then reach through the bind; bind a path outside every jail')

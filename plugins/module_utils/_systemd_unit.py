@@ -55,9 +55,12 @@ class PrerequisiteError(ServiceError):
 JOURNAL_SOCKETS = ('/dev/log', '/run/systemd/journal/socket', '/run/systemd/journal/stdout')
 
 # Hardening written into every unit, in this order. PrivateUsers= is absent: it fails with
-# status 217/USER in containers and on hosts that restrict user namespaces.
+# status 217/USER in containers and on hosts that restrict user namespaces. PrivateIPC= keeps
+# the daemon (and a privilege_drop master, which can become any uid) from other users' SysV
+# shared memory, semaphores and message queues; checked in the test containers on 252 and 257.
 HARDENING = (
     ('NoNewPrivileges', 'yes'), ('PrivateTmp', 'yes'), ('PrivateDevices', 'yes'), ('PrivateMounts', 'yes'),
+    ('PrivateIPC', 'yes'),
     ('ProtectSystem', 'strict'), ('ProtectHome', 'yes'), ('ProtectKernelTunables', 'yes'),
     ('ProtectKernelModules', 'yes'), ('ProtectKernelLogs', 'yes'), ('ProtectControlGroups', 'yes'),
     ('ProtectClock', 'yes'), ('ProtectHostname', 'yes'), ('ProtectProc', 'invisible'), ('RestrictNamespaces', 'yes'),
@@ -82,14 +85,33 @@ UNQUOTABLE_RE = re.compile('[\x00-\x08\x0b-\x1f\x7f]')
 CONTROL_RE = re.compile('[\x00-\x1f\x7f]')
 
 # Bind sources that expose the host: a bind of any of these, or of a directory above one,
-# hands the daemon the host's secrets, its kernel interfaces, its devices or a container
-# runtime (which is root on the host).
+# hands the daemon the host's secrets, its kernel interfaces, its devices, a container
+# runtime (which is root on the host), PID 1 or the system bus (whose root clients start
+# anything as root: a read-only bind does not stop a connection).
 SENSITIVE_BIND_PATHS = (
     '/etc', '/root', '/home', '/boot', '/proc', '/sys', '/dev', '/run/docker.sock', '/var/run/docker.sock',
     '/run/containerd/containerd.sock', '/var/run/containerd/containerd.sock', '/run/podman/podman.sock',
     '/var/run/podman/podman.sock', '/run/crio/crio.sock', '/var/run/crio/crio.sock', '/run/dockershim.sock',
-    '/var/run/dockershim.sock', '/run/k3s/containerd/containerd.sock',
+    '/var/run/dockershim.sock', '/run/k3s/containerd/containerd.sock', '/run/systemd', '/var/run/systemd',
+    '/run/dbus/system_bus_socket', '/var/run/dbus/system_bus_socket',
 )
+# Refused whatever lies below them too, with why. ProtectKernelTunables= guards only the
+# jail's own /proc/sys: a bind of the host's (or of /sys/kernel) lets root change the kernel's
+# core_pattern or uevent_helper, a host root shell.
+SENSITIVE_BIND_TREES = {
+    '/proc': "the host's kernel and process interfaces",
+    '/sys': "the host's kernel interfaces",
+    '/run/systemd': "systemd's control sockets, through which root starts any command as root on the host",
+    '/var/run/systemd': "systemd's control sockets, through which root starts any command as root on the host",
+}
+# Below /run/systemd: the journal's sockets (/dev/log leads to dev-log), which only take log
+# messages, and the resolver's resolv.conf files, which /etc/resolv.conf often leads to.
+BIND_EXEMPT = JOURNAL_SOCKETS + ('/run/systemd/journal/dev-log', '/run/systemd/resolve/stub-resolv.conf',
+                                 '/run/systemd/resolve/resolv.conf')
+# Also refused below them with privilege_drop, whose master is root in the jail: it reads
+# root's secrets there and writes what root owns (/etc/cron.d, /etc/sudoers.d, /root/.ssh).
+DROP_SENSITIVE_TREES = ('/etc', '/root', '/boot')
+ALLOW_SENSITIVE = 'set allow_sensitive_binds to accept it knowingly'
 
 # Denied to a privilege_drop unit after its @system-service allow-list (in @ipc there).
 DROP_DENIED_SYSCALLS = 'process_vm_readv process_vm_writev'
@@ -167,15 +189,25 @@ def quotable(field, value):
     return value
 
 
-def sensitive_bind(source):
-    """The sensitive host path the normalised `source` is, or lies above; None when there is none."""
+def sensitive_bind(source, drop=False):
+    """Why binding the normalised host path `source` exposes the host (to a privilege_drop
+    daemon when `drop`), or None."""
+    if source in BIND_EXEMPT:
+        return None
     for path in SENSITIVE_BIND_PATHS:
         if path == source or path.startswith(source.rstrip('/') + '/'):
-            return path
+            return f"exposes the host's {path} to the jailed daemon"
+    for path, what in SENSITIVE_BIND_TREES.items():
+        if source.startswith(path + '/'):
+            return f'lies under {path}, {what}'
+    for path in DROP_SENSITIVE_TREES if drop else ():
+        if source.startswith(path + '/'):
+            return (f"lies under the host's {path}, whose files the daemon's master, root in the jail with "
+                    'privilege_drop, could read or change')
     return None
 
 
-def bind_entry(field, entry, allow_sensitive):
+def bind_entry(field, entry, allow_sensitive, drop=False):
     """(SOURCE, DESTINATION or None) from "SOURCE" or "SOURCE:DESTINATION"."""
     parts = entry.split(':')
     if len(parts) > 2:
@@ -184,11 +216,9 @@ def bind_entry(field, entry, allow_sensitive):
     source = parts[0]
     if source == '/':
         raise ServiceError(f'{field}: {entry!r} binds the host\'s whole file system into the jail')
-    covered = sensitive_bind(source)
-    if covered and not allow_sensitive:
-        raise ServiceError(
-            f'{field}: {entry!r} exposes the host\'s {covered} to the jailed daemon; '
-            'set allow_sensitive_binds to accept it')
+    reason = sensitive_bind(source, drop)
+    if reason and not allow_sensitive:
+        raise ServiceError(f'{field}: {entry!r} {reason}; {ALLOW_SENSITIVE}')
     return source, parts[1] if len(parts) == 2 else None
 
 
@@ -327,8 +357,9 @@ def validate_unit(params):
     drop_to = validate_privilege_drop(params)
     command = validate_command(params['command'])
     allow_sensitive = params['allow_sensitive_binds']
-    bind = [bind_entry('bind', entry, allow_sensitive) for entry in params['bind']]
-    bind_read_only = [bind_entry('bind_read_only', entry, allow_sensitive) for entry in params['bind_read_only']]
+    drop = drop_to is not None
+    bind = [bind_entry('bind', entry, allow_sensitive, drop) for entry in params['bind']]
+    bind_read_only = [bind_entry('bind_read_only', entry, allow_sensitive, drop) for entry in params['bind_read_only']]
     if params['bind_journal']:
         journal = [(path, None) for path in JOURNAL_SOCKETS]
         bind_read_only = journal + [entry for entry in bind_read_only if entry not in journal]

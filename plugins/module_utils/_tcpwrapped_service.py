@@ -34,6 +34,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._jailed_service 
     missing_in_jail,
     plan_actions,
     read_unit,
+    remove_unit,
     write_unit,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._service_accounts import resolve_accounts
@@ -59,7 +60,7 @@ POLICY_FILES = ('/etc/hosts.allow', '/etc/hosts.deny')
 
 # What the jail and bind checks of _jailed_service look at.
 JailView = collections.namedtuple('JailView', ('jail', 'command', 'working_directory', 'read_write'))
-BindView = collections.namedtuple('BindView', ('jail', 'bind', 'bind_read_only'))
+BindView = collections.namedtuple('BindView', ('jail', 'bind', 'bind_read_only', 'drop_to'), defaults=(None,))
 
 WrappedSpec = collections.namedtuple('WrappedSpec', (
     'base', 'description', 'port', 'tcpd', 'command', 'daemon_name', 'user', 'group', 'jail', 'read_write',
@@ -99,9 +100,11 @@ def validate_wrapped(params):
     read_write = []
     for path in params['read_write']:
         path = absolute_path('read_write', path)
-        if path == '/' or sensitive_bind(path):
-            raise ServiceError(f'read_write: {path!r} would let the wrapped daemon write the host\'s '
-                               f"{sensitive_bind(path) or '/'}")
+        if path == '/':
+            raise ServiceError("read_write: '/' would let the wrapped daemon write the host's whole file system")
+        reason = sensitive_bind(path)
+        if reason:
+            raise ServiceError(f"read_write: {path!r} {reason.replace('the jailed daemon', 'the wrapped daemon')}")
         read_write.append(path)
     group = params['group']
     description = params['description'] or f'{command[0]} behind tcpd on port {port}'
@@ -152,6 +155,11 @@ def render_service(spec):
             lines.append(f'BindPaths={paths}')
     elif paths:
         lines.append(f'ReadWritePaths={paths}')
+    if paths:
+        # as jailed_service: what the daemon can write, it cannot execute (in the jail, the
+        # bind's destination is the same path)
+        no_exec = ' '.join(escape_specifiers((spec.jail or '') + path) for path in spec.read_write)
+        lines.append(f'NoExecPaths={no_exec}')
     lines.extend(['CapabilityBoundingSet=', 'AmbientCapabilities='])
     lines.extend(f'{name}={value}' for name, value in HARDENING)
     lines.extend(['MemoryDenyWriteExecute=yes', 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6', ''])
@@ -249,7 +257,7 @@ class TcpwrappedService(JailedService):
         elif step == 'remove':
             for path in (self.result['socket_path'], self.result['service_path']):
                 if os.path.lexists(path):
-                    os.remove(path)
+                    remove_unit(path)
         else:
             self.run([self.systemctl, step, self.name])
         if step == 'stop':

@@ -26,7 +26,7 @@ description:
     names the user (C(initgroups)), whatever C(SupplementaryGroups=) says; such a user is
     refused unless its groups are listed in O(allow_supplementary_groups).
   - "Hardening is on by default: C(NoNewPrivileges=yes), an empty C(CapabilityBoundingSet=)
-    except for O(capabilities), C(PrivateTmp), C(PrivateDevices), C(PrivateMounts),
+    except for O(capabilities), C(PrivateTmp), C(PrivateDevices), C(PrivateMounts), C(PrivateIPC),
     C(ProtectSystem=strict), C(ProtectHome), C(ProtectKernelTunables), C(ProtectKernelModules),
     C(ProtectKernelLogs), C(ProtectControlGroups), C(ProtectClock), C(ProtectHostname),
     C(ProtectProc=invisible), C(RestrictNamespaces), C(RestrictSUIDSGID), C(RestrictRealtime),
@@ -57,6 +57,11 @@ options:
   jail:
     description:
       - Root directory of the jail on the host. It must exist.
+      - As for M(serversec.confine.chroot_jail), the jail and every directory above it must be
+        root-owned, not group- or world-writable and not a symbolic link (give the real path),
+        because systemd follows the jail path at every start, so a user who can change a directory on it
+        could swap the jail for a tree of their own. The module fails otherwise, before anything
+        is written, even in check mode.
       - Required unless O(state=absent).
     type: path
   command:
@@ -205,7 +210,8 @@ options:
     description:
       - Host paths bound read-only into the jail (C(BindReadOnlyPaths=)), each V(SOURCE) or
         V(SOURCE:DESTINATION) with DESTINATION inside the jail.
-      - The sources refused for O(bind) are refused here too.
+      - The sources refused for O(bind) are refused here too, except that with O(privilege_drop)
+        a source owned by root is accepted read-only (a socket is not).
     type: list
     elements: str
     default: []
@@ -213,18 +219,29 @@ options:
     description:
       - Host paths bound read-write into the jail (C(BindPaths=)), each V(SOURCE) or
         V(SOURCE:DESTINATION) with DESTINATION inside the jail.
-      - C(/) is always refused. A source that is, or lies above, the host's C(/etc), C(/root),
-        C(/home), C(/boot), C(/proc), C(/sys), C(/dev) or a container runtime socket
-        (C(/run/docker.sock), C(/run/containerd/containerd.sock), C(/run/podman/podman.sock),
-        C(/run/crio/crio.sock) and their C(/var/run) forms) is refused unless
-        O(allow_sensitive_binds=true); so is a source that is a symbolic link to one.
+      - C(/) is always refused. These sources are refused unless O(allow_sensitive_binds=true),
+        and so is a source that is a symbolic link to one, naming the field, the entry and why.
+      - A source that is, or lies above, the host's C(/etc), C(/root), C(/home), C(/boot),
+        C(/proc), C(/sys), C(/dev), C(/run/systemd), the system bus socket
+        (C(/run/dbus/system_bus_socket)) or a container runtime socket (C(/run/docker.sock),
+        C(/run/containerd/containerd.sock), C(/run/podman/podman.sock), C(/run/crio/crio.sock)
+        and their C(/var/run) forms).
+      - Any source under C(/proc) or C(/sys) (the host's kernel interfaces, where C(ProtectKernelTunables=)
+        guards only the jail's own C(/proc/sys)) or under C(/run/systemd) (systemd's control
+        sockets; a read-only bind does not stop a connection), except the journal's sockets and
+        C(/run/systemd/resolve/stub-resolv.conf) and C(/run/systemd/resolve/resolv.conf).
+      - With O(privilege_drop), whose master is root in the jail, also any source under C(/etc),
+        C(/root) or C(/boot), any source that is a socket (in O(bind_read_only) too, since root can
+        connect to it and is privileged to most daemons), and any O(bind) source owned by root,
+        which the master could change.
       - systemd looks the source up each time the unit starts. A source whose path passes
         through a directory that a non-root user owns or can write is refused, naming that
         directory, unless O(allow_user_writable_sources=true), because that user could swap the path
         for a symbolic link to anything on the host after the module has run.
       - A source inside the jail O(jail), or inside any jail that M(serversec.confine.chroot_jail)
         recorded in its default state directory C(/var/lib/serversec-confine/jails), is always
-        refused, naming the jail, and so is a source
+        refused, naming the jail, and so is a source that is or holds such a jail (the daemon
+        would reach that jail's programs through the bind), and a source
         that is a symbolic link into one; uid 0 in that jail could replace it with a symbolic link
         to C(/etc), C(/root) or C(/), which systemd would follow at the next start. When that
         state directory, or a directory above it, is not root's alone (or is reached through a
@@ -237,9 +254,12 @@ options:
     default: []
   allow_sensitive_binds:
     description:
-      - Accept O(bind) and O(bind_read_only) sources that expose the host's C(/etc), C(/root),
-        C(/home), C(/boot), C(/proc), C(/sys), C(/dev) or a container runtime socket.
-        C(/) is refused even then.
+      - Accept knowingly the O(bind) and O(bind_read_only) sources refused as sensitive (see
+        O(bind)), that is those that expose the host's C(/etc), C(/root), C(/home), C(/boot), C(/proc),
+        C(/sys), C(/dev), systemd's or the system bus's sockets or a container runtime socket,
+        and with O(privilege_drop) the sources under C(/etc), C(/root) or C(/boot), sockets and
+        root-owned read-write sources. C(/) and a source inside, equal to or above a jail are
+        refused even then.
     type: bool
     default: false
   allow_user_writable_sources:

@@ -74,14 +74,22 @@ options:
     elements: str
     default: []
   jail:
-    description: Chroot jail the wrapper and the program run in.
+    description:
+      - Chroot jail the wrapper and the program run in.
+      - As for M(serversec.confine.chroot_jail), the jail and every directory above it must be
+        root-owned, not group- or world-writable and not a symbolic link, because systemd follows
+        the jail path at every start; the module fails otherwise, before anything is written.
     type: path
   read_write:
     description:
       - Host paths tcpd and the commands it spawns may write, such as the log file of the
         deny rule's C(spawn) (C(ReadWritePaths=), or bound into the jail at the same path).
-        They must exist. The host's C(/etc), C(/root), C(/home), C(/boot), C(/proc),
-        C(/sys), C(/dev) and container runtime sockets are refused.
+        They must exist. A path that is, or lies above, the host's C(/etc), C(/root), C(/home),
+        C(/boot), C(/proc), C(/sys), C(/dev), C(/run/systemd), the system bus socket or a
+        container runtime socket is refused, and so is any path under C(/proc), C(/sys) or
+        C(/run/systemd).
+      - They are also written as C(NoExecPaths=) (in the jail, the bind's destination), so what
+        the daemon can write, it cannot execute.
     type: list
     elements: path
     default: []

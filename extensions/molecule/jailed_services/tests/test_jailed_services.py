@@ -124,7 +124,7 @@ def test_loosening_settings_are_refused(host):
         "extra_properties: SupplementaryGroups is never allowed: it gives the daemon further groups",
         "bind: '/:/host' binds the host's whole file system into the jail",
         "bind_read_only: '/etc:/host-etc' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds "
-        "to accept it",
+        "to accept it knowingly",
         "description: 'web\\\\' ends with a backslash, which systemd reads as a line continuation",
     ]
     assert host.run("systemctl cat loose.service").rc != 0

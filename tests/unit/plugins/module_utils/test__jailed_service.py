@@ -10,10 +10,12 @@ __metaclass__ = type
 import grp
 import os
 import pwd
+import socket
 
 import pytest
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.module_utils._jailed_service import (
     check_bind_sources,
     check_program_in_jail,
@@ -25,11 +27,15 @@ from ansible_collections.serversec.confine.plugins.module_utils._jailed_service 
 from ansible_collections.serversec.confine.plugins.module_utils._known_jails import known_jails
 from ansible_collections.serversec.confine.plugins.module_utils._service_accounts import resolve_accounts
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
+    DropSpec,
     PrerequisiteError,
     ServiceError,
     UnitSpec,
 )
-from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import trust_tmp_source_dir
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import (
+    safe_tmp_lstat,
+    trust_tmp_source_dir,
+)
 
 # A non-root user on the host, who owns directories on paths systemd resolves.
 USER = 1001
@@ -139,6 +145,12 @@ def test_missing_accounts_are_prerequisites(accounts, user, group, message):
     with pytest.raises(PrerequisiteError) as excinfo:
         resolve_accounts(user, group, [])
     assert str(excinfo.value) == message
+
+
+@pytest.fixture(autouse=True)
+def trust_tmp_jail_root(monkeypatch):
+    """The jail check rightly distrusts the sticky system temp dir above the test jails."""
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
 
 
 def jail_spec(jail, **overrides):
@@ -253,7 +265,46 @@ def test_jail_that_is_a_link_is_refused(jail, tmp_path):
     os.symlink(jail, str(tmp_path / 'jail-link'))
     with pytest.raises(ServiceError) as excinfo:
         missing_in_jail(jail_spec(str(tmp_path / 'jail-link')))
-    assert str(excinfo.value) == f"jail: {tmp_path / 'jail-link'} is a symbolic link; give the real path"
+    assert str(excinfo.value) == (f"jail: {tmp_path / 'jail-link'}: jail path component {tmp_path / 'jail-link'} is a "
+                                  f'symlink; use the real path; {JAIL_SWAP}')
+
+
+JAIL_SWAP = ('systemd follows the jail path at every start, so a user who can change it could swap the jail for a tree '
+             'of their own')
+
+
+@pytest.mark.parametrize('mode', [0o777, 0o775, 0o1777])
+def test_jail_under_a_writable_directory_is_refused(tmp_path, mode):
+    shared = tmp_path / 'shared'
+    (shared / 'web').mkdir(parents=True)
+    shared.chmod(mode)
+    with pytest.raises(ServiceError) as excinfo:
+        missing_in_jail(jail_spec(str(shared / 'web')))
+    assert not isinstance(excinfo.value, PrerequisiteError)
+    assert str(excinfo.value) == (f"jail: {shared / 'web'}: jail path component {shared} is group- or world-writable "
+                                  f'(mode {mode:04o}); {JAIL_SWAP}')
+
+
+def test_jail_not_owned_by_root_is_refused(tmp_path):
+    (tmp_path / 'owned' / 'web').mkdir(parents=True)
+    os.chown(str(tmp_path / 'owned'), 4242, -1)
+    with pytest.raises(ServiceError, match=r'is not owned by root \(uid 4242\)'):
+        missing_in_jail(jail_spec(str(tmp_path / 'owned' / 'web')))
+
+
+def test_jail_named_through_a_linked_parent_is_refused(jail, tmp_path):
+    """The bind source check compares paths: a jail named through a link would let a source
+    inside the real jail pass, so the link in the jail path is refused."""
+    os.symlink(str(tmp_path), str(tmp_path / 'srv-link'))
+    linked = str(tmp_path / 'srv-link' / 'jail')
+    with pytest.raises(ServiceError, match=f'jail path component {tmp_path}/srv-link is a symlink'):
+        missing_in_jail(jail_spec(linked))
+
+
+def test_missing_jail_is_a_prerequisite(tmp_path):
+    assert missing_in_jail(jail_spec(str(tmp_path / 'new' / 'web'))) == [
+        f"jail: {tmp_path / 'new' / 'web'} does not exist or is not a directory; build it first with "
+        'serversec.confine.chroot_jail']
 
 
 def test_complete_jail_lacks_nothing(jail):
@@ -314,7 +365,62 @@ def test_bind_source_leading_to_the_host_is_refused(links, field, name, allow):
     with pytest.raises(ServiceError) as excinfo:
         check_bind_sources(spec, allow, False)
     assert str(excinfo.value) == (f"{field}: {source} leads to /etc on this host, which exposes the host's "
-                                  '/etc to the jailed daemon')
+                                  '/etc to the jailed daemon; set allow_sensitive_binds to accept it knowingly')
+
+
+DROP_TO = DropSpec(user='web', group='web', chown=False)
+ACCEPT = 'set allow_sensitive_binds to accept it knowingly'
+MASTER = "the daemon's master, root in the jail with privilege_drop,"
+
+
+@pytest.mark.parametrize('drop_to', [None, DROP_TO])
+def test_bind_source_under_proc_is_refused_on_the_host(drop_to):
+    spec = jail_spec('/srv/jails/web', bind=[('/proc/sys', '/tunables'), ('/etc/cron.d', None)], drop_to=drop_to)
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, False, False, state_dir='/nonexistent')
+    assert str(excinfo.value) == ("bind: /proc/sys leads to /proc/sys on this host, which lies under /proc, the "
+                                  f"host's kernel and process interfaces; {ACCEPT}")
+
+
+def test_bind_source_under_etc_is_refused_with_privilege_drop():
+    spec = jail_spec('/srv/jails/web', bind=[('/etc/cron.d', None)], drop_to=DROP_TO)
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, False, False, state_dir='/nonexistent')
+    assert str(excinfo.value) == ("bind: /etc/cron.d leads to /etc/cron.d on this host, which lies under the host's "
+                                  f'/etc, whose files {MASTER} could read or change; {ACCEPT}')
+    assert check_bind_sources(spec._replace(drop_to=None), False, False, state_dir='/nonexistent') == []
+
+
+@pytest.fixture
+def sources(tmp_path):
+    """A root-owned directory, one of the service user, and a listening socket."""
+    (tmp_path / 'root-owned').mkdir()
+    (tmp_path / 'web-owned').mkdir()
+    os.chown(str(tmp_path / 'web-owned'), 990, 990)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / 'app.sock'))
+    yield tmp_path
+    listener.close()
+
+
+@pytest.mark.parametrize('field, name, why', [
+    ('bind', 'root-owned', f'is owned by root, so {MASTER} could change it'),
+    ('bind', 'app.sock', f'is a socket, which {MASTER} could connect to as root'),
+    ('bind_read_only', 'app.sock', f'is a socket, which {MASTER} could connect to as root'),
+])
+def test_bind_source_root_could_abuse_is_refused_with_privilege_drop(sources, field, name, why):
+    spec = jail_spec('/srv/jails/web', **{field: [(str(sources / name), '/data')]}, drop_to=DROP_TO)
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, False, True, state_dir='/nonexistent')
+    assert str(excinfo.value) == f'{field}: {sources / name} {why}; {ACCEPT}'
+    assert check_bind_sources(spec, True, True, state_dir='/nonexistent') == []
+    assert check_bind_sources(spec._replace(drop_to=None), False, True, state_dir='/nonexistent') == []
+
+
+@pytest.mark.parametrize('field, name', [('bind', 'web-owned'), ('bind_read_only', 'root-owned')])
+def test_bind_source_of_the_user_or_read_only_passes_with_privilege_drop(sources, field, name):
+    spec = jail_spec('/srv/jails/web', **{field: [(str(sources / name), '/data')]}, drop_to=DROP_TO)
+    assert check_bind_sources(spec, False, True, state_dir='/nonexistent') == []
 
 
 @pytest.mark.parametrize('allow', [False, True])
@@ -470,6 +576,31 @@ def test_bind_source_linking_into_a_jail_is_refused(jails):
         what=f"bind: {jails / 'to-b'} leads to {jails / 'B' / 'share'}, which", jail=jails / 'B')
 
 
+@pytest.mark.parametrize('field, source, jail', [
+    ('bind_read_only', 'A', 'A'),
+    ('bind', 'B', 'B'),
+    ('bind', '', 'A'),
+])
+def test_bind_source_that_is_or_holds_a_jail_is_refused(jails, field, source, jail):
+    """Through the bind the daemon would reach the programs of that jail, its own included."""
+    path = str(jails / source) if source else str(jails)
+    spec = jail_spec(str(jails / 'A'), **{field: [(path, '/share')]})
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, True, True, str(jails / 'state'))
+    assert str(excinfo.value) == (f'{field}: {path} is or holds the jail {jails / jail}, whose programs and libraries '
+                                  'the daemon could then reach through the bind; bind a path outside every jail')
+
+
+def test_bind_source_inside_the_jail_through_a_linked_parent_is_refused(jails):
+    os.symlink(str(jails), str(jails / 'srv-link'))
+    source = jails / 'srv-link' / 'A' / 'share'
+    spec = jail_spec(str(jails / 'A'), bind=[(str(source), None)])
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, True, True, str(jails / 'state'))
+    assert str(excinfo.value) == INSIDE_JAIL.format(
+        what=f"bind: {source} leads to {jails / 'A' / 'share'}, which", jail=jails / 'A')
+
+
 def test_known_jails_skips_records_it_cannot_read(jails):
     assert known_jails(str(jails / 'state')) == [str(jails / 'B')]
     assert known_jails(str(jails / 'missing')) == []
@@ -531,6 +662,6 @@ def test_known_jails_refuses_to_answer_from_a_state_dir_others_control(jails, sp
 
 def test_bind_source_outside_every_jail_passes(jails):
     spec = jail_spec(str(jails / 'A'), bind=[(str(jails / 'outside'), None)],
-                     bind_read_only=[(str(jails / 'A'), '/self'), (str(jails / 'Bx'), None)])
+                     bind_read_only=[(str(jails / 'Bx'), None)])
     (jails / 'Bx').mkdir()
     assert check_bind_sources(spec, True, True, str(jails / 'state')) == []

@@ -80,6 +80,7 @@ NoNewPrivileges=yes
 PrivateTmp=yes
 PrivateDevices=yes
 PrivateMounts=yes
+PrivateIPC=yes
 ProtectSystem=strict
 ProtectHome=yes
 ProtectKernelTunables=yes
@@ -366,36 +367,36 @@ INVALID = [
     ({'bind_read_only': ['/'], 'allow_sensitive_binds': True},
      "bind_read_only: '/' binds the host's whole file system into the jail"),
     ({'bind_read_only': ['/etc']},
-     "bind_read_only: '/etc' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind_read_only: '/etc' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/etc/:/data']},
-     "bind: '/etc/:/data' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind: '/etc/:/data' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/root']},
-     "bind: '/root' exposes the host's /root to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind: '/root' exposes the host's /root to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/home:/srv']},
-     "bind: '/home:/srv' exposes the host's /home to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind: '/home:/srv' exposes the host's /home to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind_read_only': ['/boot']},
-     "bind_read_only: '/boot' exposes the host's /boot to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind_read_only: '/boot' exposes the host's /boot to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind_read_only': ['/proc']},
-     "bind_read_only: '/proc' exposes the host's /proc to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind_read_only: '/proc' exposes the host's /proc to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/sys']},
-     "bind: '/sys' exposes the host's /sys to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind: '/sys' exposes the host's /sys to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/dev']},
-     "bind: '/dev' exposes the host's /dev to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind: '/dev' exposes the host's /dev to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/run/docker.sock']},
      "bind: '/run/docker.sock' exposes the host's /run/docker.sock to the jailed daemon; "
-     'set allow_sensitive_binds to accept it'),
+     'set allow_sensitive_binds to accept it knowingly'),
     ({'bind': ['/var/run']},
      "bind: '/var/run' exposes the host's /var/run/docker.sock to the jailed daemon; "
-     'set allow_sensitive_binds to accept it'),
+     'set allow_sensitive_binds to accept it knowingly'),
     ({'bind': ['/run/containerd']},
      "bind: '/run/containerd' exposes the host's /run/containerd/containerd.sock to the jailed daemon; "
-     'set allow_sensitive_binds to accept it'),
+     'set allow_sensitive_binds to accept it knowingly'),
     ({'bind_read_only': ['/run/podman/podman.sock']},
      "bind_read_only: '/run/podman/podman.sock' exposes the host's /run/podman/podman.sock to the jailed daemon; "
-     'set allow_sensitive_binds to accept it'),
+     'set allow_sensitive_binds to accept it knowingly'),
     ({'bind': ['/var/run/crio/crio.sock']},
      "bind: '/var/run/crio/crio.sock' exposes the host's /var/run/crio/crio.sock to the jailed daemon; "
-     'set allow_sensitive_binds to accept it'),
+     'set allow_sensitive_binds to accept it knowingly'),
     # extra_properties: the allow-list.
     ({'extra_properties': {'User': 'root'}}, 'extra_properties: User is set by the module; use the user parameter instead'),
     ({'extra_properties': {'RootDirectory': '/'}},
@@ -536,3 +537,52 @@ def test_capability_that_undoes_the_jail_is_never_accepted(name, reason, field):
 ])
 def test_allow_capabilities_names_are_checked(allowed, message):
     assert refusal(allow_capabilities=allowed) == message
+
+
+# A daemon whose master is root in the jail (privilege_drop).
+DROP = dict(PARAMS, user=None, privilege_drop={'user': 'web', 'group': None, 'chown': False})
+ACCEPT = 'set allow_sensitive_binds to accept it knowingly'
+UNDER_ETC = ("lies under the host's /etc, whose files the daemon's master, root in the jail with privilege_drop, could "
+             'read or change')
+SYSTEMD_SOCKETS = ("systemd's control sockets, through which root starts any command as root on the host")
+
+
+@pytest.mark.parametrize('params, field, entry, reason', [
+    # Below /proc and /sys, whatever the daemon's user: the kernel's tunables (core_pattern,
+    # uevent_helper) make root a host root shell, and ProtectKernelTunables= guards only the jail's.
+    (PARAMS, 'bind', '/proc/sys:/tunables', "lies under /proc, the host's kernel and process interfaces"),
+    (PARAMS, 'bind_read_only', '/proc/1/root', "lies under /proc, the host's kernel and process interfaces"),
+    (DROP, 'bind', '/proc/sys:/tunables', "lies under /proc, the host's kernel and process interfaces"),
+    (DROP, 'bind', '/sys/kernel:/k', "lies under /sys, the host's kernel interfaces"),
+    (PARAMS, 'bind_read_only', '/sys/kernel', "lies under /sys, the host's kernel interfaces"),
+    # PID 1 and the system bus: a read-only bind does not stop connect().
+    (DROP, 'bind_read_only', '/run/systemd/private', f'lies under /run/systemd, {SYSTEMD_SOCKETS}'),
+    (PARAMS, 'bind_read_only', '/var/run/systemd/private', f'lies under /var/run/systemd, {SYSTEMD_SOCKETS}'),
+    (DROP, 'bind_read_only', '/run/systemd', "exposes the host's /run/systemd to the jailed daemon"),
+    (DROP, 'bind_read_only', '/run/dbus/system_bus_socket',
+     "exposes the host's /run/dbus/system_bus_socket to the jailed daemon"),
+    (PARAMS, 'bind_read_only', '/var/run/dbus', "exposes the host's /var/run/dbus/system_bus_socket to the jailed daemon"),
+    # Root in the jail reads root's secrets and writes what root owns.
+    (DROP, 'bind', '/etc/cron.d', UNDER_ETC),
+    (DROP, 'bind_read_only', '/etc/shadow', UNDER_ETC),
+    (DROP, 'bind', '/root/.ssh', UNDER_ETC.replace('/etc', '/root')),
+    (DROP, 'bind_read_only', '/boot/grub', UNDER_ETC.replace('/etc', '/boot')),
+])
+def test_binds_that_reach_the_host_are_refused(params, field, entry, reason):
+    with pytest.raises(ServiceError) as excinfo:
+        validate_unit(dict(params, **{field: [entry]}))
+    assert str(excinfo.value) == f'{field}: {entry!r} {reason}; {ACCEPT}'
+    assert validate_unit(dict(params, allow_sensitive_binds=True, **{field: [entry]}))
+
+
+@pytest.mark.parametrize('field, entry', [
+    # An unprivileged daemon may read a file below /etc, as before.
+    ('bind_read_only', '/etc/ssl/certs'),
+    ('bind_read_only', '/etc/resolv.conf'),
+    # What bind_journal binds, given by hand, and where /etc/resolv.conf often leads.
+    ('bind_read_only', '/run/systemd/journal/socket'),
+    ('bind_read_only', '/run/systemd/journal/dev-log'),
+    ('bind_read_only', '/run/systemd/resolve/stub-resolv.conf'),
+])
+def test_binds_below_etc_and_the_journal_sockets_pass_without_privilege_drop(field, entry):
+    assert validate_unit(dict(PARAMS, bind_journal=False, **{field: [entry]}))

@@ -16,6 +16,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible_collections.serversec.confine.plugins.module_utils import _analysis_record, _jailed_service
 from ansible_collections.serversec.confine.plugins.module_utils._chroot import host as chroot_host
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.modules import jailed_service
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import safe_tmp_lstat, trust_tmp_source_dir
@@ -117,6 +118,8 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(_analysis_record, 'RECORD_DIR', str(tmp_path / 'lib' / 'units'))
     monkeypatch.setattr(_analysis_record, 'dir_check', trust_tmp_source_dir)
     monkeypatch.setattr(_analysis_record, 'dir_lstat', safe_tmp_lstat)
+    # and the sticky system temp dir above the jail
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     # The unit search path (drop-ins) is read under a fake root, without the runner's SYSTEMD_UNIT_PATH.
     (tmp_path / 'root').mkdir()
     monkeypatch.setattr(_analysis_record, 'UNIT_ROOT', str(tmp_path / 'root'))
@@ -312,10 +315,10 @@ EXEC = 'is never allowed: it runs a command, which systemd may run outside the j
      'extra_properties: SupplementaryGroups is never allowed: it gives the daemon further groups'),
     ({'bind': ['/:/host']}, "bind: '/:/host' binds the host's whole file system into the jail"),
     ({'bind_read_only': ['/etc:/host-etc']},
-     "bind_read_only: '/etc:/host-etc' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds to accept it"),
+     "bind_read_only: '/etc:/host-etc' exposes the host's /etc to the jailed daemon; set allow_sensitive_binds to accept it knowingly"),
     ({'bind': ['/var/run/docker.sock']},
      "bind: '/var/run/docker.sock' exposes the host's /var/run/docker.sock to the jailed daemon; "
-     'set allow_sensitive_binds to accept it'),
+     'set allow_sensitive_binds to accept it knowingly'),
     ({'description': 'web\\'},
      "description: 'web\\\\' ends with a backslash, which systemd reads as a line continuation"),
     ({'environment': {'X': 'a\rb'}}, "environment: X: the control character '\\r' cannot be passed (only tab and newline can)"),
@@ -407,6 +410,52 @@ def test_absent_stops_disables_and_removes(host, run):
     result = run({'name': 'web.service', 'state': 'absent', 'unit_dir': host['unit_dir']})
     assert result['changed'] is False
     assert host['systemd'].calls == []
+
+
+@pytest.mark.parametrize('state', ['started', 'absent'])
+def test_unit_dir_that_cannot_be_read_fails_with_its_cause(host, run, state):
+    result = run(params(host, unit_dir='/etc/hostname', state=state))
+    assert result['failed'] is True
+    assert result['msg'] == 'unit_dir: cannot read /etc/hostname/web.service: Not a directory'
+    assert host['systemd'].calls == []
+
+
+def test_unit_that_cannot_be_removed_fails_with_its_cause(host, run, monkeypatch):
+    run(params(host))
+    host['systemd'].calls.clear()
+
+    def denied(path):
+        raise PermissionError(13, 'Permission denied', path)
+
+    monkeypatch.setattr(os, 'remove', denied)
+    result = run({'name': 'web', 'state': 'absent', 'unit_dir': host['unit_dir']})
+    assert result['failed'] is True
+    assert result['msg'] == f"unit_dir: cannot remove {host['unit_file']}: Permission denied"
+
+
+def test_jail_a_user_could_swap_is_refused_before_anything_is_written(host, run, tmp_path):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.rename(host['jail'], str(shared / 'jail'))
+    shared.chmod(0o777)
+    result = run(params(host, jail=str(shared / 'jail')), check=True)
+    assert result['failed'] is True
+    assert result['msg'] == (f"jail: {shared / 'jail'}: jail path component {shared} is group- or world-writable "
+                             '(mode 0777); systemd follows the jail path at every start, so a user who can change it '
+                             'could swap the jail for a tree of their own')
+    assert host['systemd'].calls == [] and os.listdir(host['unit_dir']) == []
+
+
+def test_jail_named_through_a_link_cannot_hide_a_bind_source_inside_it(host, run, tmp_path):
+    """Named through a linked parent, the jail would not prefix the real path of a source inside it."""
+    os.symlink(str(tmp_path), str(tmp_path / 'srv-link'))
+    os.makedirs(os.path.join(host['jail'], 'data'))
+    result = run(params(host, jail=str(tmp_path / 'srv-link' / 'jail'), bind=[f"{host['jail']}/data:/data"],
+                        allow_user_writable_sources=True))
+    assert result['failed'] is True
+    assert result['msg'].startswith(f"jail: {tmp_path / 'srv-link' / 'jail'}: jail path component "
+                                    f"{tmp_path / 'srv-link'} is a symlink")
+    assert host['systemd'].calls == [] and os.listdir(host['unit_dir']) == []
 
 
 def test_absent_check_mode(host, run):

@@ -12,8 +12,10 @@ import os
 import pytest
 from ansible.module_utils import basic
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service, _tcpwrap_compile
+from ansible_collections.serversec.confine.plugins.module_utils._chroot import tree
 from ansible_collections.serversec.confine.plugins.modules import tcpwrapped_service
 from ansible_collections.serversec.confine.tests.unit.plugins.module_utils.test__systemd_unit import DEFAULT_UNIT
+from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_chroot_jail import safe_tmp_lstat
 from ansible_collections.serversec.confine.tests.unit.plugins.modules.test_jailed_service import USERS, FakeSystemd
 
 # The golden hardening of jailed_service's unit test, which this service shares.
@@ -81,6 +83,8 @@ def host(tmp_path, monkeypatch, request):
     request.getfixturevalue('accounts')
     monkeypatch.setattr(_jailed_service, 'SYSTEMD_RUNTIME_DIR', str(runtime))
     monkeypatch.setattr(_jailed_service, 'SETTLE_SECONDS', 0)
+    # The module rightly distrusts the sticky system temp dir above a jail.
+    monkeypatch.setattr(tree, 'jail_root_lstat', safe_tmp_lstat)
     monkeypatch.setattr(_tcpwrap_compile, 'ALLOW_PATH', str(tmp_path / 'hosts.allow'))
     monkeypatch.setattr(_tcpwrap_compile, 'DENY_PATH', str(tmp_path / 'hosts.deny'))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kw: systemd.run_command(args, **kw))
@@ -141,7 +145,7 @@ def test_tcpwrap_daemon_puts_the_compiled_filter_on_the_socket(host, run, module
     result = run(params(host, tcpwrap_daemon='in.telnetd', read_write=[host['log']], allow_user_writable_sources=True))
     assert result.get('failed') is not True, result.get('msg')
     assert unit_files(host) == expected(host, 'IPAddressAllow=192.168.0.0/16\nIPAddressDeny=any\n',
-                                        f"ReadWritePaths={host['log']}\n")
+                                        f"ReadWritePaths={host['log']}\nNoExecPaths={host['log']}\n")
     assert result['ip_filter']['ip_address_allow'] == ['192.168.0.0/16']
     assert module_warnings == [f"{host['tmp']}/hosts.deny line 1: its spawn command cannot run in a kernel filter; "
                                'the filter keeps the verdict but nothing is executed or logged']
@@ -160,7 +164,9 @@ def test_jailed_pair_binds_the_policy_and_the_journal(host, run):
     assert 'ExecStart=@/usr/sbin/tcpd /usr/sbin/in.telnetd -h\n' in service
     assert (f'RootDirectory={jail}\n'
             'BindReadOnlyPaths=-/etc/hosts.allow -/etc/hosts.deny /dev/log /run/systemd/journal/socket '
-            f"/run/systemd/journal/stdout\nBindPaths={host['log']}\nCapabilityBoundingSet=\n") in service
+            f"/run/systemd/journal/stdout\nBindPaths={host['log']}\n"
+            # what the daemon can write, it cannot execute: the bind's destination in the jail
+            f"NoExecPaths={jail}{host['log']}\nCapabilityBoundingSet=\n") in service
 
 
 def test_check_mode_writes_nothing_and_diffs_both_units(host, run):
@@ -185,7 +191,8 @@ def test_absent_stops_disables_and_removes(host, run):
     (dict(user='root'), "user: 'root' is refused: a jailed daemon running as root can break out of its chroot"),
     (dict(port=70000), 'port: 70000 is not a TCP port (1-65535)'),
     (dict(name='a@b'), 'name: \'a@b\' must not contain "@"; the module makes the template a@b@.service'),
-    (dict(read_write=['/etc']), "read_write: '/etc' would let the wrapped daemon write the host's /etc"),
+    (dict(read_write=['/etc']), "read_write: '/etc' exposes the host's /etc to the wrapped daemon"),
+    (dict(read_write=['/proc/sys']), "read_write: '/proc/sys' lies under /proc, the host's kernel and process interfaces"),
     (dict(command=['in.telnetd']), "command[0]: 'in.telnetd' must be an absolute path inside the jail"),
     (dict(tcpwrap_daemon='in.telnetd', name='x'), None),
 ])
@@ -213,6 +220,19 @@ def test_a_writable_path_inside_the_jail_is_refused(host, run):
     inside = f'{jail}/var/log/x.log'
     result = run(params(host, jail=str(jail), read_write=[inside], allow_user_writable_sources=True))
     assert result['msg'].startswith(f'read_write: {inside} lies inside the jail {jail}, where uid 0 in that jail could')
+    assert os.listdir(host['units']) == [] and host['systemd'].calls == []
+
+
+@pytest.mark.parametrize('check', [False, True])
+def test_a_jail_a_user_could_swap_is_refused(host, run, check):
+    # systemd follows RootDirectory= at each start: whoever writes /srv/shared could swap the jail.
+    shared = host['tmp'] / 'shared'
+    (shared / 'jail').mkdir(parents=True)
+    shared.chmod(0o777)
+    result = run(params(host, jail=str(shared / 'jail')), check=check)
+    assert result['failed'] is True
+    assert result['msg'].startswith(f"jail: {shared / 'jail'}: jail path component {shared} is group- or "
+                                    'world-writable (mode 0777); systemd follows the jail path at every start')
     assert os.listdir(host['units']) == [] and host['systemd'].calls == []
 
 
