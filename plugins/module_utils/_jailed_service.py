@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 __metaclass__ = type  # noqa: UP001
 
 import os
+import pwd
 import shutil
 import stat
 import tempfile
@@ -60,6 +61,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_analyze
 )
 from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit import (
     ALLOW_SENSITIVE,
+    BIND_EXEMPT,
     JOURNAL_SOCKETS,
     PrerequisiteError,
     ServiceError,
@@ -74,6 +76,9 @@ RUNNING_STATES = ('active', 'activating', 'reloading')
 # How long a freshly started daemon must stay up before the start counts.
 SETTLE_SECONDS = 1.0
 UNIT_MODE = 0o644
+# How much of a read-only bind source is looked through for a privilege_drop daemon.
+DROP_READ_MAX_ENTRIES = 10000
+MASTER = "the daemon's master, root in the jail with privilege_drop,"
 
 
 def plan_actions(state, enabled, active, unit_changed, is_enabled):
@@ -216,27 +221,84 @@ def missing_in_jail(spec, allow_user_writable=False):
     return missing
 
 
-def drop_refusal(field, fd):
-    """Why the bind source held by the O_PATH descriptor `fd` is refused for a privilege_drop
-    daemon, whose master is root in the jail, or None."""
+def kernel_step(steps):
+    """The first path of a ``PathWalk``'s steps under /proc or /sys, or None: the kernel's links
+    there (``/proc/PID/root``) lead into other processes' views of the file system, where the
+    link's text, which the walk follows, does not."""
+    for step in steps:
+        if any(step[1] == top or step[1].startswith(top + '/') for top in ('/proc', '/sys')):
+            return step[1]
+    return None
+
+
+def drop_uid(drop_to):
+    """The uid of privilege_drop's user; None while the account does not exist (check mode)."""
+    try:
+        return pwd.getpwnam(drop_to.user).pw_uid
+    except KeyError:
+        return None
+
+
+def drop_refusal(field, target, fd, uid):
+    """Why the bind source ``target``, held by the O_PATH descriptor ``fd``, is refused for a
+    privilege_drop daemon, or None. Its master is root in the jail and can become any user:
+    whatever a bind lets root read or change, the daemon can. ``uid`` is privilege_drop's user."""
     st = os.fstat(fd)
     if stat.S_ISSOCK(st.st_mode):
         # a read-only bind does not stop connect(), and root is privileged to most daemons
-        return 'is a socket, which the daemon\'s master, root in the jail with privilege_drop, could connect to as root'
-    if field == 'bind' and st.st_uid == 0:
-        return 'is owned by root, so the daemon\'s master, root in the jail with privilege_drop, could change it'
-    return None
+        return f'is a socket, which {MASTER} could connect to as root'
+    if field == 'bind':
+        if st.st_uid != uid and (uid is not None or st.st_uid == 0):
+            owner = 'root' if st.st_uid == 0 else f'uid {st.st_uid}'
+            return f"is owned by {owner}, not by privilege_drop's user, so {MASTER} could change it"
+        return None
+    reason = hidden_entry(target, target, st, uid)
+    if reason or not stat.S_ISDIR(st.st_mode):
+        return reason
+    warnings = []
+    entries = tree.walk(target, warnings)
+    try:
+        for count, (rel, entry) in enumerate(entries, 1):
+            if count > DROP_READ_MAX_ENTRIES:
+                return f'holds more than {DROP_READ_MAX_ENTRIES} entries, too many to check what {MASTER} could read there'
+            reason = hidden_entry(target, target + rel, entry, uid)
+            if reason:
+                return reason
+    finally:
+        entries.close()
+    return f'could not be looked through whole ({warnings[0]})' if warnings else None
+
+
+def hidden_entry(target, path, st, uid):
+    """Why the entry ``path`` (lstat ``st``) of the read-only bind source ``target`` gives root in
+    the jail more than everyone may have, or None: a socket or device node, or what only its
+    owner or group may read (unless privilege_drop's user ``uid`` owns it). A symbolic link is
+    followed in the jail, not on the host."""
+    top = path == target
+    if stat.S_ISSOCK(st.st_mode):
+        return f"{'is a socket' if top else f'holds the socket {path}'}, which {MASTER} could connect to as root"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return f"{'is a device node' if top else f'holds the device node {path}'}, which {MASTER} could open"
+    if stat.S_ISLNK(st.st_mode) or st.st_uid == uid:
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    wanted = 0o005 if stat.S_ISDIR(st.st_mode) else 0o004
+    if mode & wanted == wanted:
+        return None
+    return (f"{'may be read' if top else f'holds {path}, which may be read'} only by its owner or group (mode "
+            f'{mode:04o}, uid {st.st_uid}), and {MASTER} could read it')
 
 
 def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAIL_STATE_DIR):
     """Messages about bind sources that do not exist yet; raises for a source inside, equal to or
     above this unit's jail or one chroot_jail knows (in `state_dir`), for one that leads to the
     host's root or a sensitive path (a symbolic link is bound where it points), or whose path a
-    non-root user could swap; with privilege_drop also for a socket and a read-write root-owned
-    source."""
+    non-root user could swap, or that passes through /proc or /sys; with privilege_drop also for
+    what gives root in the jail more than the daemon's user (``drop_refusal``)."""
     missing = []
     jails = ([spec.jail] if spec.jail else []) + known_jails(state_dir)
     drop = spec.drop_to is not None
+    uid = drop_uid(spec.drop_to) if drop else None
     for field, entries in (('bind', spec.bind), ('bind_read_only', spec.bind_read_only)):
         for source, _dest in entries:
             if source in JOURNAL_SOCKETS:
@@ -245,12 +307,14 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAI
             refuse_jail_overlap(what, source, jails)
             try:
                 with PathWalk('/', source, what, error=walk_failure) as walk:
-                    target, dirs, links = walk.real, walk.dirs, walk.links
-                    fd = os.open(walk.name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
-                    try:
-                        refusal = drop_refusal(field, fd) if drop else None
-                    finally:
-                        os.close(fd)
+                    target, dirs, links, through = walk.real, walk.dirs, walk.links, kernel_step(walk.steps)
+                    refusal = None
+                    if drop and target not in BIND_EXEMPT and not allow_sensitive:
+                        fd = os.open(walk.name, O_PATH | O_NOFOLLOW | O_CLOEXEC, dir_fd=walk.parent_fd)
+                        try:
+                            refusal = drop_refusal(field, target, fd, uid)
+                        finally:
+                            os.close(fd)
             except PrerequisiteError as exc:
                 missing.append(str(exc))
                 continue
@@ -260,8 +324,11 @@ def check_bind_sources(spec, allow_sensitive, allow_user_writable, state_dir=JAI
             reason = sensitive_bind(target, drop)
             if reason and not allow_sensitive:
                 raise ServiceError(f'{what} leads to {target} on this host, which {reason}; {ALLOW_SENSITIVE}')
-            if refusal and not allow_sensitive:
-                raise ServiceError(f'{what} {refusal}; {ALLOW_SENSITIVE}')
+            if through and not allow_sensitive:
+                raise ServiceError(f"{what} passes through {through}, where the kernel's links lead into other "
+                                   f"processes' views of the host; {ALLOW_SENSITIVE}")
+            if refusal:
+                raise ServiceError(f'{what} leads to {target} on this host, which {refusal}; {ALLOW_SENSITIVE}')
             refuse_swappable(what, dirs, links, allow_user_writable)
     return missing
 

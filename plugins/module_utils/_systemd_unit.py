@@ -93,7 +93,6 @@ SENSITIVE_BIND_PATHS = (
     '/run/containerd/containerd.sock', '/var/run/containerd/containerd.sock', '/run/podman/podman.sock',
     '/var/run/podman/podman.sock', '/run/crio/crio.sock', '/var/run/crio/crio.sock', '/run/dockershim.sock',
     '/var/run/dockershim.sock', '/run/k3s/containerd/containerd.sock', '/run/systemd', '/var/run/systemd',
-    '/run/dbus/system_bus_socket', '/var/run/dbus/system_bus_socket',
 )
 # Refused whatever lies below them too, with why. ProtectKernelTunables= guards only the
 # jail's own /proc/sys: a bind of the host's (or of /sys/kernel) lets root change the kernel's
@@ -105,12 +104,20 @@ SENSITIVE_BIND_TREES = {
     '/var/run/systemd': "systemd's control sockets, through which root starts any command as root on the host",
 }
 # Below /run/systemd: the journal's sockets (/dev/log leads to dev-log), which only take log
-# messages, and the resolver's resolv.conf files, which /etc/resolv.conf often leads to.
-BIND_EXEMPT = JOURNAL_SOCKETS + ('/run/systemd/journal/dev-log', '/run/systemd/resolve/stub-resolv.conf',
-                                 '/run/systemd/resolve/resolv.conf')
-# Also refused below them with privilege_drop, whose master is root in the jail: it reads
-# root's secrets there and writes what root owns (/etc/cron.d, /etc/sudoers.d, /root/.ssh).
-DROP_SENSITIVE_TREES = ('/etc', '/root', '/boot')
+# messages, and the resolver's directory and resolv.conf files, which /etc/resolv.conf often
+# leads to (a bind of the directory follows resolved's renames, one of the file pins the old one).
+BIND_EXEMPT = JOURNAL_SOCKETS + ('/run/systemd/journal/dev-log', '/run/systemd/resolve',
+                                 '/run/systemd/resolve/stub-resolv.conf', '/run/systemd/resolve/resolv.conf')
+# Also refused with privilege_drop, whose master is root in the jail, what is them, above them
+# or below them: root's connection to the system bus or to a user's manager runs any command as
+# root or as that user (the bus's policy limits an unprivileged daemon). What else root could
+# read or change through a bind is judged on the host (_jailed_service.check_bind_sources).
+DROP_SENSITIVE_TREES = {
+    '/run/dbus': 'the system bus, through which root starts any command as root on the host',
+    '/var/run/dbus': 'the system bus, through which root starts any command as root on the host',
+    '/run/user': "the users' own service managers, through which root runs any command as any user",
+    '/var/run/user': "the users' own service managers, through which root runs any command as any user",
+}
 ALLOW_SENSITIVE = 'set allow_sensitive_binds to accept it knowingly'
 
 # Denied to a privilege_drop unit after its @system-service allow-list (in @ipc there).
@@ -200,10 +207,10 @@ def sensitive_bind(source, drop=False):
     for path, what in SENSITIVE_BIND_TREES.items():
         if source.startswith(path + '/'):
             return f'lies under {path}, {what}'
-    for path in DROP_SENSITIVE_TREES if drop else ():
-        if source.startswith(path + '/'):
-            return (f"lies under the host's {path}, whose files the daemon's master, root in the jail with "
-                    'privilege_drop, could read or change')
+    for path, what in DROP_SENSITIVE_TREES.items() if drop else ():
+        if source == path or source.startswith(path + '/') or path.startswith(source.rstrip('/') + '/'):
+            return (f"reaches the host's {path}, {what}, and the daemon's master is root in the jail with "
+                    'privilege_drop')
     return None
 
 

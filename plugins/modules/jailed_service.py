@@ -211,7 +211,12 @@ options:
       - Host paths bound read-only into the jail (C(BindReadOnlyPaths=)), each V(SOURCE) or
         V(SOURCE:DESTINATION) with DESTINATION inside the jail.
       - The sources refused for O(bind) are refused here too, except that with O(privilege_drop)
-        a source owned by root is accepted read-only (a socket is not).
+        a source owned by root is accepted read-only when everyone may read it and all it holds.
+      - With O(privilege_drop) a read-only source, and everything below it (up to 10000 entries), must
+        hold nothing that only its owner or group may read, unless privilege_drop's user owns it, and
+        no socket or device node: the master, root in the jail, could read or connect to it (such
+        as C(/etc/shadow), C(/run/user/0) or C(/var/lib/private)). Symbolic links in it are followed
+        in the jail, not on the host.
     type: list
     elements: str
     default: []
@@ -222,18 +227,21 @@ options:
       - C(/) is always refused. These sources are refused unless O(allow_sensitive_binds=true),
         and so is a source that is a symbolic link to one, naming the field, the entry and why.
       - A source that is, or lies above, the host's C(/etc), C(/root), C(/home), C(/boot),
-        C(/proc), C(/sys), C(/dev), C(/run/systemd), the system bus socket
-        (C(/run/dbus/system_bus_socket)) or a container runtime socket (C(/run/docker.sock),
+        C(/proc), C(/sys), C(/dev), C(/run/systemd) or a container runtime socket (C(/run/docker.sock),
         C(/run/containerd/containerd.sock), C(/run/podman/podman.sock), C(/run/crio/crio.sock)
         and their C(/var/run) forms).
       - Any source under C(/proc) or C(/sys) (the host's kernel interfaces, where C(ProtectKernelTunables=)
-        guards only the jail's own C(/proc/sys)) or under C(/run/systemd) (systemd's control
+        guards only the jail's own C(/proc/sys)), or whose path passes through them (their links lead
+        into other processes' views of the host), or under C(/run/systemd) (systemd's control
         sockets; a read-only bind does not stop a connection), except the journal's sockets and
-        C(/run/systemd/resolve/stub-resolv.conf) and C(/run/systemd/resolve/resolv.conf).
-      - With O(privilege_drop), whose master is root in the jail, also any source under C(/etc),
-        C(/root) or C(/boot), any source that is a socket (in O(bind_read_only) too, since root can
-        connect to it and is privileged to most daemons), and any O(bind) source owned by root,
-        which the master could change.
+        C(/run/systemd/resolve) with its C(stub-resolv.conf) and C(resolv.conf).
+      - With O(privilege_drop), whose master is root in the jail and can become any user, also a
+        source that is, lies above or below C(/run/dbus) (the system bus, whose policy limits only
+        an unprivileged daemon) or C(/run/user) (the users' own service managers), any source that
+        is a socket (in O(bind_read_only) too, since root can connect to it and is privileged to
+        most daemons), and any O(bind) source not owned by privilege_drop's user (while that user
+        does not exist yet, in check mode, any O(bind) source owned by root), which the master
+        could change.
       - systemd looks the source up each time the unit starts. A source whose path passes
         through a directory that a non-root user owns or can write is refused, naming that
         directory, unless O(allow_user_writable_sources=true), because that user could swap the path

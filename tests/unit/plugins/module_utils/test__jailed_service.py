@@ -11,6 +11,7 @@ import grp
 import os
 import pwd
 import socket
+import stat
 
 import pytest
 from ansible_collections.serversec.confine.plugins.module_utils import _jailed_service
@@ -382,13 +383,28 @@ def test_bind_source_under_proc_is_refused_on_the_host(drop_to):
                                   f"host's kernel and process interfaces; {ACCEPT}")
 
 
-def test_bind_source_under_etc_is_refused_with_privilege_drop():
-    spec = jail_spec('/srv/jails/web', bind=[('/etc/cron.d', None)], drop_to=DROP_TO)
+@pytest.mark.parametrize('field, source, why', [
+    # root-owned: the master changes it as root
+    ('bind', '/etc/cron.d', f"is owned by root, not by privilege_drop's user, so {MASTER} could change it"),
+    # root's secret: the master reads it as root
+    ('bind_read_only', '/etc/shadow', 'may be read only by its owner or group (mode {mode}, uid 0), and '
+     f'{MASTER} could read it'),
+])
+def test_what_root_could_abuse_below_etc_is_refused_with_privilege_drop(field, source, why):
+    spec = jail_spec('/srv/jails/web', **{field: [(source, None)]}, drop_to=DROP_TO)
     with pytest.raises(ServiceError) as excinfo:
         check_bind_sources(spec, False, False, state_dir='/nonexistent')
-    assert str(excinfo.value) == ("bind: /etc/cron.d leads to /etc/cron.d on this host, which lies under the host's "
-                                  f'/etc, whose files {MASTER} could read or change; {ACCEPT}')
+    mode = f'{os.stat(source).st_mode & 0o7777:04o}'
+    assert str(excinfo.value) == f"{field}: {source} leads to {source} on this host, which {why.format(mode=mode)}; {ACCEPT}"
     assert check_bind_sources(spec._replace(drop_to=None), False, False, state_dir='/nonexistent') == []
+
+
+@pytest.mark.parametrize('source', ['/etc/resolv.conf', '/etc/ssl/certs', '/usr/share/zoneinfo'])
+def test_what_everyone_may_read_passes_read_only_with_privilege_drop(source):
+    if not os.path.exists(source):
+        pytest.skip(f'{source} is not on this host')
+    spec = jail_spec('/srv/jails/web', bind_read_only=[(source, None)], drop_to=DROP_TO)
+    assert check_bind_sources(spec, False, False, state_dir='/nonexistent') == []
 
 
 @pytest.fixture
@@ -404,7 +420,7 @@ def sources(tmp_path):
 
 
 @pytest.mark.parametrize('field, name, why', [
-    ('bind', 'root-owned', f'is owned by root, so {MASTER} could change it'),
+    ('bind', 'root-owned', f"is owned by root, not by privilege_drop's user, so {MASTER} could change it"),
     ('bind', 'app.sock', f'is a socket, which {MASTER} could connect to as root'),
     ('bind_read_only', 'app.sock', f'is a socket, which {MASTER} could connect to as root'),
 ])
@@ -412,7 +428,7 @@ def test_bind_source_root_could_abuse_is_refused_with_privilege_drop(sources, fi
     spec = jail_spec('/srv/jails/web', **{field: [(str(sources / name), '/data')]}, drop_to=DROP_TO)
     with pytest.raises(ServiceError) as excinfo:
         check_bind_sources(spec, False, True, state_dir='/nonexistent')
-    assert str(excinfo.value) == f'{field}: {sources / name} {why}; {ACCEPT}'
+    assert str(excinfo.value) == f'{field}: {sources / name} leads to {sources / name} on this host, which {why}; {ACCEPT}'
     assert check_bind_sources(spec, True, True, state_dir='/nonexistent') == []
     assert check_bind_sources(spec._replace(drop_to=None), False, True, state_dir='/nonexistent') == []
 
@@ -421,6 +437,91 @@ def test_bind_source_root_could_abuse_is_refused_with_privilege_drop(sources, fi
 def test_bind_source_of_the_user_or_read_only_passes_with_privilege_drop(sources, field, name):
     spec = jail_spec('/srv/jails/web', **{field: [(str(sources / name), '/data')]}, drop_to=DROP_TO)
     assert check_bind_sources(spec, False, True, state_dir='/nonexistent') == []
+
+
+def test_read_write_source_of_another_user_is_refused_with_privilege_drop(sources):
+    """The master can become any user: a source of another account than privilege_drop's is theirs to take."""
+    nobody = DropSpec(user='nobody', group='nogroup', chown=False)
+    spec = jail_spec('/srv/jails/web', bind=[(str(sources / 'web-owned'), '/data')], drop_to=nobody)
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, False, True, state_dir='/nonexistent')
+    assert str(excinfo.value) == (f'bind: {sources}/web-owned leads to {sources}/web-owned on this host, which is owned '
+                                  f"by uid 990, not by privilege_drop's user, so {MASTER} could change it; {ACCEPT}")
+    os.chown(str(sources / 'web-owned'), pwd.getpwnam('nobody').pw_uid, -1)
+    assert check_bind_sources(spec, False, True, state_dir='/nonexistent') == []
+
+
+@pytest.fixture
+def shelf(tmp_path):
+    """A root-owned directory everyone may read, to bind read-only."""
+    (tmp_path / 'shelf' / 'open').mkdir(parents=True)
+    (tmp_path / 'shelf' / 'open' / 'notes').write_text('everyone may read this\n')
+    return tmp_path / 'shelf'
+
+
+def refusal_of(shelf, drop_to=DROP_TO):
+    spec = jail_spec('/srv/jails/web', bind_read_only=[(str(shelf), '/shelf')], drop_to=drop_to)
+    try:
+        check_bind_sources(spec, False, True, state_dir='/nonexistent')
+    except ServiceError as exc:
+        return str(exc)
+    return None
+
+
+def test_read_only_source_holding_what_only_root_may_read_is_refused_with_privilege_drop(shelf):
+    """As /run/user/0 (root's own service manager) or /var/lib/private below a directory everyone may read."""
+    assert refusal_of(shelf) is None
+    (shelf / 'open' / 'private').mkdir(mode=0o700)
+    assert refusal_of(shelf) == (f'bind_read_only: {shelf} leads to {shelf} on this host, which holds {shelf}/open/private, '
+                                 f'which may be read only by its owner or group (mode 0700, uid 0), and {MASTER} could '
+                                 f'read it; {ACCEPT}')
+    assert refusal_of(shelf, drop_to=None) is None
+    # privilege_drop's own user may read what it owns: root gains nothing there
+    os.chown(str(shelf / 'open' / 'private'), pwd.getpwnam('nobody').pw_uid, -1)
+    assert refusal_of(shelf, drop_to=DropSpec(user='nobody', group='nogroup', chown=False)) is None
+
+
+def test_read_only_source_holding_a_secret_file_socket_or_device_is_refused_with_privilege_drop(shelf):
+    secret = shelf / 'open' / 'key'
+    secret.write_text('only root\n')
+    os.chmod(str(secret), 0o640)
+    assert 'which holds ' + str(secret) + ', which may be read only by its owner or group (mode 0640' in refusal_of(shelf)
+    secret.unlink()
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(shelf / 'open' / 'bus'))
+    try:
+        assert f'which holds the socket {shelf}/open/bus, which {MASTER} could connect to as root' in refusal_of(shelf)
+    finally:
+        listener.close()
+    (shelf / 'open' / 'bus').unlink()
+    os.mknod(str(shelf / 'null'), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    assert f'which holds the device node {shelf}/null, which {MASTER} could open' in refusal_of(shelf)
+
+
+def test_read_only_source_too_large_to_look_through_is_refused_with_privilege_drop(shelf, monkeypatch):
+    monkeypatch.setattr(_jailed_service, 'DROP_READ_MAX_ENTRIES', 2)
+    assert refusal_of(shelf) is None  # open, open/notes
+    (shelf / 'more').write_text('')
+    assert refusal_of(shelf) == (f'bind_read_only: {shelf} leads to {shelf} on this host, which holds more than 2 entries, '
+                                 f'too many to check what {MASTER} could read there; {ACCEPT}')
+
+
+def test_journal_socket_reached_by_its_real_path_passes_with_privilege_drop(sources, monkeypatch):
+    monkeypatch.setattr(_jailed_service, 'BIND_EXEMPT', (str(sources / 'app.sock'),))
+    spec = jail_spec('/srv/jails/web', bind_read_only=[(str(sources / 'app.sock'), '/dev/log')], drop_to=DROP_TO)
+    assert check_bind_sources(spec, False, True, state_dir='/nonexistent') == []
+
+
+@pytest.mark.parametrize('drop_to', [None, DROP_TO])
+def test_bind_source_through_proc_is_refused(sources, drop_to):
+    """/proc/PID/root leads into that process's view of the file system, not where its text points."""
+    link = sources / 'elsewhere'
+    os.symlink(f'/proc/self/root{sources}/web-owned', str(link))
+    spec = jail_spec('/srv/jails/web', bind_read_only=[(str(link), '/data')], drop_to=drop_to)
+    with pytest.raises(ServiceError) as excinfo:
+        check_bind_sources(spec, False, True, state_dir='/nonexistent')
+    assert str(excinfo.value) == (f"bind_read_only: {link} passes through /proc, where the kernel's links lead into "
+                                  f"other processes' views of the host; {ACCEPT}")
 
 
 @pytest.mark.parametrize('allow', [False, True])

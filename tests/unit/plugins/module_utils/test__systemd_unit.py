@@ -542,8 +542,10 @@ def test_allow_capabilities_names_are_checked(allowed, message):
 # A daemon whose master is root in the jail (privilege_drop).
 DROP = dict(PARAMS, user=None, privilege_drop={'user': 'web', 'group': None, 'chown': False})
 ACCEPT = 'set allow_sensitive_binds to accept it knowingly'
-UNDER_ETC = ("lies under the host's /etc, whose files the daemon's master, root in the jail with privilege_drop, could "
-             'read or change')
+BUS = ("reaches the host's {path}, the system bus, through which root starts any command as root on the host, and "
+       "the daemon's master is root in the jail with privilege_drop")
+MANAGERS = ("reaches the host's {path}, the users' own service managers, through which root runs any command as any "
+            "user, and the daemon's master is root in the jail with privilege_drop")
 SYSTEMD_SOCKETS = ("systemd's control sockets, through which root starts any command as root on the host")
 
 
@@ -559,14 +561,12 @@ SYSTEMD_SOCKETS = ("systemd's control sockets, through which root starts any com
     (DROP, 'bind_read_only', '/run/systemd/private', f'lies under /run/systemd, {SYSTEMD_SOCKETS}'),
     (PARAMS, 'bind_read_only', '/var/run/systemd/private', f'lies under /var/run/systemd, {SYSTEMD_SOCKETS}'),
     (DROP, 'bind_read_only', '/run/systemd', "exposes the host's /run/systemd to the jailed daemon"),
-    (DROP, 'bind_read_only', '/run/dbus/system_bus_socket',
-     "exposes the host's /run/dbus/system_bus_socket to the jailed daemon"),
-    (PARAMS, 'bind_read_only', '/var/run/dbus', "exposes the host's /var/run/dbus/system_bus_socket to the jailed daemon"),
-    # Root in the jail reads root's secrets and writes what root owns.
-    (DROP, 'bind', '/etc/cron.d', UNDER_ETC),
-    (DROP, 'bind_read_only', '/etc/shadow', UNDER_ETC),
-    (DROP, 'bind', '/root/.ssh', UNDER_ETC.replace('/etc', '/root')),
-    (DROP, 'bind_read_only', '/boot/grub', UNDER_ETC.replace('/etc', '/boot')),
+    # Root's connection to the system bus or to a user's own manager (the bus's policy limits
+    # an unprivileged daemon); what else root could read or change is judged on the host.
+    (DROP, 'bind_read_only', '/run/dbus/system_bus_socket', BUS.format(path='/run/dbus')),
+    (DROP, 'bind_read_only', '/var/run/dbus', BUS.format(path='/var/run/dbus')),
+    (DROP, 'bind_read_only', '/run/user/0', MANAGERS.format(path='/run/user')),
+    (DROP, 'bind', '/var/run/user', MANAGERS.format(path='/var/run/user')),
 ])
 def test_binds_that_reach_the_host_are_refused(params, field, entry, reason):
     with pytest.raises(ServiceError) as excinfo:
@@ -583,6 +583,20 @@ def test_binds_that_reach_the_host_are_refused(params, field, entry, reason):
     ('bind_read_only', '/run/systemd/journal/socket'),
     ('bind_read_only', '/run/systemd/journal/dev-log'),
     ('bind_read_only', '/run/systemd/resolve/stub-resolv.conf'),
+    ('bind_read_only', '/run/systemd/resolve'),
+    # the bus's own policy limits a daemon that is not root
+    ('bind_read_only', '/run/dbus/system_bus_socket'),
 ])
 def test_binds_below_etc_and_the_journal_sockets_pass_without_privilege_drop(field, entry):
     assert validate_unit(dict(PARAMS, bind_journal=False, **{field: [entry]}))
+
+
+@pytest.mark.parametrize('field, entry', [
+    # judged on the host (what root could read or change there), not refused by name
+    ('bind_read_only', '/etc/ssl/certs'),
+    ('bind_read_only', '/etc/resolv.conf'),
+    ('bind', '/etc/cron.d'),
+    ('bind_read_only', '/run/systemd/resolve'),
+])
+def test_binds_below_etc_are_judged_on_the_host_with_privilege_drop(field, entry):
+    assert validate_unit(dict(DROP, bind_journal=False, **{field: [entry]}))

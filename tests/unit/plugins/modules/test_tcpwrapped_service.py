@@ -184,6 +184,18 @@ def test_absent_stops_disables_and_removes(host, run):
     assert host['systemd'].calls == ['stop', 'stop', 'disable', 'daemon-reload']
 
 
+def test_units_that_cannot_be_removed_fail_with_their_cause(host, run, monkeypatch):
+    run(params(host))
+
+    def denied(path):
+        raise PermissionError(13, 'Permission denied', path)
+
+    monkeypatch.setattr(os, 'remove', denied)
+    result = run({'name': 'in.telnetd.socket', 'state': 'absent', 'unit_dir': host['units']})
+    assert result['failed'] is True
+    assert result['msg'] == f"unit_dir: cannot remove {host['units']}/in.telnetd.socket: Permission denied"
+
+
 @pytest.mark.parametrize('overrides, message', [
     (dict(daemon_name='telnetd'), "daemon_name: tcpd matches the rules against the file name of the program it runs, "
                                   "here 'in.telnetd', not 'telnetd'; install the program under that name (a symbolic "
