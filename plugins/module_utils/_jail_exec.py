@@ -14,7 +14,8 @@ directory exist inside the jail (found with the symlink-safe walker of ``_paths`
 descriptor, clears the supplementary groups, empties the capability bounding and ambient
 sets, sets ``no_new_privs``, switches every uid and gid, and then proves that no capability
 is left before it executes the program. A failing step is reported through a pipe with its
-cause, so the module can name it.
+cause, so the module can name it. The module is the child subreaper of the run: a process the
+program starts stays below it even after ``setsid`` or a double fork, so a timeout kills them all.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -32,6 +33,7 @@ import pwd
 import signal
 import stat
 import subprocess
+import time
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW
@@ -48,6 +50,11 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_GET_NO_NEW_PRIVS = 39
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+# After a timeout: how long the killing may take, then how long to wait for the last output.
+KILL_GRACE = 5
+READ_GRACE = 2
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -208,11 +215,15 @@ class ExecRequest:
         self.timeout = timeout
 
 
+def _prctl(libc, option, arg):
+    if libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
 def _confine(jail_fd, uid, gid, chdir, top_cap, libc):
     """Everything the child does between fork and exec, in this order (each step needs the last)."""
     def prctl(option, arg):
-        if libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        _prctl(libc, option, arg)
 
     os.fchdir(jail_fd)
     os.chroot('.')
@@ -258,6 +269,7 @@ class ExecResult:
         self.stdout = ''
         self.stderr = ''
         self.timed_out = False
+        self.survivors = []
         self.start = self.end = None
 
     def as_dict(self):
@@ -269,18 +281,104 @@ def _text(data):
     return data.decode('utf-8', 'replace').rstrip('\r\n')
 
 
+def _process_table(proc='/proc'):
+    """``{pid: (ppid, real uid, state letter)}`` of every process now running."""
+    table = {}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'{proc}/{entry}/status') as handle:
+                fields = dict(line.split(':', 1) for line in handle if ':' in line)
+            table[int(entry)] = (int(fields['PPid']), int(fields['Uid'].split()[0]), fields['State'].split()[0])
+        except (OSError, KeyError, ValueError, IndexError):
+            continue  # it ended while being read
+    return table
+
+
+def jailed_descendants(uid, top=None, table=None):
+    """``{pid: (ppid, state)}`` of the processes of ``uid`` below ``top`` (this process), through
+    processes of ``uid`` only: what the jailed program started, wherever it moved its session."""
+    top = os.getpid() if top is None else top
+    table = _process_table() if table is None else table
+    children = {}
+    for pid, (ppid, puid, state) in table.items():
+        if puid == uid:
+            children.setdefault(ppid, []).append((pid, state))
+    found, todo = {}, [top]
+    while todo:
+        parent = todo.pop()
+        for pid, state in children.get(parent, []):
+            if pid not in found:
+                found[pid] = (parent, state)
+                todo.append(pid)
+    return found
+
+
+def kill_jailed(uid, keep_zombie, deadline):
+    """SIGKILL every process of ``uid`` below this one until none is left or ``deadline``
+    (time.monotonic) passes; returns the pids still alive. Zombies handed to this process as
+    subreaper are reaped, except ``keep_zombie`` (the Popen child, which Popen reaps)."""
+    me = os.getpid()
+    while True:
+        alive = []
+        for pid, (ppid, state) in sorted(jailed_descendants(uid, me).items()):
+            if state == 'Z':
+                if ppid == me and pid != keep_zombie:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+                continue
+            alive.append(pid)
+            try:
+                # A pid seen below this process is not reused before its parent reaps it.
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)
+
+
+def _finish_after_timeout(proc, request, result):
+    """Kill what the program started and collect its output, all within a bounded time."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    result.survivors = kill_jailed(request.uid, proc.pid, time.monotonic() + KILL_GRACE)
+    try:
+        return proc.communicate(timeout=READ_GRACE)
+    except subprocess.TimeoutExpired as exc:
+        # Something outside the tree holds the pipes (a descriptor passed over a socket).
+        stdout, stderr = exc.stdout or b'', exc.stderr or b''
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe:
+            pipe.close()
+    try:
+        proc.wait(timeout=READ_GRACE)
+    except subprocess.TimeoutExpired:
+        result.survivors = sorted(set(result.survivors) | {proc.pid})
+    return stdout, stderr
+
+
 def run(request, libc=None, top_cap=None):
     """Run the request; returns ExecResult. JailExecError when the jail could not be entered."""
     libc = libc or _libc()
     top_cap = last_cap() if top_cap is None else top_cap
     result = ExecResult(request.argv)
+    was_subreaper = ctypes.c_int(0)
+    if libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was_subreaper), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                  ctypes.c_ulong(0)) != 0:
+        raise OSError(ctypes.get_errno(), f'prctl(PR_GET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}')
+    _prctl(libc, PR_SET_CHILD_SUBREAPER, 1)
     jail_fd = open_jail(request.jail)
     report_r, report_w = os.pipe()
     try:
         result.start = datetime.datetime.now()
         try:
-            # start_new_session: no controlling terminal to push input into (TIOCSTI), and
-            # the whole process group can be killed on timeout.
+            # start_new_session: no controlling terminal to push input into (TIOCSTI).
             proc = subprocess.Popen(
                 request.argv, executable=request.executable, env=request.env, close_fds=True,
                 stdin=subprocess.PIPE if request.stdin is not None else subprocess.DEVNULL,
@@ -296,17 +394,15 @@ def run(request, libc=None, top_cap=None):
         try:
             stdout, stderr = proc.communicate(data, timeout=request.timeout)
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            stdout, stderr = proc.communicate()
             result.timed_out = True
+            stdout, stderr = _finish_after_timeout(proc, request, result)
         result.end = datetime.datetime.now()
         result.rc = proc.returncode
         result.stdout, result.stderr = _text(stdout), _text(stderr)
         return result
     finally:
+        if not was_subreaper.value:
+            _prctl(libc, PR_SET_CHILD_SUBREAPER, 0)
         os.close(jail_fd)
         os.close(report_r)
         if report_w is not None:

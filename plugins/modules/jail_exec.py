@@ -64,7 +64,12 @@ options:
     description: Text written to the program's standard input (as it is, no newline added).
     type: str
   timeout:
-    description: Seconds after which the program and its process group are killed and the task fails.
+    description:
+      - Seconds after which the program and every process it started are killed and the task fails,
+        including processes that left its process group or session (C(setsid), double fork): the
+        module is their child subreaper and kills every process of O(user) below it.
+      - The task returns at most a few seconds after the timeout, with the output read so far; a
+        process that could not be killed is named in the message.
     type: int
   creates:
     description: A path inside the jail; when it exists the program is not run.
@@ -197,7 +202,10 @@ def main():
         module.fail_json(msg=f'{exc.filename or request.jail}: {exc.strerror or exc}', cmd=request.argv)
     output = result.as_dict()
     if result.timed_out:
-        module.fail_json(msg=f'{request.argv[0]} was killed after the timeout of {request.timeout}s', **output)
+        msg = f'{request.argv[0]} was killed after the timeout of {request.timeout}s'
+        if result.survivors:
+            msg += f"; these processes it started could not be killed: {', '.join(map(str, result.survivors))}"
+        module.fail_json(msg=msg, **output)
     if result.rc != 0:
         module.fail_json(msg='non-zero return code', **output)
     module.exit_json(changed=True, **output)

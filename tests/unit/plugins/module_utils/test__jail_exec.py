@@ -15,6 +15,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._jail_exec impor
     JailExecError,
     build_environment,
     find_program,
+    jailed_descendants,
     jail_path_exists,
     resolve_identity,
 )
@@ -196,3 +197,17 @@ def test_request_refuses_missing_jail(tmp_path):
 
 def test_hook_is_the_plain_lstat():
     assert _jail_exec.jail_root_lstat is os.lstat
+
+
+def test_jailed_descendants_follow_the_user_below_this_process():
+    """Orphans of the run come back to the module (subreaper); others' processes are not its own."""
+    table = {
+        10: (1, 0, 'S'),        # the module
+        11: (10, 1001, 'S'),    # the program
+        12: (11, 1001, 'S'),    # its child
+        13: (10, 1001, 'Z'),    # an orphan handed back, dead
+        14: (10, 0, 'S'),       # another child of the module, not the user's
+        15: (14, 1001, 'S'),    # below a process of another user
+        16: (1, 1001, 'S'),     # the same user, elsewhere (an ssh session)
+    }
+    assert jailed_descendants(1001, 10, table) == {11: (10, 'S'), 12: (11, 'S'), 13: (10, 'Z')}

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -121,6 +122,24 @@ def test_timeout_kills(run, jail):
     result = run({'jail': jail, 'argv': ['/bin/sleep', '30'], 'user': 'nobody', 'timeout': 1})
     assert result['failed'] and result['msg'] == '/bin/sleep was killed after the timeout of 1s'
     assert result['rc'] == -9
+
+
+@pytest.mark.parametrize('script', [
+    'set -m; sleep 20 & echo $!; sleep 20',  # its own process group, holding stdout
+    '(set -m; sleep 20 & echo $!); sleep 20',  # and orphaned: its parent is gone
+], ids=['own-group', 'orphan'])
+def test_timeout_kills_what_left_the_process_group(run, jail, script):
+    """killpg alone missed the background job, and reading its stdout waited for it to end."""
+    began = time.monotonic()
+    result = run({'jail': jail, 'argv': ['/bin/bash', '-c', script], 'user': 'nobody', 'timeout': 1})
+    elapsed = time.monotonic() - began
+    escaped = int(result['stdout'].split()[0])
+    alive = os.path.exists(f'/proc/{escaped}')
+    if alive:
+        os.kill(escaped, 9)
+    assert result['failed'] and result['msg'] == '/bin/bash was killed after the timeout of 1s', result
+    assert elapsed < 1 + _jail_exec.KILL_GRACE, elapsed
+    assert not alive
 
 
 def test_check_mode_creates_removes(run, jail):
