@@ -98,8 +98,10 @@ class SshJailSpec:
         if not keys.startswith('/') or any(c.isspace() for c in keys) or '..' in keys.split('/'):
             raise SshJailError(f'authorized_keys_file {keys!r}: give one absolute host path '
                                '(it is read before the chroot), e.g. /etc/ssh/authorized_keys/%u')
+        self._keys_outside_jail(keys)
         self.authorized_keys_file = keys
         self.writable = [self._writable(item) for item in writable or []]
+        self._no_nesting()
         self.keys_files = self._keys_files(authorized_keys)
 
     def _keys_files(self, authorized_keys):
@@ -122,6 +124,32 @@ class SshJailSpec:
                 raise SshJailError(f'authorized_keys {user}: give a list of keys')
             files[template.replace('%u', user)] = keys_text(user, keys)
         return files
+
+    def _keys_outside_jail(self, keys):
+        """Refuse a keys file whose directory is (or, through a % token, may be) the jail or below it:
+        root in the jail, or the owner of a writable directory, could change who logs in."""
+        directory = posixpath.dirname('/' + posixpath.normpath(keys).lstrip('/'))  # sshd reads //x as /x
+        jail = self.jail
+        if '%' in directory:
+            literal = directory.split('%', 1)[0]  # a token may expand to anything
+            inside = jail.startswith(literal) or literal.startswith(f'{jail}/')
+        else:
+            inside = directory == jail or directory.startswith(f'{jail}/')
+        if inside:
+            raise SshJailError(f'authorized_keys_file {keys!r}: its directory is (or may be) inside the jail {jail}, '
+                               'where a jailed user could change who logs in; keep the keys outside every jail, '
+                               'e.g. /etc/ssh/authorized_keys/%u')
+
+    def _no_nesting(self):
+        """A writable directory is user-owned, but the parents of a mounted one must be root-owned."""
+        paths = [item['path'] for item in self.writable]
+        for index, inner in enumerate(paths):
+            if inner in paths[:index]:
+                raise SshJailError(f'writable {inner} is given twice')
+            outer = next((p for p in paths if inner.startswith(f'{p}/')), None)
+            if outer:
+                raise SshJailError(f'writable {inner} is inside writable {outer}: every directory above a writable one '
+                                   'must stay root-owned, so writable directories cannot nest')
 
     @staticmethod
     def _account(value, what):

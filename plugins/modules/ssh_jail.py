@@ -62,7 +62,9 @@ options:
     choices: [sftp, shell]
     default: sftp
   writable:
-    description: Directories inside the jail the users may write, mounted C(noexec,nosuid,nodev).
+    description:
+      - Directories inside the jail the users may write, mounted C(noexec,nosuid,nodev).
+      - They cannot nest (nor be given twice): every directory above a writable one stays root-owned.
     type: list
     elements: dict
     default: []
@@ -82,7 +84,10 @@ options:
         type: str
         default: '0750'
   authorized_keys_file:
-    description: C(AuthorizedKeysFile) for the matched users, a host path read before the chroot.
+    description:
+      - C(AuthorizedKeysFile) for the matched users, a host path read before the chroot.
+      - Its directory must be outside O(jail) (a C(%) token counts as any text), else a jailed user
+        could change who logs in as them.
     type: str
     default: /etc/ssh/authorized_keys/%u
   authorized_keys:

@@ -71,6 +71,11 @@ INVALID_SPECS = [
      "authorized_keys_file '.ssh/authorized_keys': give one absolute host path (it is read before the chroot), "
      'e.g. /etc/ssh/authorized_keys/%u'),
     ({'writable': ['/']}, 'writable path / is the jail root: OpenSSH requires it to stay root-owned'),
+    ({'writable': ['/upload/sub', '/upload']}, 'writable /upload/sub is inside writable /upload: every directory above '
+     'a writable one must stay root-owned, so writable directories cannot nest'),
+    ({'writable': ['/upload', '/pub', '/upload/sub/']}, 'writable /upload/sub is inside writable /upload: every '
+     'directory above a writable one must stay root-owned, so writable directories cannot nest'),
+    ({'writable': ['/upload', {'path': '/upload/', 'mode': '0700'}]}, 'writable /upload is given twice'),
     ({'writable': ['up']}, "writable path 'up' is not an absolute path"),
     ({'users': ['ann', 'bob'], 'writable': ['/up']}, 'writable /up: give an owner (the block jails more than one user)'),
     ({'writable': [{'path': '/up', 'mode': '0777'}]},
@@ -79,6 +84,27 @@ INVALID_SPECS = [
      'writable /up: mode 2770 must not be world-writable, setuid, setgid or sticky'),
     ({'writable': [{'path': '/up', 'mode': 'rwx'}]}, 'writable /up: mode \'rwx\' is not an octal mode like "0750"'),
 ]
+
+
+@pytest.mark.parametrize('keys', [
+    '/srv/jails/ann/upload/%u',  # the user owns /upload: she could replace her keys
+    '/srv/jails/ann/%u',
+    '/srv/jails/ann/./etc/keys/%u',
+    '//srv/jails/ann/upload/%u',
+    '/srv/jails/%u/keys',  # ann's directory is her jail
+    '/srv/jails/ann%h/keys',
+])
+def test_keys_file_inside_the_jail_refused(keys):
+    with pytest.raises(SshJailError) as excinfo:
+        spec(writable=['/upload'], authorized_keys_file=keys)
+    assert str(excinfo.value) == (f'authorized_keys_file {keys!r}: its directory is (or may be) inside the jail '
+                                  '/srv/jails/ann, where a jailed user could change who logs in; keep the keys '
+                                  'outside every jail, e.g. /etc/ssh/authorized_keys/%u')
+
+
+@pytest.mark.parametrize('keys', ['/etc/ssh/keys/%u', '/srv/jails/ann.keys/%u', '/srv/jails/%u', '/srv/keys/%u/file'])
+def test_keys_file_outside_the_jail_accepted(keys):
+    assert spec(authorized_keys_file=keys).authorized_keys_file == keys
 
 
 @pytest.mark.parametrize('kwargs, message', INVALID_SPECS)

@@ -232,6 +232,16 @@ def test_second_writable_refused_before_the_first_is_made(host):
     assert sorted(os.listdir(str(jail))) == ['home'] and system.calls == []
 
 
+@pytest.mark.parametrize('writable', [['/upload/sub', '/upload'], ['/upload', '/upload/sub']])
+def test_nested_writable_refused_before_anything(host, writable):
+    """Either order: /upload would be user-owned and the parent of a mount."""
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, FakeSystem(), writable=writable, authorized_keys={'nobody': ['ssh-ed25519 AAAA']},
+            authorized_keys_file=str(host / 'keys' / '%u'))
+    assert str(excinfo.value).startswith('writable /upload/sub is inside writable /upload')
+    assert os.listdir(str(host / 'jails' / 'ann')) == [] and not (host / 'keys').exists()
+
+
 def test_shell_user_without_shell_in_the_jail_is_warned(host):
     """nobody's shell (/usr/sbin/nologin) is not in the empty jail."""
     work = job(host, FakeSystem(), check_mode=True, mode='shell', writable=[])
