@@ -99,12 +99,12 @@ class System:
         return out
 
     def write(self, path, text, mode=0o644):
-        """Replace ``path`` atomically through the I/O layer; always ``mode``."""
+        """Replace ``path`` atomically through the I/O layer; ``mode`` only if it creates the file
+        (an existing sshd_config keeps its own, 0600 on hardened hosts)."""
         try:
             write_atomic(self.module, path, text.encode('utf-8'), create_mode=mode)
         except FileIOError as exc:
             raise SshJailError(str(exc))
-        self.module.set_mode_if_different(path, mode, False)
 
     def backup(self, path):
         """A timestamped copy of ``path`` next to it (as lineinfile's ``backup``); its name."""

@@ -11,10 +11,11 @@ import stat
 import tempfile
 
 import pytest
+from ansible.module_utils import basic
 
 from ansible_collections.serversec.confine.plugins.module_utils import _ssh_jail_converge
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import SshJailError, SshJailSpec
-from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_converge import SshJail
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_converge import SshJail, System
 
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the writable directories are chowned')
@@ -274,3 +275,26 @@ def test_authorized_keys_written_by_the_same_run(host):
         assert result['changes'] == [f'write {path}']
     finally:
         shutil.rmtree(keys_base)
+
+
+class Writes:
+    """A module whose main() writes through the real System."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def main(self):
+        module = basic.AnsibleModule(argument_spec={})
+        System(module).write(self.path, 'Match all\n')
+        module.exit_json(changed=True)
+
+
+@pytest.mark.parametrize('existing, expected', [(0o600, 0o600), (0o640, 0o640), (None, 0o644)])
+def test_system_write_keeps_the_mode_of_an_existing_file(run_module, tmp_path, existing, expected):
+    path = tmp_path / 'sshd_config'
+    if existing is not None:
+        path.write_text('Port 22\n')
+        os.chmod(str(path), existing)
+    assert run_module(Writes(str(path)), {})['changed']
+    assert path.read_text() == 'Match all\n' and stat.S_IMODE(os.stat(str(path)).st_mode) == expected
+
