@@ -56,6 +56,8 @@ PR_GET_CHILD_SUBREAPER = 37
 KILL_GRACE = 5
 READ_GRACE = 2
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# (uid_t)-1 tells chown and setresuid to leave the id unchanged: the highest real id is one less.
+MAX_ID = 2 ** 32 - 2
 
 
 class JailExecError(Exception):
@@ -81,6 +83,16 @@ def last_cap(path='/proc/sys/kernel/cap_last_cap'):
         return int(handle.read().strip())
 
 
+def numeric_id(value, what, error=JailExecError):
+    """``value`` as a uid or gid when it is a number (ASCII digits only: int('²') fails), else None."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    if number > MAX_ID:
+        raise error(f'{what} {value!r} is out of range (ids go up to {MAX_ID})')
+    return number
+
+
 def resolve_identity(user, group=None, getpwnam=pwd.getpwnam, getpwuid=pwd.getpwuid, getgrnam=grp.getgrnam):
     """``(uid, gid, home)`` of ``user``/``group`` read from the host's databases; root refused.
 
@@ -89,24 +101,24 @@ def resolve_identity(user, group=None, getpwnam=pwd.getpwnam, getpwuid=pwd.getpw
     user = str(user or '')
     if not user:
         raise JailExecError('user: a user is required (jail_exec never runs as root)')
+    number = numeric_id(user, 'user')
     try:
-        entry = getpwuid(int(user)) if user.isdigit() else getpwnam(user)
-    except KeyError:
-        if not user.isdigit():
+        entry = getpwnam(user) if number is None else getpwuid(number)
+    except (KeyError, ValueError):  # ValueError: a NUL byte in the name
+        if number is None:
             raise JailExecError(f'user {user!r} does not exist on the host')
-        uid, gid, home = int(user), None, '/'
+        uid, gid, home = number, None, '/'
     else:
         uid, gid, home = entry.pw_uid, entry.pw_gid, entry.pw_dir or '/'
     if uid == 0:
         raise JailExecError(f'user {user!r} has uid 0: refusing to run as root inside a jail (root can leave a chroot)')
     if group not in (None, ''):
         group = str(group)
-        if group.isdigit():
-            gid = int(group)
-        else:
+        gid = numeric_id(group, 'group')
+        if gid is None:
             try:
                 gid = getgrnam(group).gr_gid
-            except KeyError:
+            except (KeyError, ValueError):
                 raise JailExecError(f'group {group!r} does not exist on the host')
     if gid is None:
         raise JailExecError(f'user {user!r} has no passwd entry on the host: give a group')

@@ -28,6 +28,7 @@ import pwd
 import re
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import parse_mode, JailError
+from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import numeric_id
 from ansible_collections.serversec.confine.plugins.module_utils._paths import check_abs_path
 from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import ssh_connection
 
@@ -173,8 +174,11 @@ class SshJailSpec:
             raise SshJailError(str(exc))
         if mode & 0o7002:
             raise SshJailError(f'writable {path}: mode {mode:04o} must not be world-writable, setuid, setgid or sticky')
-        group = item.get('group')
-        return {'path': path, 'owner': str(owner), 'group': str(group) if group else None, 'mode': mode}
+        group = str(item['group']) if item.get('group') else None
+        numeric_id(str(owner), f'writable {path}: owner', SshJailError)  # refused before the first write
+        if group:
+            numeric_id(group, f'writable {path}: group', SshJailError)
+        return {'path': path, 'owner': str(owner), 'group': group, 'mode': mode}
 
 
 def render_block(spec):

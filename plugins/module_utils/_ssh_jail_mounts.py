@@ -29,7 +29,7 @@ import pwd
 import stat
 
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW
-from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import open_jail
+from ansible_collections.serversec.confine.plugins.module_utils._jail_exec import numeric_id, open_jail
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import SshJailError
 
 UNIT_DIR = '/etc/systemd/system'
@@ -105,15 +105,18 @@ def mount_options(where, mountinfo_text):
 
 def resolve_owner(owner, group):
     """(uid, gid) of a writable directory's owner and group (the owner's primary group by default)."""
+    number = numeric_id(owner, 'writable: owner', SshJailError)
     try:
-        entry = pwd.getpwuid(int(owner)) if owner.isdigit() else pwd.getpwnam(owner)
-    except KeyError:
+        entry = pwd.getpwnam(owner) if number is None else pwd.getpwuid(number)
+    except (KeyError, ValueError):  # ValueError: a NUL byte in the name
         raise SshJailError(f'writable: owner {owner!r} does not exist on the host')
     uid = entry.pw_uid
-    try:
-        gid = entry.pw_gid if group is None else int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise SshJailError(f'writable: group {group!r} does not exist on the host')
+    gid = entry.pw_gid if group is None else numeric_id(group, 'writable: group', SshJailError)
+    if gid is None:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except (KeyError, ValueError):
+            raise SshJailError(f'writable: group {group!r} does not exist on the host')
     if uid == 0 or gid == 0:
         raise SshJailError(f'writable: {owner}:{group} is root; a writable directory belongs to the jailed user')
     return uid, gid

@@ -187,10 +187,17 @@ def main():
     except OSError as exc:
         module.fail_json(msg=f'{exc.filename or params["jail"]}: {exc.strerror or exc}', cmd=params['argv'])
 
-    if params['creates'] and jail_path_exists(request.jail, params['creates']):
-        module.exit_json(cmd=request.argv, rc=0, changed=False, msg=f"skipped, since {params['creates']} exists")
-    if params['removes'] and not jail_path_exists(request.jail, params['removes']):
-        module.exit_json(cmd=request.argv, rc=0, changed=False, msg=f"skipped, since {params['removes']} does not exist")
+    for option, skip_if_exists in (('creates', True), ('removes', False)):
+        path = params[option]
+        if not path:
+            continue
+        try:
+            exists = jail_path_exists(request.jail, path)
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            module.fail_json(msg=f'{option} {path!r}: {getattr(exc, "strerror", None) or exc}', cmd=request.argv)
+        if exists == skip_if_exists:
+            module.exit_json(cmd=request.argv, rc=0, changed=False,
+                             msg=f"skipped, since {path} {'exists' if exists else 'does not exist'}")
     if module.check_mode:
         module.exit_json(cmd=request.argv, rc=0, changed=False, skipped=True, msg='skipped, running in check mode')
 

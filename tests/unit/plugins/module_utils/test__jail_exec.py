@@ -65,6 +65,11 @@ INVALID_IDENTITIES = [
     (('nosuch', None), "user 'nosuch' does not exist on the host"),
     (('sam', 'nosuch'), "group 'nosuch' does not exist on the host"),
     (('4242', None), "user '4242' has no passwd entry on the host: give a group"),
+    # int('²') raises; a uid or gid past 2**32-2 overflows chown, and (uid_t)-1 means "unchanged"
+    (('²', None), "user '²' does not exist on the host"),
+    (('sam', '²'), "group '²' does not exist on the host"),
+    (('99999999999', '4242'), "user '99999999999' is out of range (ids go up to 4294967294)"),
+    (('sam', '4294967295'), "group '4294967295' is out of range (ids go up to 4294967294)"),
 ]
 
 

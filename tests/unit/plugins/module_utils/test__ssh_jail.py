@@ -76,6 +76,10 @@ INVALID_SPECS = [
     ({'writable': ['/upload', '/pub', '/upload/sub/']}, 'writable /upload/sub is inside writable /upload: every '
      'directory above a writable one must stay root-owned, so writable directories cannot nest'),
     ({'writable': ['/upload', {'path': '/upload/', 'mode': '0700'}]}, 'writable /upload is given twice'),
+    ({'writable': [{'path': '/up', 'owner': '99999999999'}]},
+     "writable /up: owner '99999999999' is out of range (ids go up to 4294967294)"),
+    ({'writable': [{'path': '/up', 'group': 4294967295}]},
+     "writable /up: group '4294967295' is out of range (ids go up to 4294967294)"),
     ({'writable': ['up']}, "writable path 'up' is not an absolute path"),
     ({'users': ['ann', 'bob'], 'writable': ['/up']}, 'writable /up: give an owner (the block jails more than one user)'),
     ({'writable': [{'path': '/up', 'mode': '0777'}]},

@@ -16,6 +16,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_mounts
     installed_units,
     mount_options,
     render_unit,
+    resolve_owner,
     unit_owner,
 )
 
@@ -128,3 +129,22 @@ def test_devlog_placeholder(jail):
     with pytest.raises(SshJailError) as excinfo:
         ensure_devlog_placeholder(str(jail), False)
     assert str(excinfo.value) == f'/dev/log in the jail {jail} is neither a file nor a socket; remove it'
+
+
+@pytest.mark.parametrize('owner, group, message', [
+    ('²', None, "writable: owner '²' does not exist on the host"),
+    ('nobody', '²', "writable: group '²' does not exist on the host"),
+    ('nobody', 'no\0group', "writable: group 'no\\x00group' does not exist on the host"),
+    ('nobody', '99999999999', "writable: group '99999999999' is out of range (ids go up to 4294967294)"),
+    ('nobody', '4294967295', "writable: group '4294967295' is out of range (ids go up to 4294967294)"),
+    ('4294967295', None, "writable: owner '4294967295' is out of range (ids go up to 4294967294)"),
+])
+def test_resolve_owner_refuses_odd_ids(owner, group, message):
+    with pytest.raises(SshJailError) as excinfo:
+        resolve_owner(owner, group)
+    assert str(excinfo.value) == message
+
+
+def test_resolve_owner_numeric():
+    assert resolve_owner('65534', '4242') == (65534, 4242)
+

@@ -142,6 +142,17 @@ def test_timeout_kills_what_left_the_process_group(run, jail, script):
     assert not alive
 
 
+@pytest.mark.parametrize('option, path, cause', [
+    ('creates', '/' + 'x' * 300, 'File name too long'),
+    ('removes', '/tmp/' + 'x' * 300, 'File name too long'),
+    ('creates', '/tmp/a\0b', 'embedded null byte'),
+])
+def test_creates_removes_unreadable_fail_naming_the_option(run, jail, option, path, cause):
+    result = run({'jail': jail, 'argv': ['/bin/bash', '-c', 'touch /tmp/ran'], 'user': 'nobody', option: path})
+    assert result['failed'] and result['msg'] == f'{option} {path!r}: {cause}', result
+    assert not os.path.exists(os.path.join(jail, 'tmp', 'ran'))
+
+
 def test_check_mode_creates_removes(run, jail):
     args = {'jail': jail, 'argv': ['/bin/bash', '-c', 'echo x > /tmp/made'], 'user': 'nobody'}
     made = os.path.join(jail, 'tmp', 'made')
