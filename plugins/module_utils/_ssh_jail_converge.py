@@ -47,6 +47,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_keys import install_keys
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_mounts import (
     UNIT_DIR,
+    check_unit_owners,
     desired_units,
     ensure_devlog_placeholder,
     ensure_directory,
@@ -214,6 +215,7 @@ class SshJail:
         if spec.state == 'present':
             devlog_source = os.path.realpath(self.devlog) if os.path.exists(self.devlog) else None
             planned = self._directories(owners, devlog_source, dry_run=True)  # refusals before any write
+            check_unit_owners(spec.name, desired_units(spec, devlog_source), self.unit_dir)
         config = load_sshd_config(spec.name, self.main_path, self.dropin_dir)
         before = config.current()
         after = config.desired(render_block(spec) if spec.state == 'present' else None)

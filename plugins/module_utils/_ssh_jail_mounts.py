@@ -227,12 +227,32 @@ def installed_units(name, unit_dir=UNIT_DIR):
     for entry in entries:
         if not entry.endswith('.mount'):
             continue
-        try:
-            fd = os.open(posixpath.join(unit_dir, entry), os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        except OSError:
-            continue
-        with os.fdopen(fd, 'rb') as handle:
-            text = handle.read().decode('utf-8', 'replace')
-        if unit_owner(text) == name:
+        text = _read_unit(posixpath.join(unit_dir, entry))
+        if text is not None and unit_owner(text) == name:
             found[entry] = text
     return found
+
+
+def _read_unit(path):
+    """A unit file's text, or None when it cannot be opened (a symlink is not followed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, 'rb') as handle:
+        return handle.read().decode('utf-8', 'replace')
+
+
+def check_unit_owners(name, units, unit_dir=UNIT_DIR):
+    """Refuse to take over a unit file that exists under one of ``units``' names but is not ``name``'s:
+    another ssh_jail block's mount (its state=absent would remove ours) or another tool's."""
+    for unit in sorted(units):
+        path = posixpath.join(unit_dir, unit)
+        if not os.path.lexists(path):
+            continue
+        text = _read_unit(path)
+        owner = None if text is None else unit_owner(text)
+        if owner != name:
+            whose = f'ssh_jail {owner}' if owner else f'something else (no {MARKER_KEY}={name} line)'
+            raise SshJailError(f'{path} exists and belongs to {whose}: refusing to take it over '
+                               '(two ssh_jail blocks cannot mount the same path)')

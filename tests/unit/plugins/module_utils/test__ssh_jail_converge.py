@@ -243,6 +243,23 @@ def test_nested_writable_refused_before_anything(host, writable):
     assert os.listdir(str(host / 'jails' / 'ann')) == [] and not (host / 'keys').exists()
 
 
+@pytest.mark.parametrize('owner', ['sftp-other', None])
+def test_mount_unit_of_another_block_is_not_taken_over(host, owner):
+    """Taken over, its state=absent would have removed this block's noexec mount."""
+    jail = host / 'jails' / 'ann'
+    unit = str(jail / 'upload').strip('/').replace('-', '\\x2d').replace('/', '-') + '.mount'
+    path = host / 'etc' / 'units' / unit
+    text = f'[Unit]\n{"X-ServersecSshJail=" + owner if owner else "Description=by hand"}\n'
+    path.write_text(text)
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system).execute()
+    whose = f'ssh_jail {owner}' if owner else 'something else (no X-ServersecSshJail=sftp-ann line)'
+    assert str(excinfo.value) == (f'{path} exists and belongs to {whose}: refusing to take it over '
+                                  '(two ssh_jail blocks cannot mount the same path)')
+    assert path.read_text() == text and os.listdir(str(jail)) == [] and system.calls == []
+
+
 def test_shell_user_without_shell_in_the_jail_is_warned(host):
     """nobody's shell (/usr/sbin/nologin) is not in the empty jail."""
     work = job(host, FakeSystem(), check_mode=True, mode='shell', writable=[])
