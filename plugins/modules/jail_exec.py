@@ -66,7 +66,7 @@ options:
   timeout:
     description:
       - Seconds after which the program and every process it started are killed and the task fails,
-        including processes that left its process group or session (C(setsid), double fork): the
+        including processes that left its process group or session (C(setsid), double fork); the
         module is their child subreaper and kills every process of O(user) below it.
       - The task returns at most a few seconds after the timeout, with the output read so far; a
         process that could not be killed is named in the message.
