@@ -120,7 +120,7 @@ cmd:
   elements: str
   sample: [/bin/bash, -c, 'ls /bin; id']
 rc:
-  description: Return code of the program (C(-9) after a timeout).
+  description: Return code of the program (C(-9) when the timeout killed it).
   returned: when the program ran
   type: int
   sample: 0

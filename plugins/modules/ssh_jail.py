@@ -66,7 +66,7 @@ options:
   writable:
     description:
       - Directories inside the jail the users may write, mounted C(noexec,nosuid,nodev).
-      - They cannot nest (nor be given twice): every directory above a writable one stays root-owned.
+      - They cannot nest (nor be given twice), because every directory above a writable one stays root-owned.
     type: list
     elements: dict
     default: []

@@ -314,4 +314,3 @@ def test_system_write_keeps_the_mode_of_an_existing_file(run_module, tmp_path, e
         os.chmod(str(path), existing)
     assert run_module(Writes(str(path)), {})['changed']
     assert path.read_text() == 'Match all\n' and stat.S_IMODE(os.stat(str(path)).st_mode) == expected
-

@@ -147,4 +147,3 @@ def test_resolve_owner_refuses_odd_ids(owner, group, message):
 
 def test_resolve_owner_numeric():
     assert resolve_owner('65534', '4242') == (65534, 4242)
-
