@@ -26,6 +26,7 @@ __metaclass__ = type  # noqa: UP001
 import ctypes
 import ctypes.util
 import datetime
+import errno
 import grp
 import os
 import posixpath
@@ -343,14 +344,42 @@ def kill_jailed(uid, keep_zombie, deadline):
                         pass
                 continue
             alive.append(pid)
-            try:
-                # A pid seen below this process is not reused before its parent reaps it.
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            kill_if_jailed(pid, uid)
         if not alive or time.monotonic() >= deadline:
             return alive
         time.sleep(0.02)
+
+
+def kill_if_jailed(pid, uid, proc='/proc'):
+    """SIGKILL ``pid`` if it still runs as ``uid``. Its parent, a jailed process, may have reaped it
+    since the process table was read, and the pid may now name another process: where the
+    platform has pidfds (Linux 5.3, Python 3.9) the process is pinned first and its uid read
+    after, so root never kills a process that is not the jailed user's."""
+    pidfd = None
+    if hasattr(os, 'pidfd_open'):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError as exc:
+            if exc.errno != errno.ENOSYS:  # gone
+                return
+    try:
+        try:
+            with open(f'{proc}/{pid}/status') as handle:
+                owner = next((int(line.split()[1]) for line in handle if line.startswith('Uid:')), None)
+        except (OSError, ValueError, IndexError):
+            return
+        if owner != uid:
+            return
+        try:
+            if pidfd is not None:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _finish_after_timeout(proc, request, result):

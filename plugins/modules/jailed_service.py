@@ -214,7 +214,7 @@ options:
         a source owned by root is accepted read-only when everyone may read it and all it holds.
       - With O(privilege_drop) a read-only source, and everything below it (up to 10000 entries), must
         hold nothing that only its owner or group may read, unless privilege_drop's user owns it, and
-        no socket or device node: the master, root in the jail, could read or connect to it (such
+        no socket or device node, since the master, root in the jail, could read or connect to it (such
         as C(/etc/shadow), C(/run/user/0) or C(/var/lib/private)). Symbolic links in it are followed
         in the jail, not on the host.
     type: list

@@ -5,7 +5,10 @@
 
 import collections
 import os
+import signal
 import stat
+import subprocess
+import time
 
 import pytest
 
@@ -216,3 +219,19 @@ def test_jailed_descendants_follow_the_user_below_this_process():
         16: (1, 1001, 'S'),     # the same user, elsewhere (an ssh session)
     }
     assert jailed_descendants(1001, 10, table) == {11: (10, 'S'), 12: (11, 'S'), 13: (10, 'Z')}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to kill as root')
+def test_a_pid_that_no_longer_runs_as_the_jailed_user_is_not_killed():
+    """After a timeout root kills by pid what it found below it; by then the pid may name a
+    process that is not the jailed user's (its parent reaped it, the pid was reused)."""
+    other = subprocess.Popen(['sleep', '30'])  # root's own, standing in for the unrelated process
+    try:
+        _jail_exec.kill_if_jailed(other.pid, 65534)
+        time.sleep(0.1)
+        assert other.poll() is None
+        _jail_exec.kill_if_jailed(other.pid, 0)
+        assert other.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        other.kill()
+        other.wait()
