@@ -295,35 +295,43 @@ def _text(data):
 
 
 def _process_table(proc='/proc'):
-    """``{pid: (ppid, real uid, state letter)}`` of every process now running."""
+    """``{pid: (ppid, real uid, state letter, threads)}`` of every process now running."""
     table = {}
     for entry in os.listdir(proc):
         if not entry.isdigit():
             continue
-        try:
-            with open(f'{proc}/{entry}/status') as handle:
-                fields = dict(line.split(':', 1) for line in handle if ':' in line)
-            table[int(entry)] = (int(fields['PPid']), int(fields['Uid'].split()[0]), fields['State'].split()[0])
-        except (OSError, KeyError, ValueError, IndexError):
-            continue  # it ended while being read
+        status = _status(entry, proc)
+        if status is not None:
+            table[int(entry)] = status
     return table
 
 
+def _status(pid, proc='/proc'):
+    """``(ppid, real uid, state letter, threads)`` of ``pid``; None once it has ended."""
+    try:
+        with open(f'{proc}/{pid}/status') as handle:
+            fields = dict(line.split(':', 1) for line in handle if ':' in line)
+        return (int(fields['PPid']), int(fields['Uid'].split()[0]), fields['State'].split()[0],
+                int(fields['Threads']))
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
+
+
 def jailed_descendants(uid, top=None, table=None):
-    """``{pid: (ppid, state)}`` of the processes of ``uid`` below ``top`` (this process), through
-    processes of ``uid`` only: what the jailed program started, wherever it moved its session."""
+    """``{pid: (ppid, state, threads)}`` of the processes of ``uid`` below ``top`` (this process),
+    through processes of ``uid`` only: what the jailed program started, wherever it moved its session."""
     top = os.getpid() if top is None else top
     table = _process_table() if table is None else table
     children = {}
-    for pid, (ppid, puid, state) in table.items():
+    for pid, (ppid, puid, state, threads) in table.items():
         if puid == uid:
-            children.setdefault(ppid, []).append((pid, state))
+            children.setdefault(ppid, []).append((pid, state, threads))
     found, todo = {}, [top]
     while todo:
         parent = todo.pop()
-        for pid, state in children.get(parent, []):
+        for pid, state, threads in children.get(parent, []):
             if pid not in found:
-                found[pid] = (parent, state)
+                found[pid] = (parent, state, threads)
                 todo.append(pid)
     return found
 
@@ -331,12 +339,14 @@ def jailed_descendants(uid, top=None, table=None):
 def kill_jailed(uid, keep_zombie, deadline):
     """SIGKILL every process of ``uid`` below this one until none is left or ``deadline``
     (time.monotonic) passes; returns the pids still alive. Zombies handed to this process as
-    subreaper are reaped, except ``keep_zombie`` (the Popen child, which Popen reaps)."""
+    subreaper are reaped, except ``keep_zombie`` (the Popen child, which Popen reaps). A zombie
+    with threads left is alive: its main thread ended, the others run on."""
     me = os.getpid()
     while True:
         alive = []
-        for pid, (ppid, state) in sorted(jailed_descendants(uid, me).items()):
-            if state == 'Z':
+        found = jailed_descendants(uid, me)
+        for pid, (ppid, state, threads) in sorted(found.items()):
+            if state == 'Z' and threads <= 1:
                 if ppid == me and pid != keep_zombie:
                     try:
                         os.waitpid(pid, os.WNOHANG)
@@ -344,31 +354,28 @@ def kill_jailed(uid, keep_zombie, deadline):
                         pass
                 continue
             alive.append(pid)
-            kill_if_jailed(pid, uid)
+            kill_if_jailed(pid, uid, set(found) | {me})
         if not alive or time.monotonic() >= deadline:
             return alive
         time.sleep(0.02)
 
 
-def kill_if_jailed(pid, uid, proc='/proc'):
-    """SIGKILL ``pid`` if it still runs as ``uid``. Its parent, a jailed process, may have reaped it
-    since the process table was read, and the pid may now name another process: where the
-    platform has pidfds (Linux 5.3, Python 3.9) the process is pinned first and its uid read
-    after, so root never kills a process that is not the jailed user's."""
+def kill_if_jailed(pid, uid, parents, proc='/proc'):
+    """SIGKILL ``pid`` if it still runs as ``uid`` below one of ``parents`` (this process and what
+    the jailed program started). Its jailed parent may have reaped it since the process table was
+    read, and the pid may now name another process: where the platform has pidfds (Linux 5.3,
+    Python 3.9) the process is pinned first and read after, so root never kills a process that
+    is not the run's own."""
     pidfd = None
     if hasattr(os, 'pidfd_open'):
         try:
             pidfd = os.pidfd_open(pid)
         except OSError as exc:
-            if exc.errno != errno.ENOSYS:  # gone
+            if exc.errno not in (errno.ENOSYS, errno.EPERM):  # gone; else no pidfds here (kernel, seccomp)
                 return
     try:
-        try:
-            with open(f'{proc}/{pid}/status') as handle:
-                owner = next((int(line.split()[1]) for line in handle if line.startswith('Uid:')), None)
-        except (OSError, ValueError, IndexError):
-            return
-        if owner != uid:
+        status = _status(pid, proc)
+        if status is None or status[1] != uid or status[0] not in parents:
             return
         try:
             if pidfd is not None:
@@ -413,10 +420,10 @@ def run(request, libc=None, top_cap=None):
     if libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was_subreaper), ctypes.c_ulong(0), ctypes.c_ulong(0),
                   ctypes.c_ulong(0)) != 0:
         raise OSError(ctypes.get_errno(), f'prctl(PR_GET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}')
-    _prctl(libc, PR_SET_CHILD_SUBREAPER, 1)
     jail_fd = open_jail(request.jail)
     report_r, report_w = os.pipe()
     try:
+        _prctl(libc, PR_SET_CHILD_SUBREAPER, 1)
         result.start = datetime.datetime.now()
         try:
             # start_new_session: no controlling terminal to push input into (TIOCSTI).

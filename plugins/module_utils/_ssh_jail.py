@@ -129,16 +129,9 @@ class SshJailSpec:
     def _keys_outside_jail(self, keys):
         """Refuse a keys file whose directory is (or, through a % token, may be) the jail or below it:
         root in the jail, or the owner of a writable directory, could change who logs in."""
-        directory = posixpath.dirname('/' + posixpath.normpath(keys).lstrip('/'))  # sshd reads //x as /x
-        jail = self.jail
-        if '%' in directory:
-            literal = directory.split('%', 1)[0]  # a token may expand to anything
-            inside = jail.startswith(literal) or literal.startswith(f'{jail}/')
-        else:
-            inside = directory == jail or directory.startswith(f'{jail}/')
-        if inside:
-            raise SshJailError(f'authorized_keys_file {keys!r}: its directory is (or may be) inside the jail {jail}, '
-                               'where a jailed user could change who logs in; keep the keys outside every jail, '
+        if keys_may_be_inside(keys, self.jail):
+            raise SshJailError(f'authorized_keys_file {keys!r}: its directory is (or may be) inside the jail {self.jail}, '
+                               'where a jailed user could change who logs in; keep the keys outside the jail, '
                                'e.g. /etc/ssh/authorized_keys/%u')
 
     def _no_nesting(self):
@@ -179,6 +172,19 @@ class SshJailSpec:
         if group:
             numeric_id(group, f'writable {path}: group', SshJailError)
         return {'path': path, 'owner': str(owner), 'group': group, 'mode': mode}
+
+
+def keys_may_be_inside(keys, jail):
+    """Whether the keys file ``keys`` may lie in the jail ``jail`` or below it. ``%h`` and ``%d``
+    expand to a home directory, slashes and all, so only the text before them is known; another
+    ``%`` token may be any text within its own component."""
+    path = '/' + posixpath.normpath(keys).lstrip('/')  # sshd reads //x as /x
+    spread = [path.index(token) for token in ('%h', '%d') if token in path]
+    directory = path[:min(spread)] + '%' if spread else posixpath.dirname(path)
+    if '%' in directory:
+        literal = directory.split('%', 1)[0]
+        return jail.startswith(literal) or literal.startswith(f'{jail}/')
+    return directory == jail or directory.startswith(f'{jail}/')
 
 
 def render_block(spec):

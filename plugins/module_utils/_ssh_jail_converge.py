@@ -24,6 +24,7 @@ import os
 import posixpath
 import pwd
 import shutil
+import stat
 import tempfile
 
 from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
@@ -42,6 +43,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import
     check_accounts,
     check_lockout,
     connected_users,
+    keys_may_be_inside,
     render_block,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_keys import install_keys
@@ -101,11 +103,15 @@ class System:
 
     def write(self, path, text, mode=0o644):
         """Replace ``path`` atomically through the I/O layer; ``mode`` only if it creates the file
-        (an existing sshd_config keeps its own, 0600 on hardened hosts)."""
+        (an existing sshd_config keeps its own, 0600 on hardened hosts), but no file it writes
+        stays writable by group or others (who could then add to sshd's configuration)."""
         try:
             write_atomic(self.module, path, text.encode('utf-8'), create_mode=mode)
-        except FileIOError as exc:
+            kept = stat.S_IMODE(os.stat(path).st_mode)
+        except (FileIOError, OSError) as exc:
             raise SshJailError(str(exc))
+        if kept & 0o022:
+            self.module.set_mode_if_different(path, kept & ~0o022, False)
 
     def backup(self, path):
         """A timestamped copy of ``path`` next to it (as lineinfile's ``backup``); its name."""
@@ -213,6 +219,10 @@ class SshJail:
         owners = self._check()
         devlog_source = None
         if spec.state == 'present':
+            if keys_may_be_inside(os.path.realpath(spec.authorized_keys_file), os.path.realpath(spec.jail)):
+                raise SshJailError(f'authorized_keys_file {spec.authorized_keys_file!r} leads into the jail {spec.jail} '
+                                   'through a symbolic link on the host, where a jailed user could change who logs '
+                                   'in; keep the keys outside the jail')
             devlog_source = os.path.realpath(self.devlog) if os.path.exists(self.devlog) else None
             planned = self._directories(owners, devlog_source, dry_run=True)  # refusals before any write
             check_unit_owners(spec.name, desired_units(spec, devlog_source), self.unit_dir)

@@ -34,7 +34,8 @@ description:
     them must be root-owned and not group- or world-writable. The host's C(/dev/log) socket is
     bind-mounted into the jail the same way, so C(internal-sftp) logs reach the host. A unit
     file of the same name that is not this block's (another block's, or another tool's) is
-    refused before anything is written.
+    refused before anything is written, so one jail serves one block (list several users and
+    groups in that block rather than writing a second one for the same jail).
   - Refuses to jail the account Ansible is connected as over SSH (found from C(SUDO_USER),
     C(USER) and the login uid, also through the groups it belongs to) unless O(allow_lockout=true).
     Root (uid 0) and the root group are never jailed.

@@ -210,27 +210,40 @@ def test_hook_is_the_plain_lstat():
 def test_jailed_descendants_follow_the_user_below_this_process():
     """Orphans of the run come back to the module (subreaper); others' processes are not its own."""
     table = {
-        10: (1, 0, 'S'),        # the module
-        11: (10, 1001, 'S'),    # the program
-        12: (11, 1001, 'S'),    # its child
-        13: (10, 1001, 'Z'),    # an orphan handed back, dead
-        14: (10, 0, 'S'),       # another child of the module, not the user's
-        15: (14, 1001, 'S'),    # below a process of another user
-        16: (1, 1001, 'S'),     # the same user, elsewhere (an ssh session)
+        10: (1, 0, 'S', 1),        # the module
+        11: (10, 1001, 'S', 1),    # the program
+        12: (11, 1001, 'S', 1),    # its child
+        13: (10, 1001, 'Z', 1),    # an orphan handed back, dead
+        14: (10, 0, 'S', 1),       # another child of the module, not the user's
+        15: (14, 1001, 'S', 1),    # below a process of another user
+        16: (1, 1001, 'S', 1),     # the same user, elsewhere (an ssh session)
     }
-    assert jailed_descendants(1001, 10, table) == {11: (10, 'S'), 12: (11, 'S'), 13: (10, 'Z')}
+    assert jailed_descendants(1001, 10, table) == {11: (10, 'S', 1), 12: (11, 'S', 1), 13: (10, 'Z', 1)}
+
+
+def test_a_zombie_with_threads_left_is_killed_and_named(monkeypatch):
+    """A process whose main thread ended shows as a zombie while its other threads run on."""
+    me = os.getpid()
+    monkeypatch.setattr(_jail_exec, 'jailed_descendants', lambda uid, top: {41: (me, 'Z', 2), 42: (me, 'Z', 1)})
+    killed = []
+    monkeypatch.setattr(_jail_exec, 'kill_if_jailed', lambda pid, uid, parents: killed.append((pid, sorted(parents))))
+    monkeypatch.setattr(os, 'waitpid', lambda pid, options: (pid, 0))
+    assert _jail_exec.kill_jailed(1001, None, time.monotonic()) == [41]
+    assert killed == [(41, sorted({41, 42, me}))]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='needs root to kill as root')
-def test_a_pid_that_no_longer_runs_as_the_jailed_user_is_not_killed():
+def test_a_pid_that_is_no_longer_the_runs_own_is_not_killed():
     """After a timeout root kills by pid what it found below it; by then the pid may name a
-    process that is not the jailed user's (its parent reaped it, the pid was reused)."""
+    process that is not the run's (its jailed parent reaped it, the pid was reused)."""
     other = subprocess.Popen(['sleep', '30'])  # root's own, standing in for the unrelated process
+    me = os.getpid()
     try:
-        _jail_exec.kill_if_jailed(other.pid, 65534)
+        _jail_exec.kill_if_jailed(other.pid, 65534, {me})  # another user's
+        _jail_exec.kill_if_jailed(other.pid, 0, {1})  # the right user, but not below the run
         time.sleep(0.1)
         assert other.poll() is None
-        _jail_exec.kill_if_jailed(other.pid, 0)
+        _jail_exec.kill_if_jailed(other.pid, 0, {me})
         assert other.wait(timeout=5) == -signal.SIGKILL
     finally:
         other.kill()

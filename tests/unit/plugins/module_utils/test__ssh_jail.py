@@ -97,13 +97,15 @@ INVALID_SPECS = [
     '//srv/jails/ann/upload/%u',
     '/srv/jails/%u/keys',  # ann's directory is her jail
     '/srv/jails/ann%h/keys',
+    '/srv/jails/ann%h',  # %h expands to /home/ann: the file name's tokens count too
+    '/srv/jails/an%d',
 ])
 def test_keys_file_inside_the_jail_refused(keys):
     with pytest.raises(SshJailError) as excinfo:
         spec(writable=['/upload'], authorized_keys_file=keys)
     assert str(excinfo.value) == (f'authorized_keys_file {keys!r}: its directory is (or may be) inside the jail '
                                   '/srv/jails/ann, where a jailed user could change who logs in; keep the keys '
-                                  'outside every jail, e.g. /etc/ssh/authorized_keys/%u')
+                                  'outside the jail, e.g. /etc/ssh/authorized_keys/%u')
 
 
 @pytest.mark.parametrize('keys', ['/etc/ssh/keys/%u', '/srv/jails/ann.keys/%u', '/srv/jails/%u', '/srv/keys/%u/file'])

@@ -243,6 +243,18 @@ def test_nested_writable_refused_before_anything(host, writable):
     assert os.listdir(str(host / 'jails' / 'ann')) == [] and not (host / 'keys').exists()
 
 
+def test_keys_file_reached_through_a_link_into_the_jail_refused_before_anything(host):
+    jail = host / 'jails' / 'ann'
+    os.symlink(str(jail), str(host / 'keys-link'))
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, FakeSystem(), authorized_keys={'nobody': ['ssh-ed25519 AAAA']},
+            authorized_keys_file=str(host / 'keys-link' / 'upload' / '%u')).execute()
+    assert str(excinfo.value) == (f"authorized_keys_file '{host}/keys-link/upload/%u' leads into the jail {jail} "
+                                  'through a symbolic link on the host, where a jailed user could change who logs in; '
+                                  'keep the keys outside the jail')
+    assert os.listdir(str(jail)) == []
+
+
 @pytest.mark.parametrize('owner', ['sftp-other', None])
 def test_mount_unit_of_another_block_is_not_taken_over(host, owner):
     """Taken over, its state=absent would have removed this block's noexec mount."""
@@ -306,7 +318,10 @@ class Writes:
         module.exit_json(changed=True)
 
 
-@pytest.mark.parametrize('existing, expected', [(0o600, 0o600), (0o640, 0o640), (None, 0o644)])
+# kept, but never writable by group or others
+@pytest.mark.parametrize('existing, expected', [
+    (0o600, 0o600), (0o640, 0o640), (None, 0o644), (0o666, 0o644), (0o620, 0o600),
+])
 def test_system_write_keeps_the_mode_of_an_existing_file(run_module, tmp_path, existing, expected):
     path = tmp_path / 'sshd_config'
     if existing is not None:
