@@ -11,8 +11,9 @@
 ``render_block`` writes the ``Match`` blocks; ``SshdConfig`` decides where they live (a drop-in
 when the main sshd_config includes ``sshd_config.d/*.conf``, else a managed block at the end
 of sshd_config) and builds the candidate main configuration that ``sshd -t -f`` validates with
-the new text in place, before anything is installed. ``connected_users`` and
-``check_lockout`` keep Ansible from jailing the account it logs in with.
+the new text in place, before anything is installed; ``probe_accounts`` and
+``effective_conflicts`` check with ``sshd -T`` that sshd would apply the blocks (an earlier Match
+block or drop-in may set the same keywords first). ``connected_users`` and ``check_lockout`` keep Ansible from jailing the account it logs in with.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
@@ -187,18 +188,52 @@ def keys_may_be_inside(keys, jail):
     return directory == jail or directory.startswith(f'{jail}/')
 
 
-def render_block(spec):
-    """The sshd configuration text of ``spec``: one Match block per criterion (users OR groups)."""
-    lines = [f'# Managed by serversec.confine.ssh_jail ({spec.name}); do not edit.']
+def block_directives(spec):
+    """The (keyword, value) pairs each Match block of ``spec`` sets, as written."""
     directives = [('ChrootDirectory', spec.jail), ('AuthorizedKeysFile', spec.authorized_keys_file)]
     if spec.mode == 'sftp':
         directives += [('ForceCommand', SFTP_COMMAND), ('PermitTTY', 'no')]
-    directives += list(LOCKDOWN)
+    return directives + list(LOCKDOWN)
+
+
+def render_block(spec):
+    """The sshd configuration text of ``spec``: one Match block per criterion (users OR groups)."""
+    lines = [f'# Managed by serversec.confine.ssh_jail ({spec.name}); do not edit.']
+    directives = block_directives(spec)
     for keyword, names in (('User', spec.users), ('Group', spec.groups)):
         if names:
             lines.append(f"Match {keyword} {','.join(names)}")
             lines += [f'    {key} {value}' for key, value in directives]
     return '\n'.join(lines) + '\n'
+
+
+def probe_accounts(spec, getgrnam=grp.getgrnam, getpwall=pwd.getpwall):
+    """(what, user) pairs whose effective sshd settings show whether the blocks apply: every user,
+    and for every group one member (its first listed member, else the first account whose primary
+    group it is). A group that does not exist or has no member yet is not tested."""
+    probes = [(f'user {name}', name) for name in spec.users]
+    for name in spec.groups:
+        try:
+            group = getgrnam(name)
+        except KeyError:
+            continue
+        members = sorted(group.gr_mem) or sorted(p.pw_name for p in getpwall() if p.pw_gid == group.gr_gid)
+        members = [m for m in members if ACCOUNT_RE.match(m)]  # it goes into sshd -C user=NAME,...
+        if members:
+            probes.append((f'group {name} (tested with its member {members[0]})', members[0]))
+    return probes
+
+
+def effective_conflicts(directives, dump):
+    """The (keyword, wanted value, effective value or None) of ``directives`` that ``dump``, the
+    output of ``sshd -T`` (lower-case keywords, values as written), does not have."""
+    effective = {}
+    for line in dump.splitlines():
+        words = line.split(None, 1)
+        if words:
+            effective.setdefault(words[0].lower(), words[1].strip() if len(words) > 1 else '')
+    return [(keyword, value, effective.get(keyword.lower())) for keyword, value in directives
+            if effective.get(keyword.lower()) != value]
 
 
 def _include_globs(text, base=SSH_DIR):

@@ -8,8 +8,8 @@
 """ssh_jail end to end: check everything, validate with ``sshd -t``, then write and reload.
 
 Order matters. Every refusal (accounts, lockout, the jail's ownership, the writable
-directories' parents) and the ``sshd -t`` run on a candidate configuration happen before the
-first write, so a bad request leaves the files and the running sshd alone. With
+directories' parents), the ``sshd -t`` run on a candidate configuration and the ``sshd -T``
+check that sshd would apply the block to the jailed accounts happen before the first write, so a bad request leaves the files and the running sshd alone. With
 ``state=present`` the directories and their noexec mounts come first and the sshd block last
 (nobody is jailed before uploads are noexec); ``state=absent`` removes the block first. The
 host is reached through a ``System`` (commands and atomic writes) so tests can stand in for it.
@@ -40,13 +40,17 @@ from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import
     MAIN_CONFIG,
     SshdConfig,
     SshJailError,
+    block_directives,
     check_accounts,
     check_lockout,
     connected_users,
+    effective_conflicts,
     keys_may_be_inside,
+    probe_accounts,
     render_block,
 )
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_keys import install_keys
+from ansible_collections.serversec.confine.plugins.module_utils._tcpwrap_host import ssh_connection
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_mounts import (
     UNIT_DIR,
     check_unit_owners,
@@ -128,16 +132,34 @@ class System:
             return handle.read()
 
 
-def sshd_validate(system, config, text, sshd):
+def probe_connections():
+    """(host, addr) of the connections the jailed accounts' settings are judged for: from localhost,
+    and from the controller's address when Ansible came in over SSH (as host, like UseDNS no)."""
+    connections = [('localhost', '127.0.0.1')]
+    client = ssh_connection()
+    if client and client[0] != '127.0.0.1':
+        connections.append((client[0], client[0]))
+    return connections
+
+
+def sshd_validate(system, config, text, sshd, directives=(), probes=()):
     """``sshd -t`` on the whole configuration with ``text`` in place of ours; raise naming the cause.
+    Then ``sshd -T`` of each (what, user) of ``probes``: raise when sshd would not apply one of
+    ``directives`` to that user (sshd keeps the first value it obtains, so an earlier Match block
+    or drop-in wins).
 
     The candidates live in a private temporary directory: nothing under /etc changes, and
     sshd resolves relative Include lines against /etc/ssh whatever file -f names.
     """
     private = tempfile.mkdtemp(prefix='serversec-ssh_jail.')
     candidate = None
+    main = posixpath.join(private, 'sshd_config')
+
+    def cause(out, err):
+        text = (err or out).strip().replace(main, config.main_path)
+        return text.replace(candidate, config.dropin_path) if candidate else text
+
     try:
-        main = posixpath.join(private, 'sshd_config')
         if config.uses_dropin:
             if text is not None:
                 candidate = posixpath.join(private, posixpath.basename(config.dropin_path))
@@ -146,13 +168,26 @@ def sshd_validate(system, config, text, sshd):
         else:
             _write_private(main, text)
         rc, out, err = system.run([sshd, '-t', '-f', main])
+        if rc != 0:
+            raise SshJailError(f'sshd -t rejects the configuration with the new {config.path}, nothing was changed: '
+                               f'{cause(out, err)}')
+        for what, user in probes:
+            for host, addr in probe_connections():
+                rc, out, err = system.run([sshd, '-T', '-f', main, '-C', f'user={user},host={host},addr={addr}'])
+                if rc != 0:
+                    raise SshJailError(f'sshd -T (the settings sshd would apply to {what}) failed with the new '
+                                       f'{config.path}, nothing was changed: {cause(out, err)}')
+                conflicts = effective_conflicts(directives, out)
+                if conflicts:
+                    keyword, wanted, effective = conflicts[0]
+                    used = f"'{keyword} {effective}'" if effective is not None else f'no {keyword} (sshd -T does not show it)'
+                    raise SshJailError(
+                        f"{what}: with the new {config.path}, sshd would use {used} for a login from {addr}, not "
+                        f"'{keyword} {wanted}' of this jail: an earlier Match block or drop-in (or a line of "
+                        f'{config.main_path} before the block) sets {keyword} first, and sshd keeps the first value '
+                        'it obtains. Change or remove that setting; nothing was changed.')
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    if rc != 0:
-        cause = (err or out).strip().replace(main, config.main_path)
-        if candidate:
-            cause = cause.replace(candidate, config.dropin_path)
-        raise SshJailError(f'sshd -t rejects the configuration with the new {config.path}, nothing was changed: {cause}')
 
 
 def _write_private(path, text):
@@ -176,7 +211,7 @@ class SshJail:
                  unit_dir=UNIT_DIR, main_path=MAIN_CONFIG, dropin_dir=DROPIN_DIR):
         self.spec = spec
         self.system = system
-        self.find_sshd = find_sshd  # looked up only when there is something to validate
+        self.find_sshd = find_sshd  # looked up only when there is something to validate or check
         self.check_mode = check_mode
         self.allow_lockout = allow_lockout
         self.backup = backup
@@ -229,8 +264,11 @@ class SshJail:
         config = load_sshd_config(spec.name, self.main_path, self.dropin_dir)
         before = config.current()
         after = config.desired(render_block(spec) if spec.state == 'present' else None)
-        if before != after:
+        if spec.state == 'present':  # also unchanged: a Match block or drop-in added since may cancel the jail
+            sshd_validate(self.system, config, after, self.find_sshd(), block_directives(spec), probe_accounts(spec))
+        elif before != after:
             sshd_validate(self.system, config, after, self.find_sshd())
+        if before != after:
             self.diffs.append({'before_header': config.path, 'after_header': config.path,
                                'before': before or '', 'after': after or ''})
         if spec.state == 'present':

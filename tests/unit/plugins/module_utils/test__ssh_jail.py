@@ -11,9 +11,12 @@ from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import
     SshdConfig,
     SshJailError,
     SshJailSpec,
+    block_directives,
     check_accounts,
     check_lockout,
     connected_users,
+    effective_conflicts,
+    probe_accounts,
     render_block,
 )
 
@@ -262,3 +265,46 @@ def test_root_is_never_jailed(kwargs, message):
 
 def test_unknown_accounts_pass():
     check_accounts(spec(users=['nobody-yet'], groups=['sftponly']), getpwnam, getgrnam)
+
+
+# sshd -T -C user=ann,host=localhost,addr=127.0.0.1 of OpenSSH 9.2 (Debian 12), the block of spec() in place
+SSHD_T = """port 22
+x11forwarding no
+permittty no
+permituserrc no
+gatewayports no
+allowtcpforwarding no
+allowagentforwarding no
+disableforwarding yes
+allowstreamlocalforwarding no
+forcecommand internal-sftp -l INFO -u 0077
+chrootdirectory /srv/jails/ann
+authorizedkeysfile /etc/ssh/authorized_keys/%u
+permittunnel no
+subsystem sftp internal-sftp
+"""
+
+
+def test_effective_settings_of_the_block_have_no_conflict():
+    assert effective_conflicts(block_directives(spec(users=['ann'], jail='/srv/jails/ann')), SSHD_T) == []
+
+
+def test_effective_settings_name_what_sshd_would_use_instead():
+    dump = SSHD_T.replace('chrootdirectory /srv/jails/ann', 'chrootdirectory none').replace('permittty no\n', '')
+    assert effective_conflicts(block_directives(spec(users=['ann'], jail='/srv/jails/ann')), dump) == [
+        ('ChrootDirectory', '/srv/jails/ann', 'none'), ('PermitTTY', 'no', None)]
+
+
+def test_shell_mode_checks_only_what_its_block_sets():
+    dump = SSHD_T.replace('forcecommand internal-sftp -l INFO -u 0077', 'forcecommand none')
+    assert effective_conflicts(block_directives(spec(users=['ann'], jail='/srv/jails/ann', mode='shell')), dump) == []
+
+
+def test_probe_accounts_tests_each_user_and_one_member_of_each_group():
+    def getgrnam(name):
+        return {g.gr_name: g for g in GROUPS + [Gr('empty', 3000, []), Gr('odd', 3001, ['b,c'])]}[name]
+    users = list(USERS.values()) + [Pw('zed', 1002, 2001)]
+    probes = probe_accounts(spec(users=['bob'], groups=['sftponly', 'deploy', 'empty', 'odd', 'missing']),
+                            getgrnam=getgrnam, getpwall=lambda: users)
+    assert probes == [('user bob', 'bob'), ('group sftponly (tested with its member ann)', 'ann'),
+                      ('group deploy (tested with its member deploy)', 'deploy')]

@@ -4,6 +4,7 @@
 """ssh_jail end to end on a fake host: order of checks, validation before any write, idempotence,
 removal. systemctl and sshd are stood in for by FakeSystem; files are real, under tmp_path."""
 
+import glob
 import os
 import re
 import shutil
@@ -28,13 +29,28 @@ def safe_tmp_lstat(path):
     return st
 
 
-class FakeSystem:
-    """Commands recorded; ``sshd -t`` rejects a config holding BROKEN; restart mounts a unit."""
+def expanded(path):
+    """The text of ``path`` with its Include lines replaced by the files they name, as sshd reads it."""
+    lines = []
+    for line in open(path).read().splitlines():
+        words = line.split()
+        if words[:1] == ['Include']:
+            lines += [text for pattern in words[1:] for name in sorted(glob.glob(pattern)) for text in expanded(name)]
+        else:
+            lines.append(line)
+    return lines
 
-    def __init__(self):
+
+class FakeSystem:
+    """Commands recorded; ``sshd -t`` rejects a config holding BROKEN; ``sshd -T -C user=U`` prints
+    the first value each keyword gets in the Match blocks that match U (User, Group through
+    ``groups``, all); restart mounts a unit."""
+
+    def __init__(self, groups=None):
         self.calls = []
         self.mounted = {}
         self.units = {}
+        self.groups = groups or {}  # user: [group names]
 
     def run(self, argv):
         self.calls.append(argv)
@@ -43,6 +59,8 @@ class FakeSystem:
             for path in re.findall(r'^Include (\S+)$', texts[0], re.M):
                 texts.append(open(path).read())
             return (255, '', f'{argv[3]} line 3: BROKEN directive') if any('BROKEN' in t for t in texts) else (0, '', '')
+        if argv[1:3] == ['-T', '-f']:
+            return 0, self.effective(expanded(argv[3]), dict(c.split('=') for c in argv[5].split(','))['user']), ''
         if argv[:2] == ['systemctl', 'is-active']:
             return (0, 'active\n', '') if argv[2] == 'ssh.service' else (3, 'inactive\n', '')
         if argv[:2] == ['systemctl', 'restart']:
@@ -50,6 +68,20 @@ class FakeSystem:
         if argv[:3] == ['systemctl', 'disable', '--now']:
             self.mounted.pop(argv[3], None)
         return 0, '', ''
+
+    def effective(self, lines, user):
+        values, active = {}, False
+        for line in lines:
+            words = line.split('#', 1)[0].split(None, 1)
+            if not words:
+                continue
+            if words[0] == 'Match':
+                criterion, _, names = words[1].partition(' ')
+                wanted = {'User': {user}, 'Group': set(self.groups.get(user, ()))}.get(criterion, set())
+                active = criterion == 'all' or bool(wanted & set(names.split(',')))
+            elif active:
+                values.setdefault(words[0].lower(), words[1].strip())
+        return ''.join(f'{key} {value}\n' for key, value in values.items())
 
     def systemctl(self, *args):
         return self.run(['systemctl'] + list(args))[1]
@@ -84,6 +116,7 @@ class FakeSystem:
 def host(tmp_path, monkeypatch):
     monkeypatch.setattr(_ssh_jail_converge, 'jail_root_lstat', safe_tmp_lstat)
     monkeypatch.setattr(_ssh_jail_converge, 'connected_users', set)
+    monkeypatch.setattr(_ssh_jail_converge, 'ssh_connection', lambda: None)
     etc = tmp_path / 'etc'
     (etc / 'sshd_config.d').mkdir(parents=True)
     (etc / 'sshd_config').write_text(f'Include {etc}/sshd_config.d/*.conf\nSubsystem sftp internal-sftp\n')
@@ -127,7 +160,8 @@ def test_present_then_idempotent_then_absent(host):
     again.mounted, again.units = dict(system.mounted), dict(system.units)
     result = job(host, again).execute()
     assert not result['changed'] and result['changes'] == [] and again.commands() == []
-    assert not any(c[1:2] == ['-t'] for c in again.calls)  # nothing to validate
+    # the unchanged configuration is still checked: a Match block added since may cancel the jail
+    assert [c[1:3] for c in again.calls if c[0] == '/usr/sbin/sshd'] == [['-t', '-f'], ['-T', '-f']]
 
     gone = FakeSystem()
     gone.mounted, gone.units = dict(system.mounted), dict(system.units)
@@ -194,6 +228,80 @@ def test_managed_block_when_sshd_config_has_no_include(host):
     assert len(validated) == 1 and validated[0][3] != str(main)
     result = job(host, FakeSystem(), writable=[], state='absent').execute()
     assert main.read_text() == 'Port 22\n'
+
+
+EARLIER_MATCH = 'Match User nobody\n    ChrootDirectory none\n'
+
+
+def refusal(host, wanted='ChrootDirectory', value=None, used='none'):
+    value = value or str(host / 'jails' / 'ann')
+    return (f"user nobody: with the new {host}/etc/sshd_config.d/sftp-ann.conf, sshd would use '{wanted} {used}' for a "
+            f"login from 127.0.0.1, not '{wanted} {value}' of this jail: an earlier Match block or drop-in (or a line of "
+            f'{host}/etc/sshd_config before the block) sets {wanted} first, and sshd keeps the first value it obtains. '
+            'Change or remove that setting; nothing was changed.')
+
+
+def assert_nothing_written(host, system, dropins=('00-local.conf',)):
+    assert os.listdir(str(host / 'jails' / 'ann')) == [] and os.listdir(str(host / 'etc' / 'units')) == []
+    assert sorted(os.listdir(str(host / 'etc' / 'sshd_config.d'))) == sorted(dropins) and system.commands() == []
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_earlier_drop_in_cancelling_the_chroot_is_refused_before_anything(host, check_mode):
+    (host / 'etc' / 'sshd_config.d' / '00-local.conf').write_text(EARLIER_MATCH)
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system, check_mode=check_mode).execute()
+    assert str(excinfo.value) == refusal(host)
+    probe = [c for c in system.calls if c[1:2] == ['-T']]
+    assert probe == [['/usr/sbin/sshd', '-T', '-f', probe[0][3], '-C', 'user=nobody,host=localhost,addr=127.0.0.1']]
+    assert not os.path.exists(probe[0][3])  # the private candidate is gone
+    assert_nothing_written(host, system)
+
+
+def test_earlier_match_in_sshd_config_is_refused_before_the_managed_block_is_written(host):
+    main = host / 'etc' / 'sshd_config'
+    main.write_text(f'Port 22\n{EARLIER_MATCH}')
+    system = FakeSystem()
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system).execute()
+    assert str(excinfo.value) == refusal(host).replace('sshd_config.d/sftp-ann.conf', 'sshd_config')
+    assert main.read_text() == f'Port 22\n{EARLIER_MATCH}'
+    assert_nothing_written(host, system, dropins=())
+
+
+def test_earlier_group_block_is_judged_for_the_groups_member(host, monkeypatch):
+    (host / 'etc' / 'sshd_config.d' / '00-local.conf').write_text('Match Group sftp\n    ForceCommand /bin/sh\n')
+    monkeypatch.setattr(_ssh_jail_converge, 'probe_accounts', lambda spec: [('group sftp (tested with its member nobody)', 'nobody')])
+    system = FakeSystem(groups={'nobody': ['sftp']})
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, system, users=[], groups=['sftp'], writable=[]).execute()
+    assert str(excinfo.value).startswith("group sftp (tested with its member nobody): with the new ")
+    assert "sshd would use 'ForceCommand /bin/sh' for a login from 127.0.0.1, not 'ForceCommand internal-sftp -l INFO -u 0077'" in str(excinfo.value)
+    assert_nothing_written(host, system)
+
+
+def test_unchanged_block_cancelled_by_a_later_drop_in_fails(host):
+    job(host, FakeSystem(), writable=[]).execute()
+    (host / 'etc' / 'sshd_config.d' / '00-local.conf').write_text('Match all\n    AuthorizedKeysFile .ssh/authorized_keys\n')
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, FakeSystem(), writable=[]).execute()
+    assert str(excinfo.value) == refusal(host, 'AuthorizedKeysFile', '/etc/ssh/authorized_keys/%u', '.ssh/authorized_keys')
+
+
+def test_later_drop_in_and_other_users_blocks_do_not_count(host):
+    (host / 'etc' / 'sshd_config.d' / '00-local.conf').write_text('Match User ann\n    ChrootDirectory none\n')
+    (host / 'etc' / 'sshd_config.d' / 'zz-local.conf').write_text(EARLIER_MATCH)
+    system = FakeSystem()
+    assert job(host, system).execute()['changed']
+
+
+def test_controller_address_is_judged_too(host, monkeypatch):
+    monkeypatch.setattr(_ssh_jail_converge, 'ssh_connection', lambda: ('192.0.2.7', '192.0.2.1'))
+    system = FakeSystem()
+    job(host, system, check_mode=True).execute()
+    assert [c[5] for c in system.calls if c[1:2] == ['-T']] == ['user=nobody,host=localhost,addr=127.0.0.1',
+                                                                'user=nobody,host=192.0.2.7,addr=192.0.2.7']
 
 
 def test_backup_keeps_sshd_config_before_the_block_is_added_and_removed(host):
