@@ -244,6 +244,24 @@ def test_second_run_changes_nothing(host):
     assert not failed and not result["changed"], result
 
 
+def test_earlier_drop_in_cancelling_the_chroot_is_refused(host):
+    """sshd keeps the first ChrootDirectory it obtains: a drop-in sorting before ours cancels the jail."""
+    args = {"name": "sftp-ann", "users": ["ann"], "jail": ANN_JAIL, "writable": [{"path": "/upload"}]}
+    pid = sshd_main_pid(host)
+    host.run_expect([0], "printf 'Match User ann\\n    ChrootDirectory none\\n' > /etc/ssh/sshd_config.d/00-local.conf")
+    try:
+        failed, result = run_module(host, "ssh_jail", args)
+    finally:
+        host.run_expect([0], "rm -f /etc/ssh/sshd_config.d/00-local.conf")
+    assert failed, result
+    assert result["msg"].startswith("user ann: with the new /etc/ssh/sshd_config.d/sftp-ann.conf, sshd would use "
+                                    f"'ChrootDirectory none' for a login from 127.0.0.1, not 'ChrootDirectory {ANN_JAIL}' "
+                                    "of this jail: an earlier Match block or drop-in"), result
+    assert sshd_main_pid(host) == pid
+    failed, result = run_module(host, "ssh_jail", args)
+    assert not failed and not result["changed"], result
+
+
 def test_absent_removes_blocks_and_mounts(host, client):
     for name, user, jail in (("sftp-ann", "ann", ANN_JAIL), ("shell-sam", "sam", SAM_JAIL)):
         failed, result = run_module(host, "ssh_jail", {"name": name, "users": [user], "jail": jail, "state": "absent"})
