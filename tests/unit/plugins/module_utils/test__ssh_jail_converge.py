@@ -76,7 +76,7 @@ class FakeSystem:
             if not words:
                 continue
             if words[0] == 'Match':
-                criterion, _, names = words[1].partition(' ')
+                criterion, names = (words[1].split(None, 1) + [''])[:2]
                 wanted = {'User': {user}, 'Group': set(self.groups.get(user, ()))}.get(criterion, set())
                 active = criterion == 'all' or bool(wanted & set(names.split(',')))
             elif active:
