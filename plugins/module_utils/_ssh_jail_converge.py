@@ -9,10 +9,11 @@
 
 Order matters. Every refusal (accounts, lockout, the jail's ownership, the writable
 directories' parents), the ``sshd -t`` run on a candidate configuration and the ``sshd -T``
-check that sshd would apply the block to the jailed accounts happen before the first write, so a bad request leaves the files and the running sshd alone. With
-``state=present`` the directories and their noexec mounts come first and the sshd block last
-(nobody is jailed before uploads are noexec); ``state=absent`` removes the block first. The
-host is reached through a ``System`` (commands and atomic writes) so tests can stand in for it.
+check that sshd would apply the block to the jailed accounts happen before the first write,
+so a bad request leaves the files and the running sshd alone. With ``state=present`` the
+directories and their noexec mounts come first and the sshd block last (nobody is jailed
+before uploads are noexec); ``state=absent`` removes the block first. The host is reached
+through a ``System`` (commands and atomic writes) so tests can stand in for it.
 """
 
 # ansible-test sanity requires these two lines in every plugin file.
