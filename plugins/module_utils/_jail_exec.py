@@ -309,10 +309,12 @@ def _process_table(proc='/proc'):
 def _status(pid, proc='/proc'):
     """``(ppid, real uid, state letter, threads)`` of ``pid``; None once it has ended."""
     try:
-        with open(f'{proc}/{pid}/status') as handle:
-            fields = dict(line.split(':', 1) for line in handle if ':' in line)
-        return (int(fields['PPid']), int(fields['Uid'].split()[0]), fields['State'].split()[0],
-                int(fields['Threads']))
+        # bytes: the Name: line is the program's to choose (PR_SET_NAME), and a byte that is no
+        # UTF-8 must not make its process look gone
+        with open(f'{proc}/{pid}/status', 'rb') as handle:
+            fields = dict(line.split(b':', 1) for line in handle if b':' in line)
+        return (int(fields[b'PPid']), int(fields[b'Uid'].split()[0]), fields[b'State'].split()[0].decode('ascii'),
+                int(fields[b'Threads']))
     except (OSError, KeyError, ValueError, IndexError):
         return None
 

@@ -207,10 +207,11 @@ def render_block(spec):
     return '\n'.join(lines) + '\n'
 
 
-def probe_accounts(spec, getgrnam=grp.getgrnam, getpwall=pwd.getpwall):
+def probe_accounts(spec, getgrnam=grp.getgrnam, getpwall=pwd.getpwall, getpwnam=pwd.getpwnam):
     """(what, user) pairs whose effective sshd settings show whether the blocks apply: every user,
-    and for every group one member (its first listed member, else the first account whose primary
-    group it is). A group that does not exist or has no member yet is not tested."""
+    and for every group one member (its first listed member that exists, as sshd's Match Group
+    looks the account up, else the first account whose primary group it is). A group that does
+    not exist or has no member yet is not tested."""
     probes = [(f'user {name}', name) for name in spec.users]
     for name in spec.groups:
         try:
@@ -218,10 +219,19 @@ def probe_accounts(spec, getgrnam=grp.getgrnam, getpwall=pwd.getpwall):
         except KeyError:
             continue
         members = sorted(group.gr_mem) or sorted(p.pw_name for p in getpwall() if p.pw_gid == group.gr_gid)
-        members = [m for m in members if ACCOUNT_RE.match(m)]  # it goes into sshd -C user=NAME,...
+        # it goes into sshd -C user=NAME,...; a stale name in /etc/group matches no Match Group
+        members = [m for m in members if ACCOUNT_RE.match(m) and _account_exists(m, getpwnam)]
         if members:
             probes.append((f'group {name} (tested with its member {members[0]})', members[0]))
     return probes
+
+
+def _account_exists(name, getpwnam):
+    try:
+        getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def effective_conflicts(directives, dump):

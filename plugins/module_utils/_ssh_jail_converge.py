@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function  # noqa: UP010
 
 __metaclass__ = type  # noqa: UP001
 
+import ipaddress
 import os
 import posixpath
 import pwd
@@ -111,12 +112,18 @@ class System:
         (an existing sshd_config keeps its own, 0600 on hardened hosts), but no file it writes
         stays writable by group or others (who could then add to sshd's configuration)."""
         try:
+            existing = os.lstat(path)
+        except FileNotFoundError:
+            existing = None
+        except OSError as exc:
+            raise SshJailError(f'{path}: {exc.strerror}')
+        if existing is not None and stat.S_ISREG(existing.st_mode) and existing.st_mode & 0o022:
+            # the old file first: the new one takes its mode in the rename, never writable meanwhile
+            self.module.set_mode_if_different(path, stat.S_IMODE(existing.st_mode) & ~0o022, False)
+        try:
             write_atomic(self.module, path, text.encode('utf-8'), create_mode=mode)
-            kept = stat.S_IMODE(os.stat(path).st_mode)
-        except (FileIOError, OSError) as exc:
+        except FileIOError as exc:
             raise SshJailError(str(exc))
-        if kept & 0o022:
-            self.module.set_mode_if_different(path, kept & ~0o022, False)
 
     def backup(self, path):
         """A timestamped copy of ``path`` next to it (as lineinfile's ``backup``); its name."""
@@ -133,14 +140,32 @@ class System:
             return handle.read()
 
 
-def probe_connections():
-    """(host, addr) of the connections the jailed accounts' settings are judged for: from localhost,
-    and from the controller's address when Ansible came in over SSH (as host, like UseDNS no)."""
-    connections = [('localhost', '127.0.0.1')]
-    client = ssh_connection()
-    if client and client[0] != '127.0.0.1':
-        connections.append((client[0], client[0]))
-    return connections
+def probe_connections(ports, connection=None):
+    """``sshd -C`` specs (without the user) of the connections the jailed accounts' settings are
+    judged for: from localhost to each of sshd's ``ports``, and from the controller's address to
+    the server's when Ansible came in over SSH (as host, like UseDNS no), so that Match blocks on
+    Address, Host, LocalAddress and LocalPort are judged for them."""
+    specs = [f'host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport={port}' for port in ports]
+    client = ssh_connection() if connection is None else connection
+    if client and all(_is_address(address) for address in client) and client[0] != '127.0.0.1':
+        specs += [f'host={client[0]},addr={client[0]},laddr={client[1]},lport={port}' for port in ports]
+    return specs
+
+
+def _is_address(text):
+    """An IP address (SSH_CONNECTION comes from the environment: nothing else goes into -C)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def sshd_ports(dump):
+    """The ports of ``sshd -T``'s output (22 when it names none)."""
+    ports = [words[1] for words in (line.split() for line in dump.splitlines())
+             if len(words) == 2 and words[0].lower() == 'port' and words[1].isascii() and words[1].isdigit()]
+    return ports or ['22']
 
 
 def sshd_validate(system, config, text, sshd, directives=(), probes=()):
@@ -172,9 +197,16 @@ def sshd_validate(system, config, text, sshd, directives=(), probes=()):
         if rc != 0:
             raise SshJailError(f'sshd -t rejects the configuration with the new {config.path}, nothing was changed: '
                                f'{cause(out, err)}')
+        connections = []
+        if probes:
+            rc, out, err = system.run([sshd, '-T', '-f', main])
+            if rc != 0:
+                raise SshJailError(f'sshd -T failed with the new {config.path}, nothing was changed: {cause(out, err)}')
+            connections = probe_connections(sshd_ports(out))
         for what, user in probes:
-            for host, addr in probe_connections():
-                rc, out, err = system.run([sshd, '-T', '-f', main, '-C', f'user={user},host={host},addr={addr}'])
+            for connection in connections:
+                addr = connection.split(',')[1].split('=', 1)[1]
+                rc, out, err = system.run([sshd, '-T', '-f', main, '-C', f'user={user},{connection}'])
                 if rc != 0:
                     raise SshJailError(f'sshd -T (the settings sshd would apply to {what}) failed with the new '
                                        f'{config.path}, nothing was changed: {cause(out, err)}')

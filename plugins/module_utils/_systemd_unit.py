@@ -214,7 +214,7 @@ def sensitive_bind(source, drop=False):
     return None
 
 
-def bind_entry(field, entry, allow_sensitive, drop=False):
+def bind_entry(field, entry, allow_sensitive, drop):
     """(SOURCE, DESTINATION or None) from "SOURCE" or "SOURCE:DESTINATION"."""
     parts = entry.split(':')
     if len(parts) > 2:

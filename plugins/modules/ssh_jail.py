@@ -30,15 +30,17 @@ description:
     C(Match) block or drop-in (one that sorts before C(NAME.conf)) that sets C(ChrootDirectory),
     C(AuthorizedKeysFile), C(ForceCommand) or another keyword of the block would silently cancel or
     change the jail. With O(state=present), after C(sshd -t) the module runs
-    C(sshd -T -C user=USER,host=localhost,addr=127.0.0.1) on the same candidate for every user of
-    O(users) and fails, before anything is written, naming the user, the keyword and the value sshd
+    C(sshd -T -C user=USER,host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=PORT) on the same
+    candidate for every user of O(users) and each port sshd listens on, and fails, before anything is written, naming the user, the keyword and the value sshd
     would use instead, when any keyword the block sets would not take effect. This runs also when
     the block is unchanged, so a conflicting block added later makes the task fail.
-  - For O(groups), one member of each group is tested (its first listed member, else the first
-    account whose primary group it is); a group that does not exist or has no member yet is not tested.
-  - C(Match Address), C(Match Host) and similar blocks are judged for a connection from
-    C(localhost) (C(127.0.0.1)), and from the controller's address when Ansible connects over SSH,
-    only; a block that matches other client addresses is not detected.
+  - For O(groups), one member of each group is tested (its first listed member whose account
+    exists, else the first account whose primary group it is); a group that does not exist or has
+    no member yet is not tested.
+  - C(Match Address), C(Match Host), C(Match LocalAddress) and C(Match LocalPort) blocks are judged
+    for connections from C(localhost) (C(127.0.0.1)) to each of sshd's ports, and from the
+    controller's address to the server's when Ansible connects over SSH, only; a block that matches
+    other addresses, or a C(Match RDomain) block, is not detected.
   - The jail must pass OpenSSH's rule (every path component root-owned and not group- or
     world-writable); this is checked before anything is written.
   - O(writable) directories are created inside the jail through directory descriptors, owned

@@ -248,3 +248,12 @@ def test_a_pid_that_is_no_longer_the_runs_own_is_not_killed():
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_process_whose_name_is_not_utf8_is_still_seen(tmp_path):
+    """The program names itself (PR_SET_NAME): a byte that is no UTF-8 hid it from the kill."""
+    (tmp_path / '123').mkdir()
+    status = b'Name:\t\xff\xfe\nState:\tS (sleeping)\nPPid:\t1\nUid:\t1001\t1001\t1001\t1001\nThreads:\t1\n'
+    (tmp_path / '123' / 'status').write_bytes(status)
+    assert _jail_exec._status('123', str(tmp_path)) == (1, 1001, 'S', 1)
+    assert _jail_exec._process_table(str(tmp_path)) == {123: (1, 1001, 'S', 1)}

@@ -305,6 +305,16 @@ def test_probe_accounts_tests_each_user_and_one_member_of_each_group():
         return {g.gr_name: g for g in GROUPS + [Gr('empty', 3000, []), Gr('odd', 3001, ['b,c'])]}[name]
     users = list(USERS.values()) + [Pw('zed', 1002, 2001)]
     probes = probe_accounts(spec(users=['bob'], groups=['sftponly', 'deploy', 'empty', 'odd', 'missing']),
-                            getgrnam=getgrnam, getpwall=lambda: users)
+                            getgrnam=getgrnam, getpwall=lambda: users, getpwnam=getpwnam)
     assert probes == [('user bob', 'bob'), ('group sftponly (tested with its member ann)', 'ann'),
                       ('group deploy (tested with its member deploy)', 'deploy')]
+
+
+def test_a_stale_member_is_not_the_groups_probe():
+    """sshd's Match Group looks the account up: a name /etc/group keeps for a deleted account
+    matches no block, and judging the group by it refused a sound jail."""
+    def getgrnam(name):
+        return {'sftponly': Gr('sftponly', 2000, ['aaron', 'ann'])}[name]
+    probes = probe_accounts(spec(users=[], groups=['sftponly']), getgrnam=getgrnam, getpwall=lambda: [],
+                            getpwnam=getpwnam)
+    assert probes == [('group sftponly (tested with its member ann)', 'ann')]

@@ -16,7 +16,12 @@ from ansible.module_utils import basic
 
 from ansible_collections.serversec.confine.plugins.module_utils import _ssh_jail_converge
 from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail import SshJailError, SshJailSpec
-from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_converge import SshJail, System
+from ansible_collections.serversec.confine.plugins.module_utils._ssh_jail_converge import (
+    SshJail,
+    System,
+    probe_connections,
+    sshd_ports,
+)
 
 TMP_DIRS = {os.path.realpath(tempfile.gettempdir()), '/tmp'}
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the writable directories are chowned')
@@ -42,12 +47,14 @@ def expanded(path):
 
 
 class FakeSystem:
-    """Commands recorded; ``sshd -t`` rejects a config holding BROKEN; ``sshd -T -C user=U`` prints
-    the first value each keyword gets in the Match blocks that match U (User, Group through
-    ``groups``, all); restart mounts a unit."""
+    """Commands recorded; ``sshd -t`` rejects a config holding BROKEN; ``sshd -T`` prints the ports
+    (22, and 2222 with ``two_ports``) and with ``-C user=U,...`` the first value each keyword gets in
+    the Match blocks that match (User, Group through ``groups``, Address, LocalAddress, LocalPort,
+    all); restart mounts a unit."""
 
-    def __init__(self, groups=None):
+    def __init__(self, groups=None, two_ports=False):
         self.calls = []
+        self.two_ports = two_ports
         self.mounted = {}
         self.units = {}
         self.groups = groups or {}  # user: [group names]
@@ -59,8 +66,10 @@ class FakeSystem:
             for path in re.findall(r'^Include (\S+)$', texts[0], re.M):
                 texts.append(open(path).read())
             return (255, '', f'{argv[3]} line 3: BROKEN directive') if any('BROKEN' in t for t in texts) else (0, '', '')
+        if argv[1:3] == ['-T', '-f'] and len(argv) == 4:
+            return 0, 'port 22\nport 2222\n' if self.two_ports else 'port 22\n', ''
         if argv[1:3] == ['-T', '-f']:
-            return 0, self.effective(expanded(argv[3]), dict(c.split('=') for c in argv[5].split(','))['user']), ''
+            return 0, self.effective(expanded(argv[3]), dict(c.split('=') for c in argv[5].split(','))), ''
         if argv[:2] == ['systemctl', 'is-active']:
             return (0, 'active\n', '') if argv[2] == 'ssh.service' else (3, 'inactive\n', '')
         if argv[:2] == ['systemctl', 'restart']:
@@ -69,7 +78,8 @@ class FakeSystem:
             self.mounted.pop(argv[3], None)
         return 0, '', ''
 
-    def effective(self, lines, user):
+    def effective(self, lines, connection):
+        user = connection['user']
         values, active = {}, False
         for line in lines:
             words = line.split('#', 1)[0].split(None, 1)
@@ -77,7 +87,8 @@ class FakeSystem:
                 continue
             if words[0] == 'Match':
                 criterion, names = (words[1].split(None, 1) + [''])[:2]
-                wanted = {'User': {user}, 'Group': set(self.groups.get(user, ()))}.get(criterion, set())
+                wanted = {'User': {user}, 'Group': set(self.groups.get(user, ())), 'Address': {connection['addr']},
+                          'LocalAddress': {connection['laddr']}, 'LocalPort': {connection['lport']}}.get(criterion, set())
                 active = criterion == 'all' or bool(wanted & set(names.split(',')))
             elif active:
                 values.setdefault(words[0].lower(), words[1].strip())
@@ -161,7 +172,7 @@ def test_present_then_idempotent_then_absent(host):
     result = job(host, again).execute()
     assert not result['changed'] and result['changes'] == [] and again.commands() == []
     # the unchanged configuration is still checked: a Match block added since may cancel the jail
-    assert [c[1:3] for c in again.calls if c[0] == '/usr/sbin/sshd'] == [['-t', '-f'], ['-T', '-f']]
+    assert [c[1:3] for c in again.calls if c[0] == '/usr/sbin/sshd'] == [['-t', '-f'], ['-T', '-f'], ['-T', '-f']]
 
     gone = FakeSystem()
     gone.mounted, gone.units = dict(system.mounted), dict(system.units)
@@ -253,8 +264,9 @@ def test_earlier_drop_in_cancelling_the_chroot_is_refused_before_anything(host, 
     with pytest.raises(SshJailError) as excinfo:
         job(host, system, check_mode=check_mode).execute()
     assert str(excinfo.value) == refusal(host)
-    probe = [c for c in system.calls if c[1:2] == ['-T']]
-    assert probe == [['/usr/sbin/sshd', '-T', '-f', probe[0][3], '-C', 'user=nobody,host=localhost,addr=127.0.0.1']]
+    probe = [c for c in system.calls if '-C' in c]
+    assert probe == [['/usr/sbin/sshd', '-T', '-f', probe[0][3], '-C',
+                      'user=nobody,host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=22']]
     assert not os.path.exists(probe[0][3])  # the private candidate is gone
     assert_nothing_written(host, system)
 
@@ -300,8 +312,28 @@ def test_controller_address_is_judged_too(host, monkeypatch):
     monkeypatch.setattr(_ssh_jail_converge, 'ssh_connection', lambda: ('192.0.2.7', '192.0.2.1'))
     system = FakeSystem()
     job(host, system, check_mode=True).execute()
-    assert [c[5] for c in system.calls if c[1:2] == ['-T']] == ['user=nobody,host=localhost,addr=127.0.0.1',
-                                                                'user=nobody,host=192.0.2.7,addr=192.0.2.7']
+    assert [c[5] for c in system.calls if '-C' in c] == [
+        'user=nobody,host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=22',
+        'user=nobody,host=192.0.2.7,addr=192.0.2.7,laddr=192.0.2.1,lport=22']
+
+
+def test_earlier_block_on_one_of_sshds_ports_is_refused(host):
+    """sshd -T treats a LocalPort criterion it is not given as no match: every port is asked."""
+    (host / 'etc' / 'sshd_config.d' / '00-local.conf').write_text('Match LocalPort 2222\n    ChrootDirectory none\n')
+    with pytest.raises(SshJailError) as excinfo:
+        job(host, FakeSystem(two_ports=True)).execute()
+    assert "sshd would use 'ChrootDirectory none' for a login from 127.0.0.1" in str(excinfo.value)
+    assert job(host, FakeSystem()).execute()['changed']  # sshd listens on 22 only: the block never applies
+
+
+@pytest.mark.parametrize('connection', [('1.2.3.4,user=root', '10.0.0.1'), ('10.0.0.2', 'x,lport=1'), None])
+def test_only_addresses_from_ssh_connection_reach_sshd(connection):
+    assert probe_connections(['22'], connection or ()) == ['host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=22']
+
+
+def test_sshd_ports_are_read_from_its_dump():
+    assert sshd_ports('port 22\nport 2222\naddressfamily any\n') == ['22', '2222']
+    assert sshd_ports('addressfamily any\nport x\n') == ['22']
 
 
 def test_backup_keeps_sshd_config_before_the_block_is_added_and_removed(host):

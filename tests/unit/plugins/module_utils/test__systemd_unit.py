@@ -12,6 +12,7 @@ from ansible_collections.serversec.confine.plugins.module_utils._systemd_unit im
     ServiceError,
     quote_exec_word,
     render_unit,
+    sensitive_bind,
     unit_name,
     validate_unit,
 )
@@ -600,3 +601,9 @@ def test_binds_below_etc_and_the_journal_sockets_pass_without_privilege_drop(fie
 ])
 def test_binds_below_etc_are_judged_on_the_host_with_privilege_drop(field, entry):
     assert validate_unit(dict(DROP, bind_journal=False, **{field: [entry]}))
+
+
+def test_the_bus_and_the_users_managers_are_sensitive_only_to_a_root_master():
+    # tcpwrapped_service's read_write asks without privilege_drop
+    for path in ('/run/dbus/system_bus_socket', '/run/user/1000', '/var/run/dbus'):
+        assert sensitive_bind(path) is None and sensitive_bind(path, drop=True)
