@@ -140,6 +140,10 @@ class System:
             return handle.read()
 
 
+# Any connection: what it is asked for (the Port lines) cannot be set in a Match block.
+PORTS_QUERY = 'user=root,host=localhost,addr=127.0.0.1,laddr=127.0.0.1,lport=22'
+
+
 def probe_connections(ports, connection=None):
     """``sshd -C`` specs (without the user) of the connections the jailed accounts' settings are
     judged for: from localhost to each of sshd's ``ports``, and from the controller's address to
@@ -199,7 +203,8 @@ def sshd_validate(system, config, text, sshd, directives=(), probes=()):
                                f'{cause(out, err)}')
         connections = []
         if probes:
-            rc, out, err = system.run([sshd, '-T', '-f', main])
+            # the ports are global, but sshd -T without a full -C fails on a Match it cannot judge
+            rc, out, err = system.run([sshd, '-T', '-f', main, '-C', PORTS_QUERY])
             if rc != 0:
                 raise SshJailError(f'sshd -T failed with the new {config.path}, nothing was changed: {cause(out, err)}')
             connections = probe_connections(sshd_ports(out))
