@@ -62,7 +62,8 @@ TARGETS = {
     'plugins/module_utils/_tcpwrap_policy.py': ['tests/unit/plugins/modules/test_tcpwrap_policy.py',
                                                 'tests/unit/plugins/modules/test_tcpwrap_rule.py',
                                                 'tests/unit/plugins/modules/test_tcpwrap_parity_modules.py'],
-    'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', 'tests/unit/plugins/modules/test_jailed_service.py'],
+    'plugins/module_utils/_systemd_unit.py': [UT + 'test__systemd_unit.py', UT + 'test__privilege_drop.py',
+                                              'tests/unit/plugins/modules/test_jailed_service.py'],
 }
 
 # Operators left out, each because its mutants are equivalent or redundant:

@@ -85,6 +85,11 @@ def test_chown_adds_cap_chown_only():
     assert 'AmbientCapabilities=' in lines
 
 
+@pytest.mark.parametrize('daemon_type', ['simple', 'exec', 'forking', 'notify', 'dbus', 'idle'])
+def test_every_type_but_oneshot_is_accepted_with_privilege_drop(daemon_type):
+    assert validate_unit(drop_params(type=daemon_type)).drop_to is not None
+
+
 def test_drop_group_is_left_to_the_caller_unless_given():
     assert validate_unit(NGINX).drop_to == DropSpec('www-data', None, False)
     assert validate_unit(drop_params(privilege_drop={'user': 'named', 'group': 'bind'})).drop_to == DropSpec(
