@@ -36,7 +36,7 @@ import stat
 import subprocess
 import time
 
-from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import JailError, check_jail_root
+from ansible_collections.serversec.confine.plugins.module_utils._chroot.spec import MAX_ID, JailError, check_jail_root
 from ansible_collections.serversec.confine.plugins.module_utils._fileio import O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW
 from ansible_collections.serversec.confine.plugins.module_utils._paths import PathError, PathWalk, check_abs_path
 
@@ -57,8 +57,6 @@ PR_GET_CHILD_SUBREAPER = 37
 KILL_GRACE = 5
 READ_GRACE = 2
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
-# (uid_t)-1 tells chown and setresuid to leave the id unchanged: the highest real id is one less.
-MAX_ID = 2 ** 32 - 2
 
 
 class JailExecError(Exception):

@@ -244,10 +244,7 @@ def drop_refusal(field, target, fd, uid):
     privilege_drop daemon, or None. Its master is root in the jail and can become any user:
     whatever a bind lets root read or change, the daemon can. ``uid`` is privilege_drop's user."""
     st = os.fstat(fd)
-    if stat.S_ISSOCK(st.st_mode):
-        # a read-only bind does not stop connect(), and root is privileged to most daemons
-        return f'is a socket, which {MASTER} could connect to as root'
-    if field == 'bind':
+    if field == 'bind' and not stat.S_ISSOCK(st.st_mode):
         if st.st_uid != uid and (uid is not None or st.st_uid == 0):
             owner = 'root' if st.st_uid == 0 else f'uid {st.st_uid}'
             return f"is owned by {owner}, not by privilege_drop's user, so {MASTER} could change it"
@@ -276,6 +273,7 @@ def hidden_entry(target, path, st, uid):
     followed in the jail, not on the host."""
     top = path == target
     if stat.S_ISSOCK(st.st_mode):
+        # a read-only bind does not stop connect(), and root is privileged to most daemons
         return f"{'is a socket' if top else f'holds the socket {path}'}, which {MASTER} could connect to as root"
     if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
         return f"{'is a device node' if top else f'holds the device node {path}'}, which {MASTER} could open"
